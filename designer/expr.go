@@ -1,0 +1,313 @@
+package designer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Limits on expressions, so that evaluation is bounded in time and memory.
+const (
+	maxExprNodes    = 10000
+	exprMemoryBudet = 1_000_000
+	maxExprLen      = 64 << 10
+)
+
+// Scope roots an expression may name.
+const (
+	RootInput   = "input"
+	RootNodes   = "nodes"
+	RootRun     = "run"
+	RootSecrets = "secrets"
+)
+
+// ExprError is a compile or evaluation error with a 1-based column in the source text.
+type ExprError struct {
+	Column  int
+	Message string
+}
+
+func (e *ExprError) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("column %d: %s", e.Column, e.Message)
+	}
+	return e.Message
+}
+
+// Expr is a compiled expression. Compile once per version; Eval is safe for concurrent use.
+type Expr struct {
+	src     string
+	program *vm.Program
+	refs    Refs
+}
+
+// Refs are what an expression reads: the scope roots, the node ids under nodes.<id>, and
+// the secret names under secrets.<name>. Each list is sorted and without duplicates.
+type Refs struct {
+	Roots   []string
+	Nodes   []string
+	Secrets []string
+}
+
+// CompileExpr compiles one expression.
+func CompileExpr(src string) (*Expr, error) {
+	if len(src) > maxExprLen {
+		return nil, &ExprError{Message: fmt.Sprintf("expression is longer than %d bytes", maxExprLen)}
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, &ExprError{Column: 1, Message: "expression is empty"}
+	}
+	program, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.MaxNodes(maxExprNodes),
+		expr.Patch(nilSafeMembers{}))
+	if err != nil {
+		return nil, toExprError(err, 0)
+	}
+	e := &Expr{src: src, program: program}
+	e.refs = collectRefs(program.Node())
+	return e, nil
+}
+
+// Source is the expression text.
+func (e *Expr) Source() string { return e.src }
+
+// Refs reports what the expression reads.
+func (e *Expr) Refs() Refs { return e.refs }
+
+// Eval runs the expression against a scope (see Scope).
+func (e *Expr) Eval(scope map[string]any) (any, error) {
+	v := vm.VM{MemoryBudget: exprMemoryBudet}
+	out, err := v.Run(e.program, scope)
+	if err != nil {
+		return nil, toExprError(err, 0)
+	}
+	return out, nil
+}
+
+// EvalBool runs the expression and requires a boolean result; nil counts as false.
+func (e *Expr) EvalBool(scope map[string]any) (bool, error) {
+	v, err := e.Eval(scope)
+	if err != nil {
+		return false, err
+	}
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case nil:
+		return false, nil
+	default:
+		return false, &ExprError{Message: fmt.Sprintf("expected a boolean, got %T", v)}
+	}
+}
+
+func toExprError(err error, offset int) *ExprError {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		col := fe.Column + 1
+		return &ExprError{Column: offset + col, Message: fe.Message}
+	}
+	return &ExprError{Column: offset, Message: err.Error()}
+}
+
+// nilSafeMembers makes every member access nil-safe (as if written a?.b), because the spec
+// gives nodes that did not complete a null output and expects nodes.x.output.y to be null
+// rather than an error, so that `a.output.y ?? b.output.y` picks the branch that ran.
+type nilSafeMembers struct{}
+
+func (nilSafeMembers) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.MemberNode:
+		if n.Optional {
+			return
+		}
+		n.Optional = true
+		ast.Patch(node, &ast.ChainNode{Node: n})
+	case *ast.CallNode:
+		// A method callee must stay a plain member node.
+		if c, ok := n.Callee.(*ast.ChainNode); ok {
+			n.Callee = c.Node
+		}
+	}
+}
+
+type refVisitor struct {
+	roots, nodes, secrets map[string]bool
+}
+
+func (v *refVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		v.roots[n.Value] = true
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		prop, ok := n.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		switch id.Value {
+		case RootNodes:
+			v.nodes[prop.Value] = true
+		case RootSecrets:
+			v.secrets[prop.Value] = true
+		}
+	}
+}
+
+func collectRefs(root ast.Node) Refs {
+	v := &refVisitor{roots: map[string]bool{}, nodes: map[string]bool{}, secrets: map[string]bool{}}
+	ast.Walk(&root, v)
+	return Refs{Roots: sortedKeys(v.roots), Nodes: sortedKeys(v.nodes), Secrets: sortedKeys(v.secrets)}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Template is a compiled string with {{ expression }} parts.
+type Template struct {
+	src   string
+	parts []templatePart
+}
+
+type templatePart struct {
+	text string
+	expr *Expr
+}
+
+// CompileTemplate compiles a template. Error columns are positions in the whole template.
+func CompileTemplate(src string) (*Template, error) {
+	if len(src) > maxExprLen {
+		return nil, &ExprError{Message: fmt.Sprintf("template is longer than %d bytes", maxExprLen)}
+	}
+	t := &Template{src: src}
+	rest, offset := src, 0
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			if rest != "" {
+				t.parts = append(t.parts, templatePart{text: rest})
+			}
+			return t, nil
+		}
+		if i > 0 {
+			t.parts = append(t.parts, templatePart{text: rest[:i]})
+		}
+		j := strings.Index(rest[i+2:], "}}")
+		if j < 0 {
+			return nil, &ExprError{Column: offset + i + 1, Message: "unclosed {{"}
+		}
+		inner := rest[i+2 : i+2+j]
+		e, err := CompileExpr(inner)
+		if err != nil {
+			var ee *ExprError
+			errors.As(err, &ee)
+			col := ee.Column
+			if col == 0 {
+				col = 1
+			}
+			return nil, &ExprError{Column: offset + i + 2 + col, Message: ee.Message}
+		}
+		t.parts = append(t.parts, templatePart{expr: e})
+		consumed := i + 2 + j + 2
+		rest, offset = rest[consumed:], offset+consumed
+	}
+}
+
+// Source is the template text.
+func (t *Template) Source() string { return t.src }
+
+// Refs reports what the template's expressions read.
+func (t *Template) Refs() Refs {
+	roots, nodes, secrets := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, p := range t.parts {
+		if p.expr == nil {
+			continue
+		}
+		r := p.expr.Refs()
+		for _, s := range r.Roots {
+			roots[s] = true
+		}
+		for _, s := range r.Nodes {
+			nodes[s] = true
+		}
+		for _, s := range r.Secrets {
+			secrets[s] = true
+		}
+	}
+	return Refs{Roots: sortedKeys(roots), Nodes: sortedKeys(nodes), Secrets: sortedKeys(secrets)}
+}
+
+// Render evaluates the template to a string. Values that are not strings are written as
+// JSON; null is written as nothing.
+func (t *Template) Render(scope map[string]any) (string, error) {
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.expr == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, err := p.expr.Eval(scope)
+		if err != nil {
+			return "", err
+		}
+		s, err := Stringify(v)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+// RenderValue is Render, except that a template made of exactly one {{ expression }} keeps
+// the expression's value and type (so a JSON body can embed an object).
+func (t *Template) RenderValue(scope map[string]any) (any, error) {
+	if len(t.parts) == 1 && t.parts[0].expr != nil {
+		return t.parts[0].expr.Eval(scope)
+	}
+	return t.Render(scope)
+}
+
+// Stringify writes a value as templates show it.
+func Stringify(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return "", fmt.Errorf("cannot write %T into a template: %w", v, err)
+		}
+		return string(b), nil
+	}
+}

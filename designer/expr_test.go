@@ -1,0 +1,61 @@
+package designer
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestCompileTemplate(t *testing.T) {
+	scope := map[string]any{
+		"input": map[string]any{"amount": 5000.0, "customer": "a@b.c"},
+		"nodes": map[string]any{"a": map[string]any{"output": nil, "status": "skipped"},
+			"b": map[string]any{"output": map[string]any{"x": 1.5}, "status": "completed"}},
+	}
+	tests := []struct {
+		name, src, want string
+		col             int
+	}{
+		{name: "plain", src: "hello", want: "hello"},
+		{name: "number", src: "amount {{ input.amount }} EUR", want: "amount 5000 EUR"},
+		{name: "coalesce", src: "{{ nodes.a.output ?? nodes.b.output }}", want: `{"x":1.5}`},
+		{name: "missing node is null", src: "[{{ nodes.zzz.output }}]", want: "[]"},
+		{name: "unclosed", src: "ab {{ input", col: 4},
+		{name: "bad expr column", src: "ab {{ input. }}", col: 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := CompileTemplate(tt.src)
+			if tt.col != 0 {
+				ee, ok := err.(*ExprError)
+				if !ok {
+					t.Fatalf("want ExprError, got %v", err)
+				}
+				if ee.Column != tt.col {
+					t.Fatalf("column = %d, want %d (%s)", ee.Column, tt.col, ee.Message)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tpl.Render(scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExprRefs(t *testing.T) {
+	e, err := CompileExpr("nodes.a.output.x + len(secrets.TOKEN) > input.n && run.id != ''")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Refs{Roots: []string{"input", "nodes", "run", "secrets"}, Nodes: []string{"a"}, Secrets: []string{"TOKEN"}}
+	if got := e.Refs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("refs = %+v, want %+v", got, want)
+	}
+}

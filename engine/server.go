@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Namespace is the Temporal namespace Trellis runs in unless told otherwise.
+const Namespace = "default"
+
+// Search attributes the engine sets on every run so that runs can be listed and filtered
+// through Temporal visibility.
+const (
+	SAGraph     = "TrellisGraph"
+	SAVersion   = "TrellisVersion"
+	SAStartedBy = "TrellisStartedBy"
+)
+
+// SearchAttributes are registered on the embedded server's namespace at start.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	SAGraph:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SAVersion:   enumspb.INDEXED_VALUE_TYPE_INT,
+	SAStartedBy: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// ServerConfig configures the embedded Temporal server.
+type ServerConfig struct {
+	// DataDir holds temporal.db, the server's SQLite file.
+	DataDir string
+	// FrontendAddr is host:port for the frontend; empty picks a free port on 127.0.0.1.
+	FrontendAddr string
+	Logger       *slog.Logger
+}
+
+// Server is an embedded single-process Temporal server persisting to SQLite.
+type Server struct {
+	srv      temporal.Server
+	hostPort string
+}
+
+// StartServer sets up the schema on first use, registers the namespace and search
+// attributes, and starts all Temporal services in this process.
+func StartServer(cfg ServerConfig) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
+	host, port := "127.0.0.1", 0
+	if cfg.FrontendAddr != "" {
+		h, p, err := net.SplitHostPort(cfg.FrontendAddr)
+		if err != nil {
+			return nil, fmt.Errorf("temporal listen address %q: %w", cfg.FrontendAddr, err)
+		}
+		if h != "" {
+			host = h
+		}
+		port, err = strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("temporal listen address %q: bad port", cfg.FrontendAddr)
+		}
+	}
+	// Each service needs its own ports; all but the frontend are free ports on loopback so
+	// that two instances with different data dirs can run side by side.
+	ports, err := freePorts(8)
+	if err != nil {
+		return nil, err
+	}
+	if port == 0 {
+		port = ports[0]
+	}
+
+	sqlCfg := &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: dbPath,
+		ConnectAttributes: map[string]string{
+			"mode":          "rwc",
+			"_journal_mode": "wal",
+			"_synchronous":  "2",
+		},
+	}
+	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
+		if err := sqlite.SetupSchema(sqlCfg); err != nil {
+			return nil, fmt.Errorf("set up temporal schema: %w", err)
+		}
+	}
+	nsCfg, err := sqlite.NewNamespaceConfig("active", Namespace, false, SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	if err := sqlite.CreateNamespaces(sqlCfg, nsCfg); err != nil {
+		return nil, fmt.Errorf("create namespace: %w", err)
+	}
+
+	frontend := net.JoinHostPort(host, strconv.Itoa(port))
+	svc := func(grpc, membership int, bindIP string) config.Service {
+		s := config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnLocalHost: bindIP == ""}}
+		if bindIP != "" {
+			s.RPC.BindOnIP = bindIP
+		}
+		return s
+	}
+	conf := &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
+			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+				ListenAddress: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])), HandlerPath: "/metrics"}},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			EnableGlobalNamespace:    false,
+			FailoverVersionIncrement: 10,
+			MasterClusterName:        "active",
+			CurrentClusterName:       "active",
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services: map[string]config.Service{
+			"frontend": svc(port, ports[2], hostIfNotLoopback(host)),
+			"history":  svc(ports[3], ports[4], ""),
+			"matching": svc(ports[5], ports[6], ""),
+			"worker":   svc(ports[7], mustFreePort(), ""),
+		},
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		PublicClient: config.PublicClient{HostPort: frontend},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+	}
+	dc := dynamicconfig.StaticClient{
+		// Updates carry human decisions; they must be on.
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(newServerLogger(cfg.Logger)),
+		temporal.WithDynamicConfigClient(dc),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return &Server{srv: srv, hostPort: frontend}, nil
+}
+
+// HostPort is the frontend address clients dial.
+func (s *Server) HostPort() string { return s.hostPort }
+
+// Stop stops all services.
+func (s *Server) Stop() error { return s.srv.Stop() }
+
+func hostIfNotLoopback(h string) string {
+	if h == "127.0.0.1" || h == "localhost" {
+		return ""
+	}
+	return h
+}
+
+func freePorts(n int) ([]int, error) {
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func mustFreePort() int {
+	p, err := freePorts(1)
+	if err != nil {
+		panic(err)
+	}
+	return p[0]
+}
+
+// serverLogger adapts the server's logger interface to slog; the server is chatty, so
+// only warnings and errors are passed on.
+type serverLogger struct{ l *slog.Logger }
+
+func newServerLogger(l *slog.Logger) tlog.Logger { return serverLogger{l: l.With("component", "temporal")} }
+
+func attrs(tags []tag.Tag) []any {
+	out := make([]any, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, slog.Any(t.Key(), t.Value()))
+	}
+	return out
+}
+
+func (s serverLogger) Debug(string, ...tag.Tag) {}
+func (s serverLogger) Info(string, ...tag.Tag)  {}
+func (s serverLogger) Warn(msg string, tags ...tag.Tag) {
+	s.l.Debug(msg, attrs(tags)...)
+}
+func (s serverLogger) Error(msg string, tags ...tag.Tag) { s.l.Warn(msg, attrs(tags)...) }
+func (s serverLogger) DPanic(msg string, tags ...tag.Tag) {
+	s.l.Error(msg, attrs(tags)...)
+}
+func (s serverLogger) Panic(msg string, tags ...tag.Tag) {
+	s.l.Error(msg, attrs(tags)...)
+	panic(msg)
+}
+func (s serverLogger) Fatal(msg string, tags ...tag.Tag) {
+	s.l.Error(msg, attrs(tags)...)
+	os.Exit(1)
+}
