@@ -2,15 +2,299 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"trellis/engine"
+	"trellis/store"
+	"trellis/web"
 )
 
-// runServe is being written by the lead; this placeholder keeps the package compiling.
+// temporalFlags are the flags serve and worker share for reaching Temporal.
+type temporalFlags struct {
+	address, namespace     string
+	tlsCert, tlsKey, tlsCA string
+	apiKeyFile             string
+	listen, uiAddr         string
+	embeddedAllowed        bool
+}
+
+func (tf *temporalFlags) register(fs *flagSet, embedded bool) {
+	fs.StringVar(&tf.address, "temporal-address", "", "host:port of an existing Temporal cluster (default: start an embedded server)")
+	fs.StringVar(&tf.namespace, "temporal-namespace", engine.Namespace, "Temporal namespace")
+	fs.StringVar(&tf.tlsCert, "temporal-tls-cert", "", "client certificate for mTLS")
+	fs.StringVar(&tf.tlsKey, "temporal-tls-key", "", "client key for mTLS")
+	fs.StringVar(&tf.tlsCA, "temporal-tls-ca", "", "CA certificate for the server")
+	fs.StringVar(&tf.apiKeyFile, "temporal-api-key-file", "", "file holding a Temporal Cloud API key")
+	if embedded {
+		fs.StringVar(&tf.listen, "temporal-listen", "", "host:port for the embedded Temporal frontend (default: a free port on 127.0.0.1)")
+		fs.StringVar(&tf.uiAddr, "temporal-ui-addr", "", "host:port to serve the Temporal Web UI for the embedded server (default: off)")
+	}
+	tf.embeddedAllowed = embedded
+}
+
+func (tf *temporalFlags) check() error {
+	if tf.address == "" && (tf.tlsCert != "" || tf.tlsKey != "" || tf.tlsCA != "" || tf.apiKeyFile != "") {
+		return errors.New("--temporal-tls-* and --temporal-api-key-file need --temporal-address")
+	}
+	if (tf.tlsCert == "") != (tf.tlsKey == "") {
+		return errors.New("--temporal-tls-cert and --temporal-tls-key go together")
+	}
+	if tf.address != "" && (tf.listen != "" || tf.uiAddr != "") {
+		return errors.New("--temporal-listen and --temporal-ui-addr are for the embedded server; drop them with --temporal-address")
+	}
+	return nil
+}
+
+// clientOptions builds the SDK's options for a remote cluster.
+func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, error) {
+	opts := client.Options{HostPort: tf.address, Namespace: tf.namespace, Logger: sdklog.NewStructuredLogger(logger)}
+	if tf.tlsCert != "" || tf.tlsCA != "" || tf.apiKeyFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if tf.tlsCert != "" {
+			cert, err := tls.LoadX509KeyPair(tf.tlsCert, tf.tlsKey)
+			if err != nil {
+				return opts, fmt.Errorf("load --temporal-tls-cert/--temporal-tls-key: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		if tf.tlsCA != "" {
+			pem, err := os.ReadFile(tf.tlsCA)
+			if err != nil {
+				return opts, fmt.Errorf("read --temporal-tls-ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return opts, fmt.Errorf("--temporal-tls-ca %s holds no PEM certificate", tf.tlsCA)
+			}
+			tc.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = tc
+	}
+	if tf.apiKeyFile != "" {
+		key, err := os.ReadFile(tf.apiKeyFile)
+		if err != nil {
+			return opts, fmt.Errorf("read --temporal-api-key-file: %w", err)
+		}
+		opts.Credentials = client.NewAPIKeyStaticCredentials(strings.TrimSpace(string(key)))
+	}
+	return opts, nil
+}
+
+type serveFlags struct {
+	addr, data, logLevel string
+	dev                  bool
+	temporal             temporalFlags
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("serve: not wired yet")
+	var f serveFlags
+	fs := newFlagSet("serve")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address the web UI and API listen on")
+	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
+	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.temporal.register(fs, true)
+	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, "serve [--addr HOST:PORT] [--data DIR] [--dev] [Temporal flags]")
+		}
+		return err
+	}
+	if err := f.temporal.check(); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+
+	release, err := store.AcquireDataDir(f.data)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	db, err := store.OpenDataDir(ctx, f.data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var devLogins []devLogin
+	if f.dev {
+		devLogins, err = seedDev(ctx, db)
+		if err != nil {
+			return fmt.Errorf("dev data: %w", err)
+		}
+	}
+
+	// Listen before starting Temporal so that a taken port fails fast and cleanly.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", f.addr, err)
+	}
+	defer ln.Close()
+
+	opts := client.Options{Namespace: f.temporal.namespace, Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))}
+	if f.temporal.address == "" {
+		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				logger.Warn("stop temporal server", slog.Any("error", err))
+			}
+		}()
+		opts.HostPort = srv.HostPort()
+		opts.Namespace = engine.Namespace
+		fmt.Fprintf(stdout, "Temporal server (embedded) listening on %s, namespace %s\n", srv.HostPort(), engine.Namespace)
+		if f.temporal.uiAddr != "" {
+			stopUI, err := startTemporalUI(f.temporal.uiAddr, srv.HostPort())
+			if err != nil {
+				return err
+			}
+			defer stopUI()
+			fmt.Fprintf(stdout, "Temporal Web UI on http://%s\n", f.temporal.uiAddr)
+		}
+	} else {
+		opts, err = f.temporal.clientOptions(logger)
+		if err != nil {
+			return err
+		}
+	}
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
+	}
+	defer tc.Close()
+
+	w := engine.NewWorker(tc, engine.Deps{Secrets: db, Versions: db, Logger: logger})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	eng := engine.New(tc, engine.Options{})
+	app := web.New(web.Config{Dev: f.dev, Logger: logger}, web.Deps{
+		Users:  db,
+		Health: healthCheck(db, tc),
+	})
+	_ = eng
+	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Trellis is serving on %s (data in %s)\n", url, f.data)
+	for _, l := range devLogins {
+		fmt.Fprintf(stdout, "  log in as %-10s password %-14s (%s)\n", l.name, l.password, l.roles)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+	}
+	fmt.Fprintln(stdout, "shutting down...")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown", slog.Any("error", err))
+	}
+	return nil
 }
 
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("worker: not wired yet")
+	var tf temporalFlags
+	var data, logLevel string
+	fs := newFlagSet("worker")
+	fs.StringVar(&data, "data", "./data", "data directory (SQLite files, secret key)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	tf.register(fs, false)
+	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, "worker --temporal-address HOST:PORT [Temporal flags] [--data DIR]")
+		}
+		return err
+	}
+	if tf.address == "" {
+		return errors.New("worker needs --temporal-address (the embedded Temporal server runs inside 'trellis serve'; see its --temporal-listen)")
+	}
+	if err := tf.check(); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, logLevel)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenDataDir(ctx, data, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	opts, err := tf.clientOptions(logger)
+	if err != nil {
+		return err
+	}
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
+	}
+	defer tc.Close()
+	w := engine.NewWorker(tc, engine.Deps{Secrets: db, Versions: db, Logger: logger})
+	fmt.Fprintf(stdout, "worker connected to %s, namespace %s\n", tf.address, tf.namespace)
+	if err := w.Run(stopOnDone(ctx)); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
+
+// stopOnDone turns a context into the interrupt channel worker.Run wants.
+func stopOnDone(ctx context.Context) <-chan any {
+	ch := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(ch)
+	}()
+	return ch
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// healthCheck reports whether the store and Temporal answer.
+func healthCheck(db *store.DB, tc client.Client) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		return nil
+	}
 }
