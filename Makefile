@@ -1,0 +1,41 @@
+# Trellis. `make run` serves the app with demo data; `make test` is what CI runs.
+export GOTOOLCHAIN := local
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+ADDR    ?= 127.0.0.1:8080
+DATA    ?= ./data
+
+.PHONY: run build test test-short generate check-generated lint bench chromium
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trellis ./cmd/trellis
+
+run: build
+	./bin/trellis serve --dev --addr $(ADDR) --data $(DATA)
+
+generate:
+	$(GO) tool templ generate
+
+# Generated templ files are committed; this fails when they are stale.
+check-generated:
+	@scripts/check-generated
+
+chromium:
+	@scripts/ensure-chromium
+
+test: check-generated chromium
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 40m ./...
+
+# test-short skips the browser and embedded-server tests, for a quick loop.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); exit 1)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2026.1 ./...
+
+bench:
+	@scripts/bench

@@ -1,0 +1,120 @@
+// Package web serves the Trellis browser UI and the JSON API: routes, handlers, middleware and
+// the error mapping. It declares the small interfaces it needs and is handed implementations by
+// cmd; it never opens a database or dials Temporal itself.
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"trellis/store"
+)
+
+// UserStore is what web needs for users, sessions and API tokens (*store.DB implements it).
+// Errors: store.ErrBadCredentials from Authenticate; store.ErrNotFound from SessionUser and
+// TokenUser for an unknown or expired token; store.ErrInvalid from UpsertUser.
+type UserStore interface {
+	Authenticate(ctx context.Context, name, password string) (*store.User, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	UpsertUser(ctx context.Context, in store.UserInput) (*store.User, bool, error)
+	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, error)
+	SessionUser(ctx context.Context, token string) (*store.User, error)
+	DeleteSession(ctx context.Context, token string) error
+	TokenUser(ctx context.Context, token string) (*store.User, error)
+}
+
+// Config tunes the server. The zero value is usable.
+type Config struct {
+	// Dev marks a development server (the sign-in page says where the demo accounts are).
+	Dev bool
+	// SecureCookies sets the Secure flag on cookies and sends HSTS; leave it false on plain
+	// http://127.0.0.1.
+	SecureCookies bool
+	// Now is the clock (login rate limiting); default time.Now.
+	Now func() time.Time
+	// Logger receives request logs and internal errors; default discards.
+	Logger *slog.Logger
+	// MaxBodyBytes limits request bodies unless a route sets its own; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// SessionTTL is how long a browser session lasts; default 12 hours.
+	SessionTTL time.Duration
+}
+
+// DefaultMaxBodyBytes fits a 2 MiB graph document plus the JSON around it.
+const DefaultMaxBodyBytes = 2<<20 + 64<<10
+
+// Deps are the services handlers use. Later features add fields here.
+type Deps struct {
+	// Users is required: every signed-in route reads the session through it.
+	Users UserStore
+	// Health reports whether the store and Temporal are reachable; nil means always healthy.
+	Health func(ctx context.Context) error
+}
+
+// Server is the HTTP front end. Create it with New and serve Handler().
+type Server struct {
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	echo   *echo.Echo
+	logins *loginLimiter
+	csrf   echo.MiddlewareFunc
+	routes []Route
+	// byKey finds a route by "METHOD path", for navigation links.
+	byKey map[string]Route
+}
+
+// New builds the server and registers every route of the routes table.
+func New(cfg Config, deps Deps) *Server {
+	return newServer(cfg, deps, nil)
+}
+
+// newServer is New with extra routes, which tests use to mount handlers through the real
+// middleware chain.
+func newServer(cfg Config, deps Deps, extra []Route) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	s := &Server{
+		cfg:    cfg,
+		deps:   deps,
+		log:    cfg.Logger,
+		logins: newLoginLimiter(cfg.Now),
+		byKey:  map[string]Route{},
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	// Use the peer address: X-Forwarded-For is not trusted, so it cannot dodge the login limit.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.logRequests, s.recoverPanics, s.secureHeaders)
+	s.echo = e
+	s.csrf = s.csrfMiddleware()
+
+	s.routes = append(s.routeTable(), extra...)
+	for _, r := range s.routes {
+		s.mount(r)
+	}
+	return s
+}
+
+// Handler is the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Routes returns a copy of the routes table.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
