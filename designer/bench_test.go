@@ -75,27 +75,26 @@ func portFor(n Node) string {
 	return ""
 }
 
-func BenchmarkTmpUnmarshal(b *testing.B) {
-	data, _ := json.Marshal(bigGraph(2000))
-	b.Logf("size %d", len(data))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var g Graph
-		if err := json.Unmarshal(data, &g); err != nil {
-			b.Fatal(err)
-		}
+func BenchmarkParseValidateHash2000(b *testing.B) {
+	data, err := json.Marshal(bigGraph(2000))
+	if err != nil {
+		b.Fatal(err)
 	}
-}
-func BenchmarkTmpUnmarshalRaw(b *testing.B) {
-	data, _ := json.Marshal(bigGraph(2000))
+	if _, probs, err := ParseAndValidate(data, DefaultLimits, ValidateEnv{}); err != nil || len(probs) > 0 {
+		b.Fatalf("the benchmark graph is not valid: %v %v", err, probs)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var g map[string]json.RawMessage
-		if err := json.Unmarshal(data, &g); err != nil {
-			b.Fatal(err)
+		g, probs, err := Parse(data, DefaultLimits)
+		if err != nil || len(probs) > 0 {
+			b.Fatal(err, probs)
 		}
-		var nodes []map[string]json.RawMessage
-		if err := json.Unmarshal(g["nodes"], &nodes); err != nil {
+		if probs := Validate(g, ValidateEnv{}); len(probs) > 0 {
+			b.Fatal(probs)
+		}
+		if _, err := Hash(g); err != nil {
 			b.Fatal(err)
 		}
 	}
