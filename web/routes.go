@@ -34,7 +34,7 @@ type Route struct {
 // routeTable is every route of the server. Add rows here, grouped by feature; files in web are
 // named resource_action.go after the handler they hold.
 func (s *Server) routeTable() []Route {
-	return []Route{
+	rows := []Route{
 		// Health and assets.
 		{Method: http.MethodGet, Path: "/healthz", Bare: true, Handler: s.healthCheck},
 		{Method: http.MethodGet, Path: "/api/v1/healthz", Bare: true, Handler: s.healthCheck},
@@ -52,6 +52,12 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodGet, Path: "/admin/users", Roles: []string{store.RoleAdmin}, Handler: s.userList},
 		{Method: http.MethodPost, Path: "/admin/users", Roles: []string{store.RoleAdmin}, MaxBody: 64 << 10, Handler: s.userSave},
 	}
+	// Features keep their rows in routes_<feature>.go.
+	rows = append(rows, s.graphRoutes()...)
+	rows = append(rows, s.editorRoutes()...)
+	rows = append(rows, s.runRoutes()...)
+	rows = append(rows, s.taskRoutes()...)
+	return rows
 }
 
 // mount registers r with its middleware chain.

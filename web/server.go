@@ -54,6 +54,13 @@ type Deps struct {
 	Users UserStore
 	// Health reports whether the store and Temporal are reachable; nil means always healthy.
 	Health func(ctx context.Context) error
+	// Graphs stores graphs, drafts and versions (graph_*.go).
+	Graphs  GraphStore
+	Starter RunStarter
+	// Runs starts, lists, reads and cancels runs (run_*.go).
+	Runs RunEngine
+	// Tasks stores the human tasks of approval nodes (task_*.go).
+	Tasks TaskStore
 }
 
 // Server is the HTTP front end. Create it with New and serve Handler().

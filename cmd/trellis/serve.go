@@ -191,8 +191,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	eng := engine.New(tc, engine.Options{})
 	app := web.New(web.Config{Dev: f.dev, Logger: logger}, web.Deps{
-		Users:  db,
-		Health: healthCheck(db, tc),
+		Users:   db,
+		Health:  healthCheck(db, tc),
+		Graphs:  db,
+		Starter: eng,
 	})
 	_ = eng
 	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -1,0 +1,126 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"trellis/store"
+	"trellis/templates"
+)
+
+// graphListAPI answers GET /api/v1/graphs: [{id, name, latest_version, updated_at, …}].
+func (s *Server) graphListAPI(c echo.Context) error {
+	list, err := s.deps.Graphs.ListGraphs(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, list)
+}
+
+// graphList shows every graph with the forms that create and import one.
+func (s *Server) graphList(c echo.Context) error {
+	p, err := s.graphListProps(c)
+	if err != nil {
+		return err
+	}
+	// Confirm only what the query names and the list holds, so a link cannot put words on
+	// the page.
+	if id := c.QueryParam("renamed"); id != "" {
+		for _, g := range p.Graphs {
+			if g.ID == id {
+				p.Notice = fmt.Sprintf("Renamed to %s.", g.Name)
+			}
+		}
+	}
+	if c.QueryParam("deleted") == "1" {
+		p.Notice = "The graph was deleted."
+	}
+	return s.renderGraphList(c, http.StatusOK, p)
+}
+
+func (s *Server) renderGraphList(c echo.Context, status int, p templates.GraphListProps) error {
+	return Render(c, status, templates.Page{Title: "Graphs", Section: "/graphs", Body: templates.GraphList(p)})
+}
+
+// graphListProps reads the list, with the delete refusals and run counts when the engine
+// can count runs.
+func (s *Server) graphListProps(c echo.Context) (templates.GraphListProps, error) {
+	ctx := c.Request().Context()
+	list, err := s.deps.Graphs.ListGraphs(ctx)
+	if err != nil {
+		return templates.GraphListProps{}, err
+	}
+	p := templates.GraphListProps{CanEdit: viewer(c).HasRole(store.RoleAnalyst)}
+	recent, _ := s.deps.Starter.(RecentRunCounter)
+	p.ShowRunsLastDay = recent != nil
+	since := s.cfg.Now().Add(-24 * time.Hour)
+	users := s.graphSubgraphUsers(ctx, list)
+	for _, g := range list {
+		row := templates.GraphListRow{ID: g.ID, Name: g.Name, LatestVersion: g.LatestVersion, DraftChanged: g.DraftChanged,
+			UpdatedBy: g.UpdatedBy, UpdatedAt: g.UpdatedAt}
+		if recent != nil {
+			n, err := recent.CountRunsSince(ctx, g.ID, since)
+			if err != nil {
+				s.log.Warn("count recent runs", slog.String("graph", g.ID), slog.Any("error", err))
+			}
+			row.RunsLastDay = n
+		}
+		if p.CanEdit {
+			row.DeleteRefusal = s.graphDeleteRefusal(ctx, g.ID, g.LatestVersion, users[g.ID])
+		}
+		p.Graphs = append(p.Graphs, row)
+	}
+	return p, nil
+}
+
+// graphSubgraphUsers maps each graph id to the graphs whose draft or latest version run it as
+// a subgraph.
+func (s *Server) graphSubgraphUsers(ctx context.Context, list []store.GraphSummary) map[string][]string {
+	users := map[string][]string{}
+	for _, g := range list {
+		for _, d := range s.graphSubgraphDeps(ctx, g.ID) {
+			if d != g.ID {
+				users[d] = append(users[d], g.ID)
+			}
+		}
+	}
+	return users
+}
+
+// graphDeleteRefusal says why a graph must not be deleted, or "" when it may be: a graph stays
+// while another graph runs it as a subgraph, and while runs of it exist. When the engine
+// cannot count runs, a graph that was ever published stays, since runs may need it.
+func (s *Server) graphDeleteRefusal(ctx context.Context, id string, latest int, usedBy []string) string {
+	if len(usedBy) > 0 {
+		return fmt.Sprintf("Cannot delete: %s runs it as a subgraph.", usedBy[0])
+	}
+	if latest == 0 {
+		return ""
+	}
+	counter, ok := s.deps.Starter.(RunCounter)
+	if !ok {
+		return "Cannot delete: it has published versions, and runs may use them. Retire its versions instead."
+	}
+	n, err := counter.CountRuns(ctx, id)
+	if err != nil {
+		s.log.Warn("count runs", slog.String("graph", id), slog.Any("error", err))
+		return "Cannot delete now: its runs could not be counted. Try again later."
+	}
+	if n > 0 {
+		return fmt.Sprintf("Cannot delete: it has %s. Retire its versions instead.", graphPlural(n, "run"))
+	}
+	return ""
+}
+
+// graphPlural is "1 run", "2 runs".
+func graphPlural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

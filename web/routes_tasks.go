@@ -1,0 +1,6 @@
+package web
+
+// taskRoutes are the routes of the tasks feature.
+func (s *Server) taskRoutes() []Route {
+	return nil
+}
