@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,7 +18,10 @@ import (
 	tlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
 	"go.temporal.io/server/common/metrics"
+	"go.temporal.io/server/common/persistence/sql"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/resolver"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 )
@@ -31,6 +35,8 @@ const (
 	SAGraph     = "TrellisGraph"
 	SAVersion   = "TrellisVersion"
 	SAStartedBy = "TrellisStartedBy"
+	// SAStatus is "running" or "waiting" (a node waits for a person) while a run is open.
+	SAStatus = "TrellisStatus"
 )
 
 // SearchAttributes are registered on the embedded server's namespace at start.
@@ -38,6 +44,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	SAGraph:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	SAVersion:   enumspb.INDEXED_VALUE_TYPE_INT,
 	SAStartedBy: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SAStatus:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // ServerConfig configures the embedded Temporal server.
@@ -78,7 +85,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	// Each service needs its own ports; all but the frontend are free ports on loopback so
 	// that two instances with different data dirs can run side by side.
-	ports, err := freePorts(8)
+	ports, err := freePorts(numServicePorts)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +113,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	if err := sqlite.CreateNamespaces(sqlCfg, nsCfg); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
+	}
+	if err := forgetMembers(sqlCfg); err != nil {
+		return nil, err
 	}
 
 	frontend := net.JoinHostPort(host, strconv.Itoa(port))
@@ -142,7 +152,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 			"frontend": svc(port, ports[2], hostIfNotLoopback(host)),
 			"history":  svc(ports[3], ports[4], ""),
 			"matching": svc(ports[5], ports[6], ""),
-			"worker":   svc(ports[7], mustFreePort(), ""),
+			"worker":   svc(ports[7], ports[8], ""),
 		},
 		Archival: config.Archival{
 			History:    config.HistoryArchival{State: "disabled"},
@@ -180,6 +190,10 @@ func (s *Server) HostPort() string { return s.hostPort }
 // Stop stops all services.
 func (s *Server) Stop() error { return s.srv.Stop() }
 
+// numServicePorts: frontend, metrics, frontend membership, then gRPC and membership ports
+// for history, matching and worker.
+const numServicePorts = 9
+
 func hostIfNotLoopback(h string) string {
 	if h == "127.0.0.1" || h == "localhost" {
 		return ""
@@ -206,19 +220,33 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func mustFreePort() int {
-	p, err := freePorts(1)
+// forgetMembers removes the cluster membership rows of the previous process. The server
+// bootstraps ringpop from members that heartbeated within 20 seconds; after a quick restart
+// it would try to join those dead members until its 30-second join limit passes, and runs
+// would stall meanwhile. The data dir belongs to this one process, so none is alive.
+func forgetMembers(sqlCfg *config.SQL) error {
+	db, err := sql.NewSQLDB(sqlplugin.DbKindMain, sqlCfg, resolver.NewNoopResolver(), tlog.NewNoopLogger(),
+		metrics.NoopMetricsHandler)
 	if err != nil {
-		panic(err)
+		return fmt.Errorf("open temporal database: %w", err)
 	}
-	return p[0]
+	defer db.Close()
+	// Rows expire 48 hours after their last heartbeat; this removes them all.
+	_, err = db.PruneClusterMembership(context.Background(),
+		&sqlplugin.PruneClusterMembershipFilter{PruneRecordsBefore: time.Now().Add(49 * time.Hour)})
+	if err != nil {
+		return fmt.Errorf("forget previous cluster members: %w", err)
+	}
+	return nil
 }
 
 // serverLogger adapts the server's logger interface to slog; the server is chatty, so
 // only warnings and errors are passed on.
 type serverLogger struct{ l *slog.Logger }
 
-func newServerLogger(l *slog.Logger) tlog.Logger { return serverLogger{l: l.With("component", "temporal")} }
+func newServerLogger(l *slog.Logger) tlog.Logger {
+	return serverLogger{l: l.With("component", "temporal")}
+}
 
 func attrs(tags []tag.Tag) []any {
 	out := make([]any, 0, len(tags))

@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/proto"
+
+	"trellis/designer"
+)
+
+// The benchmarks compare the interpreter with hand-written workflows through a test-only
+// kind, bench_noop, whose node runs the no-op activity "bench.noop" through runActivity,
+// the same path (options, retry policy, result envelope) http and llm nodes take. The
+// hand-written workflow calls that same activity with the same options, so the ratio
+// measures what the interpreter adds (compiling, scheduling, state, the bigger input) and
+// not the cost of any real work.
+const (
+	benchKind     = "bench_noop"
+	benchActivity = "bench.noop"
+	handWorkflow  = "BenchHandDiamond"
+)
+
+type benchNoopKind struct{}
+
+func init() {
+	registerKind(benchKind, benchNoopKind{})
+	registerActivity(benchActivity, func(*Deps) any { return benchNoop })
+}
+
+func (benchNoopKind) compile(*designer.Node, *problemList) any { return nil }
+func (benchNoopKind) ports(*designer.Node, any) []string {
+	return []string{designer.PortOut, designer.PortError}
+}
+func (benchNoopKind) historyEvents(*designer.Node, any) int { return 3 + workflowTaskEvents }
+
+func (benchNoopKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
+	out, attempts, err := runActivity[any](ctx, x, benchActivity, x.node.ID)
+	return nodeResult{Output: out, Attempts: attempts}, err
+}
+
+func benchNoop(ctx context.Context, id string) (activityResult[any], error) {
+	return resultOf[any](ctx, id), nil
+}
+
+// handDiamond is the diamond written by hand: a root, 18 activities in parallel, a sink.
+func handDiamond(ctx workflow.Context, width int) (map[string]any, error) {
+	run := func(id string) workflow.Future {
+		c := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{ActivityID: id, StartToCloseTimeout: defaultTimeout,
+			Summary: id, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: defaultAttempts,
+				InitialInterval: defaultInitial, BackoffCoefficient: defaultBackoff, MaximumInterval: defaultMaxInterval}})
+		return workflow.ExecuteActivity(c, benchActivity, id)
+	}
+	var res activityResult[any]
+	if err := run("root").Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	futures := make([]workflow.Future, width)
+	for i := range futures {
+		futures[i] = run(fmt.Sprintf("m%d", i))
+	}
+	for _, f := range futures {
+		if err := f.Get(ctx, &res); err != nil {
+			return nil, err
+		}
+	}
+	if err := run("sink").Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	return map[string]any{"sink": res.Output}, nil
+}
+
+func diamondGraph(width int) designer.Graph {
+	var nodes, edges []string
+	nodes = append(nodes, `{"id": "root", "kind": "bench_noop"}`, `{"id": "sink", "kind": "bench_noop"}`)
+	for i := 0; i < width; i++ {
+		nodes = append(nodes, fmt.Sprintf(`{"id": "m%d", "kind": "bench_noop"}`, i))
+		edges = append(edges, fmt.Sprintf(`{"from": "root", "to": "m%d"}, {"from": "m%d", "to": "sink"}`, i, i))
+	}
+	return mustGraph(nil, `{"format": "trellis.graph/v1", "nodes": [`+strings.Join(nodes, ",")+`], "edges": [`+strings.Join(edges, ",")+`]}`)
+}
+
+func startBenchCluster(b *testing.B) *testCluster {
+	b.Helper()
+	cl := startCluster(b, b.TempDir(), Deps{})
+	cl.w.RegisterWorkflowWithOptions(handDiamond, workflow.RegisterOptions{Name: handWorkflow})
+	return cl
+}
+
+// runToEnd starts a run and waits for its result.
+func runToEnd(b *testing.B, cl *testCluster, g designer.Graph) string {
+	ctx := context.Background()
+	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "bench", Version: 1, Definition: g, StartedBy: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out any
+	if err := cl.c.GetWorkflow(ctx, id, "").Get(ctx, &out); err != nil {
+		b.Fatalf("run %s: %v", id, err)
+	}
+	return id
+}
+
+func BenchmarkInterpreterOverhead(b *testing.B) {
+	cl := startBenchCluster(b)
+	ctx := context.Background()
+	g := diamondGraph(18)
+	// Warm up both paths (worker caches, task queues).
+	runToEnd(b, cl, g)
+	hand := func() {
+		run, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: DefaultTaskQueue}, handWorkflow, 18)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out any
+		if err := run.Get(ctx, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hand()
+	var interp, handTime time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		runToEnd(b, cl, g)
+		t1 := time.Now()
+		hand()
+		interp += t1.Sub(t0)
+		handTime += time.Since(t1)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(interp.Milliseconds())/float64(b.N), "interp-ms/run")
+	b.ReportMetric(float64(handTime.Milliseconds())/float64(b.N), "hand-ms/run")
+	b.ReportMetric(float64(interp)/float64(handTime), "x")
+}
+
+// tenNodeGraph: a root activity, four activities in parallel, a transform after each, and
+// a transform that joins them.
+func tenNodeGraph() designer.Graph {
+	return mustGraph(nil, `{"format": "trellis.graph/v1", "nodes": [
+		{"id": "root", "kind": "bench_noop"},
+		{"id": "a1", "kind": "bench_noop"}, {"id": "a2", "kind": "bench_noop"}, {"id": "a3", "kind": "bench_noop"}, {"id": "a4", "kind": "bench_noop"},
+		{"id": "t1", "kind": "transform", "config": {"value": "nodes.a1.output + '!'"}},
+		{"id": "t2", "kind": "transform", "config": {"value": "nodes.a2.output + '!'"}},
+		{"id": "t3", "kind": "transform", "config": {"value": "nodes.a3.output + '!'"}},
+		{"id": "t4", "kind": "transform", "config": {"value": "nodes.a4.output + '!'"}},
+		{"id": "join", "kind": "transform", "config": {"value": "[nodes.t1.output, nodes.t2.output, nodes.t3.output, nodes.t4.output]"}}],
+	  "edges": [{"from": "root", "to": "a1"}, {"from": "root", "to": "a2"}, {"from": "root", "to": "a3"}, {"from": "root", "to": "a4"},
+		{"from": "a1", "to": "t1"}, {"from": "a2", "to": "t2"}, {"from": "a3", "to": "t3"}, {"from": "a4", "to": "t4"},
+		{"from": "t1", "to": "join"}, {"from": "t2", "to": "join"}, {"from": "t3", "to": "join"}, {"from": "t4", "to": "join"}]}`)
+}
+
+func BenchmarkThroughput10Node(b *testing.B) {
+	cl := startBenchCluster(b)
+	g := tenNodeGraph()
+	runToEnd(b, cl, g)
+	const starters = 8
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	t0 := time.Now()
+	for range starters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				runToEnd(b, cl, g)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "runs/s")
+}
+
+// BenchmarkLargeGraph2000 runs 2,000 no-op activity nodes (20 layers of 100, each node
+// after two of the layer before) and reports the history it leaves.
+func BenchmarkLargeGraph2000(b *testing.B) {
+	cl := startBenchCluster(b)
+	g := layeredGraph(20, 100, benchKind)
+	p, err := compile(&g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var events, size int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := runToEnd(b, cl, g)
+		b.StopTimer()
+		events, size = historySize(b, cl.c, id)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(events), "events")
+	b.ReportMetric(float64(size), "history-bytes")
+	b.ReportMetric(float64(p.events), "estimated-events")
+}
+
+func historySize(b *testing.B, c client.Client, id string) (events, size int) {
+	it := c.GetWorkflowHistory(context.Background(), id, "", false, 0)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		events++
+		size += proto.Size(ev)
+	}
+	return events, size
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"trellis/designer"
+)
+
+// subgraphKind runs another graph's pinned version as a child run of the same interpreter.
+// An activity loads the definition (the workflow never touches the store); the child's
+// workflow id is <parent run id>.<node id>, and cancelling the parent cancels the child.
+type subgraphKind struct{}
+
+const activityLoadSubgraph = "subgraph.load"
+
+type subgraphConfig struct {
+	graph   string
+	version int // 0 means the latest version (a definition published before resolving)
+	input   *designer.Expr
+}
+
+type loadRequest struct {
+	GraphID string `json:"graph_id"`
+	Version int    `json:"version"`
+}
+
+func init() {
+	registerKind(designer.KindSubgraph, subgraphKind{})
+	registerActivity(activityLoadSubgraph, func(d *Deps) any { return (&subgraphLoader{versions: d.Versions}).load })
+}
+
+func (subgraphKind) compile(n *designer.Node, ps *problemList) any {
+	var c designer.SubgraphConfig
+	if !decodeConfig(n, &c, ps) {
+		return nil
+	}
+	cfg := &subgraphConfig{graph: c.Graph}
+	if strings.TrimSpace(c.Graph) == "" {
+		ps.nodef(n.ID, "config.graph", "graph is missing")
+	}
+	if v, err := parseSubgraphVersion(c.Version); err != nil {
+		ps.node(n.ID, "config.version", err)
+	} else {
+		cfg.version = v
+	}
+	if c.Input != "" {
+		e, err := designer.CompileExpr(c.Input)
+		if err != nil {
+			ps.node(n.ID, "config.input", err)
+		}
+		cfg.input = e
+	}
+	return cfg
+}
+
+func parseSubgraphVersion(raw json.RawMessage) (int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "latest" {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("version must be a number or \"latest\", not %q", s)
+	}
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil || v < 1 || v != float64(int(v)) {
+		return 0, fmt.Errorf("version must be a number from 1 or \"latest\", not %s", raw)
+	}
+	return int(v), nil
+}
+
+func (subgraphKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
+
+// historyEvents: the load activity (3), the child (initiated, started, completed) and three
+// workflow tasks.
+func (subgraphKind) historyEvents(*designer.Node, any) int { return 6 + 3*workflowTaskEvents }
+
+func (subgraphKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
+	c := x.cfg.(*subgraphConfig)
+	var input any
+	if c.input != nil {
+		v, err := c.input.Eval(x.liveScope())
+		if err != nil {
+			return nodeResult{}, nonRetryable(ErrTypeExpr, fieldErr("input", err))
+		}
+		input = v
+	}
+	def, attempts, err := runActivity[designer.Graph](ctx, x, activityLoadSubgraph,
+		loadRequest{GraphID: c.graph, Version: c.version})
+	if err != nil {
+		return nodeResult{Attempts: attempts}, err
+	}
+	childID := x.r.in.RunID + "." + x.node.ID
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            childID,
+		WaitForCancellation:   true,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: runSearchAttributes(c.graph, c.version, x.r.in.StartedBy),
+		StaticSummary:         fmt.Sprintf("subgraph %s of %s", x.node.ID, x.r.in.RunID),
+	})
+	child := RunInput{RunID: childID, GraphID: c.graph, Version: c.version, Definition: def,
+		Input: input, StartedBy: x.r.in.StartedBy}
+	var out any
+	if err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, child).Get(ctx, &out); err != nil {
+		if temporal.IsCanceledError(err) {
+			return nodeResult{Attempts: attempts}, err
+		}
+		info := errorInfo(err)
+		return nodeResult{Attempts: attempts}, nonRetryable(info.Type,
+			fmt.Sprintf("subgraph run %s: %s", childID, info.Message))
+	}
+	return nodeResult{Output: out, Attempts: attempts}, nil
+}
+
+// subgraphLoader is the activity that reads a pinned version through VersionSource.
+type subgraphLoader struct{ versions VersionSource }
+
+func (l *subgraphLoader) load(ctx context.Context, req loadRequest) (activityResult[designer.Graph], error) {
+	var zero activityResult[designer.Graph]
+	name := fmt.Sprintf("graph %s version %d", req.GraphID, req.Version)
+	if req.Version == 0 {
+		name = fmt.Sprintf("graph %s (latest version)", req.GraphID)
+	}
+	if l.versions == nil {
+		return zero, activityFailure(ctx, ErrTypeSubgraph, false, "load %s: no version source is configured", name)
+	}
+	g, err := l.versions.VersionDefinition(ctx, req.GraphID, req.Version)
+	switch {
+	case errors.Is(err, ErrVersionNotFound):
+		return zero, activityFailure(ctx, ErrTypeSubgraph, false, "%s does not exist", name)
+	case err != nil:
+		return zero, activityFailure(ctx, ErrTypeSubgraph, true, "load %s: %v", name, err)
+	case g == nil:
+		return zero, activityFailure(ctx, ErrTypeSubgraph, false, "%s does not exist", name)
+	}
+	if _, err := compileCached(g); err != nil {
+		return zero, activityFailure(ctx, ErrTypeDefinition, false, "%s: %v", name, err)
+	}
+	if err := checkStartSize(RunInput{Definition: *g}); err != nil {
+		return zero, activityFailure(ctx, ErrTypeDefinition, false, "%s: %v", name, err)
+	}
+	return resultOf(ctx, *g), nil
+}

@@ -1,0 +1,478 @@
+package engine
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"trellis/designer"
+)
+
+// ErrInvalidDefinition is matched (errors.Is) by every *DefinitionError.
+var ErrInvalidDefinition = errors.New("invalid graph definition")
+
+// DefinitionError lists why a definition cannot run.
+type DefinitionError struct {
+	Problems []designer.Problem
+}
+
+func (e *DefinitionError) Error() string {
+	const shown = 3
+	parts := make([]string, 0, shown)
+	for i, p := range e.Problems {
+		if i == shown {
+			break
+		}
+		parts = append(parts, problemString(p))
+	}
+	msg := "invalid graph definition: " + strings.Join(parts, "; ")
+	if n := len(e.Problems) - shown; n > 0 {
+		msg += fmt.Sprintf(" (and %d more)", n)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrInvalidDefinition) true.
+func (e *DefinitionError) Is(target error) bool { return target == ErrInvalidDefinition }
+
+func problemString(p designer.Problem) string {
+	var b strings.Builder
+	switch {
+	case p.Node != "":
+		fmt.Fprintf(&b, "node %q", p.Node)
+	case p.Edge != nil:
+		fmt.Fprintf(&b, "edge %d", *p.Edge)
+	default:
+		b.WriteString("graph")
+	}
+	if p.Field != "" {
+		fmt.Fprintf(&b, " field %s", p.Field)
+	}
+	if p.Column > 0 {
+		fmt.Fprintf(&b, " column %d", p.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// problemList collects problems while compiling.
+type problemList []designer.Problem
+
+func (ps *problemList) node(id, field string, err error) {
+	p := designer.Problem{Node: id, Field: field, Message: err.Error()}
+	var ee *designer.ExprError
+	if errors.As(err, &ee) {
+		p.Column, p.Message = ee.Column, ee.Message
+	}
+	*ps = append(*ps, p)
+}
+
+func (ps *problemList) nodef(id, field, format string, args ...any) {
+	*ps = append(*ps, designer.Problem{Node: id, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ps *problemList) edge(i int, field string, err error) {
+	p := designer.Problem{Edge: &i, Field: field, Message: err.Error()}
+	var ee *designer.ExprError
+	if errors.As(err, &ee) {
+		p.Column, p.Message = ee.Column, ee.Message
+	}
+	*ps = append(*ps, p)
+}
+
+// plan is a definition compiled for execution: kinds resolved, configs decoded, expressions
+// compiled and edges indexed. It is immutable, so runs of the same definition share it.
+type plan struct {
+	graph  *designer.Graph
+	nodes  []planNode
+	index  map[string]int
+	edges  []planEdge
+	in     [][]int // edge indexes into each node, in document order
+	out    [][]int // edge indexes out of each node, in document order
+	output *designer.Expr
+	// events is the estimated history length of a run (see estimateHistory).
+	events int
+}
+
+type planNode struct {
+	node    *designer.Node
+	kind    kind
+	cfg     any
+	retry   *temporal.RetryPolicy
+	timeout time.Duration
+}
+
+type planEdge struct {
+	from, to int
+	port     string
+	when     *designer.Expr
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// Activity defaults from graph-format.md.
+const (
+	defaultAttempts    = 3
+	defaultInitial     = time.Second
+	defaultBackoff     = 2.0
+	defaultMaxInterval = time.Minute
+	defaultTimeout     = 60 * time.Second
+)
+
+// compile turns a definition into a plan or a *DefinitionError. It is pure, so its result
+// may be cached and shared between workflow executions and replays.
+func compile(g *designer.Graph) (*plan, error) {
+	var ps problemList
+	if g.Format != designer.Format {
+		ps = append(ps, designer.Problem{Field: "format",
+			Message: fmt.Sprintf("unknown format %q, want %q", g.Format, designer.Format)})
+	}
+	p := &plan{graph: g, index: make(map[string]int, len(g.Nodes)),
+		nodes: make([]planNode, len(g.Nodes)),
+		in:    make([][]int, len(g.Nodes)), out: make([][]int, len(g.Nodes))}
+	if len(g.Nodes) == 0 {
+		ps = append(ps, designer.Problem{Field: "nodes", Message: "a graph needs at least one node"})
+	}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		if !nodeIDPattern.MatchString(n.ID) {
+			ps.nodef(n.ID, "id", "id %q must match %s", n.ID, nodeIDPattern)
+		}
+		if _, dup := p.index[n.ID]; dup {
+			ps.nodef(n.ID, "id", "duplicate node id %q", n.ID)
+			continue
+		}
+		p.index[n.ID] = i
+		pn := &p.nodes[i]
+		pn.node = n
+		if j := n.JoinMode(); j != designer.JoinAll && j != designer.JoinAny {
+			ps.nodef(n.ID, "join", "join must be %q or %q, not %q", designer.JoinAll, designer.JoinAny, j)
+		}
+		if e := n.ErrorPolicy(); e != designer.OnErrorFail && e != designer.OnErrorContinue {
+			ps.nodef(n.ID, "on_error", "on_error must be %q or %q, not %q", designer.OnErrorFail, designer.OnErrorContinue, e)
+		}
+		pn.retry = compileRetry(n, &ps)
+		pn.timeout = compileTimeout(n, &ps)
+		k, ok := kindFor(n.Kind)
+		if !ok {
+			ps.nodef(n.ID, "kind", "unknown kind %q", n.Kind)
+			continue
+		}
+		pn.kind = k
+		pn.cfg = k.compile(n, &ps)
+	}
+	for i, e := range g.Edges {
+		from, okFrom := p.index[e.From]
+		to, okTo := p.index[e.To]
+		if !okFrom {
+			ps.edge(i, "from", fmt.Errorf("no node %q", e.From))
+		}
+		if !okTo {
+			ps.edge(i, "to", fmt.Errorf("no node %q", e.To))
+		}
+		if !okFrom || !okTo {
+			continue
+		}
+		if from == to {
+			ps.edge(i, "to", fmt.Errorf("node %q cannot follow itself", e.To))
+			continue
+		}
+		pe := planEdge{from: from, to: to, port: e.EdgePort()}
+		if src := p.nodes[from]; src.kind != nil {
+			if ports := src.kind.ports(src.node, src.cfg); !contains(ports, pe.port) {
+				ps.edge(i, "port", fmt.Errorf("node %q (%s) has no port %q; its ports are %s",
+					e.From, src.node.Kind, pe.port, strings.Join(ports, ", ")))
+			}
+		}
+		if e.When != "" {
+			w, err := designer.CompileExpr(e.When)
+			if err != nil {
+				ps.edge(i, "when", err)
+			}
+			pe.when = w
+		}
+		p.out[from] = append(p.out[from], len(p.edges))
+		p.in[to] = append(p.in[to], len(p.edges))
+		p.edges = append(p.edges, pe)
+	}
+	if g.Output != "" {
+		out, err := designer.CompileExpr(g.Output)
+		if err != nil {
+			ps = append(ps, designer.Problem{Field: "output", Message: err.Error()})
+			var ee *designer.ExprError
+			if errors.As(err, &ee) {
+				ps[len(ps)-1].Column, ps[len(ps)-1].Message = ee.Column, ee.Message
+			}
+		}
+		p.output = out
+	}
+	if len(ps) == 0 {
+		if cycle := p.findCycle(); cycle != nil {
+			ps = append(ps, designer.Problem{Field: "edges",
+				Message: "cycle through nodes " + strings.Join(cycle, " → ")})
+		}
+	}
+	if len(ps) == 0 {
+		p.events = p.estimateHistory()
+		if p.events > maxHistoryEvents {
+			ps = append(ps, designer.Problem{Field: "nodes", Message: fmt.Sprintf(
+				"graph is too large for one run: about %d history events, the limit is %d", p.events, maxHistoryEvents)})
+		}
+	}
+	if len(ps) > 0 {
+		return nil, &DefinitionError{Problems: ps}
+	}
+	return p, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func compileRetry(n *designer.Node, ps *problemList) *temporal.RetryPolicy {
+	rp := &temporal.RetryPolicy{MaximumAttempts: defaultAttempts, InitialInterval: defaultInitial,
+		BackoffCoefficient: defaultBackoff, MaximumInterval: defaultMaxInterval}
+	r := n.Retry
+	if r == nil {
+		return rp
+	}
+	if r.MaxAttempts < 0 {
+		ps.nodef(n.ID, "retry.max_attempts", "must be at least 1")
+	} else if r.MaxAttempts > 0 {
+		rp.MaximumAttempts = int32(min(r.MaxAttempts, 1000))
+	}
+	if r.Backoff != 0 {
+		if r.Backoff < 1 {
+			ps.nodef(n.ID, "retry.backoff", "must be at least 1")
+		}
+		rp.BackoffCoefficient = r.Backoff
+	}
+	if d, ok := positiveDuration(n.ID, "retry.initial_interval", r.InitialInterval, ps); ok {
+		rp.InitialInterval = d
+	}
+	if d, ok := positiveDuration(n.ID, "retry.max_interval", r.MaxInterval, ps); ok {
+		rp.MaximumInterval = d
+	}
+	if rp.MaximumInterval < rp.InitialInterval {
+		if r.MaxInterval != "" {
+			ps.nodef(n.ID, "retry.max_interval", "is shorter than initial_interval")
+		} else {
+			rp.MaximumInterval = rp.InitialInterval
+		}
+	}
+	return rp
+}
+
+func compileTimeout(n *designer.Node, ps *problemList) time.Duration {
+	if d, ok := positiveDuration(n.ID, "timeout", n.Timeout, ps); ok {
+		return d
+	}
+	return defaultTimeout
+}
+
+// positiveDuration parses an optional duration field; ok is false when it is empty or bad.
+func positiveDuration(node, field, s string, ps *problemList) (time.Duration, bool) {
+	if s == "" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		ps.nodef(node, field, "%q is not a duration like 30s or 5m", s)
+		return 0, false
+	}
+	if d <= 0 {
+		ps.nodef(node, field, "must be positive")
+		return 0, false
+	}
+	return d, true
+}
+
+// findCycle returns the ids along one cycle, or nil when the graph is acyclic.
+func (p *plan) findCycle() []string {
+	indeg := make([]int, len(p.nodes))
+	for _, e := range p.edges {
+		indeg[e.to]++
+	}
+	queue := make([]int, 0, len(p.nodes))
+	for i, d := range indeg {
+		if d == 0 {
+			queue = append(queue, i)
+		}
+	}
+	seen := 0
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		seen++
+		for _, ei := range p.out[n] {
+			t := p.edges[ei].to
+			if indeg[t]--; indeg[t] == 0 {
+				queue = append(queue, t)
+			}
+		}
+	}
+	if seen == len(p.nodes) {
+		return nil
+	}
+	// Every node left has a predecessor that is also left, so walking predecessors from
+	// any of them must come back to a node already visited: that loop is a cycle.
+	start := -1
+	for i, d := range indeg {
+		if d > 0 {
+			start = i
+			break
+		}
+	}
+	pos := map[int]int{}
+	var path []int
+	for n := start; ; {
+		if at, ok := pos[n]; ok {
+			path = path[at:]
+			break
+		}
+		pos[n] = len(path)
+		path = append(path, n)
+		for _, ei := range p.in[n] {
+			if f := p.edges[ei].from; indeg[f] > 0 {
+				n = f
+				break
+			}
+		}
+	}
+	// path runs against the edges; reverse it and start at the node first in the document.
+	cycle := make([]int, 0, len(path))
+	for i := len(path) - 1; i >= 0; i-- {
+		cycle = append(cycle, path[i])
+	}
+	first := 0
+	for i, n := range cycle {
+		if n < cycle[first] {
+			first = i
+		}
+	}
+	cycle = append(cycle[first:], cycle[:first]...)
+	ids := make([]string, 0, len(cycle)+1)
+	for _, n := range cycle {
+		ids = append(ids, p.nodes[n].node.ID)
+	}
+	return append(ids, ids[0])
+}
+
+// History budget. Temporal fails a run whose history passes 51,200 events
+// (limit.historyCount.error) or 50 MiB (limit.historySize.error), and refuses any single
+// event over 2 MiB (limit.blobSize.error). A run is refused at start when its estimate
+// passes maxHistoryEvents, which leaves room for cancellation, search attribute updates and
+// extra workflow tasks, or when its start event (definition + input) passes maxStartBytes.
+// Bytes beyond the start event depend on node outputs, which cannot be known in advance;
+// http responses are capped (Deps.MaxResponseBytes) so that one output fits in an event.
+const (
+	maxHistoryEvents = 40_000
+	maxStartBytes    = 1_500_000
+	// baseEvents: started, first workflow task (3 events), completion.
+	baseEvents = 6
+	// workflowTaskEvents: a workflow task is scheduled, started and completed; in the worst
+	// case (a chain) every activity result costs one.
+	workflowTaskEvents = 3
+)
+
+// estimateHistory is a worst-case event count: each node's own events plus one workflow
+// task per node, as if every node ran one after another.
+func (p *plan) estimateHistory() int {
+	events := baseEvents
+	for _, pn := range p.nodes {
+		events += pn.kind.historyEvents(pn.node, pn.cfg)
+	}
+	return events
+}
+
+// checkStartSize refuses a run whose start event would not fit.
+func checkStartSize(in RunInput) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode run input: %w", err)
+	}
+	if len(b) > maxStartBytes {
+		return &DefinitionError{Problems: []designer.Problem{{Field: "nodes", Message: fmt.Sprintf(
+			"definition and input take %d bytes; one run accepts at most %d", len(b), maxStartBytes)}}}
+	}
+	return nil
+}
+
+// planCache shares compiled plans between executions; compile is pure, so a cached plan is
+// exactly what compiling again would give and replay stays deterministic.
+var planCache = newLRU[[32]byte, *plan](32)
+
+func compileCached(g *designer.Graph) (*plan, error) {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return nil, fmt.Errorf("encode definition: %w", err)
+	}
+	key := sha256.Sum256(b)
+	if p, ok := planCache.get(key); ok {
+		return p, nil
+	}
+	p, err := compile(g)
+	if err != nil {
+		return nil, err
+	}
+	planCache.put(key, p)
+	return p, nil
+}
+
+// lru is a small mutex-guarded least-recently-used cache.
+type lru[K comparable, V any] struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List
+	items map[K]*list.Element
+}
+
+type lruEntry[K comparable, V any] struct {
+	key K
+	val V
+}
+
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	return &lru[K, V]{max: max, order: list.New(), items: map[K]*list.Element{}}
+}
+
+func (c *lru[K, V]) get(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		c.order.MoveToFront(el)
+		return el.Value.(*lruEntry[K, V]).val, true
+	}
+	var zero V
+	return zero, false
+}
+
+func (c *lru[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		el.Value.(*lruEntry[K, V]).val = v
+		c.order.MoveToFront(el)
+		return
+	}
+	c.items[k] = c.order.PushFront(&lruEntry[K, V]{key: k, val: v})
+	if c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.items, last.Value.(*lruEntry[K, V]).key)
+	}
+}

@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Run statuses (api.md).
+const (
+	RunRunning   = "running"
+	RunWaiting   = "waiting"
+	RunCompleted = "completed"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Node statuses (api.md).
+const (
+	NodePending   = "pending"
+	NodeRunning   = "running"
+	NodeWaiting   = "waiting"
+	NodeCompleted = "completed"
+	NodeFailed    = "failed"
+	NodeSkipped   = "skipped"
+	NodeCancelled = "cancelled"
+)
+
+// StateQuery is the name of the query that returns a RunState.
+const StateQuery = "state"
+
+// NodeState is one node's live state. Port is the port a completed node took.
+type NodeState struct {
+	Status    string     `json:"status"`
+	Attempts  int        `json:"attempts"`
+	Output    any        `json:"output"`
+	Error     *NodeError `json:"error"`
+	StartedAt *time.Time `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"`
+	Port      string     `json:"port,omitempty"`
+}
+
+// RunState is what the "state" query returns.
+type RunState struct {
+	Status string               `json:"status"`
+	Input  any                  `json:"input"`
+	Output any                  `json:"output"`
+	Error  *NodeError           `json:"error"`
+	Nodes  map[string]NodeState `json:"nodes"`
+}
+
+// statusKey is the search attribute that tells running runs from those waiting for a person.
+var statusKey = temporal.NewSearchAttributeKeyKeyword(SAStatus)
+
+// snapshot builds the query answer. It copies, so the caller may encode it at leisure.
+func (r *runState) snapshot() (RunState, error) {
+	st := RunState{Status: r.status, Input: r.in.Input, Output: r.output, Error: r.err,
+		Nodes: make(map[string]NodeState, len(r.nodes))}
+	if r.plan == nil {
+		return st, nil
+	}
+	for i := range r.nodes {
+		st.Nodes[r.plan.nodes[i].node.ID] = r.nodes[i].NodeState
+	}
+	return st, nil
+}
+
+// setStatus changes a node's status and the scope entry expressions see.
+func (r *runState) setStatus(i int, status string) {
+	r.nodes[i].Status = status
+	r.publish(i)
+}
+
+// publish replaces the node's scope entry. Entries are never modified in place, so a
+// snapshot handed to an activity cannot change under it.
+func (r *runState) publish(i int) {
+	n := &r.nodes[i]
+	var out any
+	if n.Status == NodeCompleted {
+		out = n.Output
+	}
+	r.scopeNodes[r.plan.nodes[i].node.ID] = map[string]any{"output": out, "status": n.Status}
+}
+
+func (r *runState) setWaiting(ctx workflow.Context, i int, waiting bool) {
+	n := &r.nodes[i]
+	switch {
+	case waiting && n.Status == NodeRunning:
+		r.setStatus(i, NodeWaiting)
+		r.waiting++
+	case !waiting && n.Status == NodeWaiting:
+		r.setStatus(i, NodeRunning)
+		r.waiting--
+	default:
+		return
+	}
+	r.updateRunStatus(ctx)
+}
+
+// updateRunStatus keeps status (and the TrellisStatus search attribute, so that lists can
+// show waiting runs) in line with the waiting count while the run is live.
+func (r *runState) updateRunStatus(ctx workflow.Context) {
+	if r.status != RunRunning && r.status != RunWaiting {
+		return
+	}
+	want := RunRunning
+	if r.waiting > 0 {
+		want = RunWaiting
+	}
+	if want == r.status {
+		return
+	}
+	r.status = want
+	if err := workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(want)); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert run status", "error", err)
+	}
+}
+
+func (r *runState) now(ctx workflow.Context) *time.Time {
+	t := workflow.Now(ctx).UTC()
+	return &t
+}

@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"trellis/designer"
+)
+
+// WorkflowName is the name the interpreter workflow is registered under.
+const WorkflowName = "Interpreter"
+
+// RunInput is the interpreter's input. A run carries the full definition of the version it
+// was started on, so publishing later never changes it.
+type RunInput struct {
+	RunID      string         `json:"run_id"`
+	GraphID    string         `json:"graph_id"`
+	Version    int            `json:"version"`
+	Definition designer.Graph `json:"definition"`
+	Input      any            `json:"input"`
+	StartedBy  string         `json:"started_by"`
+}
+
+const (
+	// maxInFlight bounds the nodes running at once, well under Temporal's 2,000 pending
+	// activities or child workflows per run; ready nodes beyond it wait in document order.
+	maxInFlight = 256
+	// maxSubgraphDepth bounds subgraphs within subgraphs (run ids grow by ".<node>").
+	maxSubgraphDepth = 8
+)
+
+// Interpreter runs one graph definition: roots start at once, a node starts when its
+// incoming edges are decided (join all / any), edges follow ports and `when`, skips
+// propagate, and on_error decides whether a failure ends the run.
+//
+// It must stay deterministic: document order everywhere, workflow.Now for time, no map
+// iteration into commands. Any change in behaviour for runs already in flight must be
+// guarded: v := workflow.GetVersion(ctx, "<change-id>", workflow.DefaultVersion, 1), old
+// behaviour when v == workflow.DefaultVersion. TestReplayHistories replays the recorded
+// histories in testdata/histories and fails when a guard is missing.
+func Interpreter(ctx workflow.Context, in RunInput) (any, error) {
+	if in.RunID == "" {
+		in.RunID = workflow.GetInfo(ctx).WorkflowExecution.ID
+	}
+	r := &runState{in: in, status: RunRunning}
+	if err := workflow.SetQueryHandler(ctx, StateQuery, r.snapshot); err != nil {
+		return nil, err
+	}
+	if depth := strings.Count(in.RunID, "."); depth > maxSubgraphDepth {
+		return nil, r.failRun(nonRetryable(ErrTypeSubgraph,
+			fmt.Sprintf("subgraphs nested more than %d deep", maxSubgraphDepth)))
+	}
+	p, err := compileCached(&in.Definition)
+	if err != nil {
+		return nil, r.failRun(nonRetryable(ErrTypeDefinition, err.Error()))
+	}
+	r.init(ctx, p)
+	return r.run(ctx)
+}
+
+// runState is one run's state; all of it lives in workflow code.
+type runState struct {
+	plan     *plan
+	in       RunInput
+	runScope map[string]any
+	// scopeNodes maps id → {"output", "status"}; scope is {"input", "nodes", "run"}.
+	scopeNodes map[string]any
+	scope      map[string]any
+	nodes      []nodeRT
+	status     string
+	output     any
+	err        *NodeError
+	waiting    int
+
+	nActive, nInactive []int
+	decided            []bool
+	queue              []int
+}
+
+type nodeRT struct {
+	NodeState
+	result nodeResult
+	runErr error
+}
+
+func (r *runState) init(ctx workflow.Context, p *plan) {
+	r.plan = p
+	r.nodes = make([]nodeRT, len(p.nodes))
+	r.nActive, r.nInactive = make([]int, len(p.nodes)), make([]int, len(p.nodes))
+	r.decided = make([]bool, len(p.nodes))
+	info := workflow.GetInfo(ctx)
+	r.runScope = map[string]any{"id": r.in.RunID, "graph": r.in.GraphID, "version": r.in.Version,
+		"started_at": info.WorkflowStartTime.UTC().Format(time.RFC3339Nano)}
+	r.scopeNodes = make(map[string]any, len(p.nodes))
+	r.scope = map[string]any{designer.RootInput: r.in.Input, designer.RootNodes: r.scopeNodes,
+		designer.RootRun: r.runScope}
+	for i := range r.nodes {
+		r.setStatus(i, NodePending)
+	}
+}
+
+func (r *runState) failRun(err error) error {
+	r.status = RunFailed
+	r.err = errorInfo(err)
+	return err
+}
+
+func (r *runState) run(ctx workflow.Context) (any, error) {
+	seen := map[string]bool{}
+	for _, pn := range r.plan.nodes {
+		if seen[pn.node.Kind] {
+			continue
+		}
+		seen[pn.node.Kind] = true
+		if s, ok := pn.kind.(runSetup); ok {
+			if err := s.setup(ctx, r); err != nil {
+				return nil, r.failRun(err)
+			}
+		}
+	}
+	for i := range r.plan.nodes {
+		if len(r.plan.in[i]) == 0 {
+			r.decided[i] = true
+			r.queue = append(r.queue, i)
+		}
+	}
+	runCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	done := workflow.NewBufferedChannel(ctx, len(r.plan.nodes))
+	var failure error
+	inFlight := 0
+	for {
+		for failure == nil && ctx.Err() == nil && len(r.queue) > 0 && inFlight < maxInFlight {
+			i := r.queue[0]
+			r.queue = r.queue[1:]
+			r.start(runCtx, i, done)
+			inFlight++
+		}
+		if inFlight == 0 {
+			break
+		}
+		var i int
+		done.Receive(ctx, &i)
+		inFlight--
+		if err := r.finish(ctx, i, failure != nil || ctx.Err() != nil); err != nil && failure == nil {
+			failure = err
+			// Work still in flight is cancelled; its nodes report back and end cancelled.
+			cancel()
+		}
+	}
+	if failure != nil {
+		return nil, r.failRun(failure)
+	}
+	if ctx.Err() != nil {
+		r.status = RunCancelled
+		r.err = &NodeError{Message: "run cancelled", Type: ErrTypeCancelled}
+		return nil, ctx.Err()
+	}
+	out, err := r.result()
+	if err != nil {
+		return nil, r.failRun(err)
+	}
+	r.status, r.output = RunCompleted, out
+	return out, nil
+}
+
+func (r *runState) start(ctx workflow.Context, i int, done workflow.Channel) {
+	pn := &r.plan.nodes[i]
+	r.nodes[i].StartedAt = r.now(ctx)
+	r.setStatus(i, NodeRunning)
+	x := &nodeExec{r: r, idx: i, pn: pn, node: pn.node, cfg: pn.cfg}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		res, err := pn.kind.execute(ctx, x)
+		r.nodes[i].result, r.nodes[i].runErr = res, err
+		done.Send(ctx, i)
+	})
+}
+
+// finish records how node i ended and, unless the run is stopping, decides what follows.
+// It returns an error when the run must fail.
+func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
+	n := &r.nodes[i]
+	pn := &r.plan.nodes[i]
+	if n.Status == NodeWaiting {
+		r.waiting--
+		defer r.updateRunStatus(ctx)
+	}
+	n.EndedAt = r.now(ctx)
+	n.Attempts = max(n.result.Attempts, 1)
+	if n.runErr == nil {
+		n.Output, n.Port = n.result.Output, n.result.Port
+		if n.Port == "" {
+			n.Port = designer.PortOut
+		}
+		r.setStatus(i, NodeCompleted)
+		if stopping {
+			return nil
+		}
+		return r.propagate(i)
+	}
+	n.Error = errorInfo(n.runErr)
+	switch {
+	case stopping && temporal.IsCanceledError(n.runErr):
+		r.setStatus(i, NodeCancelled)
+		return nil
+	case stopping:
+		r.setStatus(i, NodeFailed)
+		return nil
+	case pn.node.ErrorPolicy() == designer.OnErrorContinue:
+		n.Output = map[string]any{"error": map[string]any{"message": n.Error.Message, "type": n.Error.Type}}
+		n.Port = designer.PortError
+		r.setStatus(i, NodeCompleted)
+		return r.propagate(i)
+	}
+	r.setStatus(i, NodeFailed)
+	workflow.GetLogger(ctx).Info("node failed", "node", pn.node.ID, "error", n.Error.Message)
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("node %q failed: %s", pn.node.ID, n.Error.Message), n.Error.Type, nil)
+}
+
+// propagate decides the edges out of a node that just completed or was skipped, and
+// follows skips; nodes that become ready are queued in document order.
+func (r *runState) propagate(from int) error {
+	work := []int{from}
+	var ready []int
+	for len(work) > 0 {
+		n := work[len(work)-1]
+		work = work[:len(work)-1]
+		src := &r.nodes[n]
+		for _, ei := range r.plan.out[n] {
+			e := &r.plan.edges[ei]
+			active := src.Status == NodeCompleted && src.Port == e.port
+			if active && e.when != nil {
+				ok, err := e.when.EvalBool(r.scope)
+				if err != nil {
+					return temporal.NewNonRetryableApplicationError(fmt.Sprintf("edge %d (%s → %s) field when: %v",
+						ei, r.plan.nodes[e.from].node.ID, r.plan.nodes[e.to].node.ID, err), ErrTypeExpr, nil)
+				}
+				active = ok
+			}
+			t := e.to
+			if active {
+				r.nActive[t]++
+			} else {
+				r.nInactive[t]++
+			}
+			if r.decided[t] {
+				continue
+			}
+			total := len(r.plan.in[t])
+			var run, skip bool
+			if r.plan.nodes[t].node.JoinMode() == designer.JoinAny {
+				if r.nActive[t]+r.nInactive[t] == total {
+					run, skip = r.nActive[t] > 0, r.nActive[t] == 0
+				}
+			} else {
+				skip = r.nInactive[t] > 0
+				run = !skip && r.nActive[t] == total
+			}
+			switch {
+			case skip:
+				r.decided[t] = true
+				r.setStatus(t, NodeSkipped)
+				work = append(work, t)
+			case run:
+				r.decided[t] = true
+				ready = append(ready, t)
+			}
+		}
+	}
+	sort.Ints(ready)
+	r.queue = append(r.queue, ready...)
+	return nil
+}
+
+// result is the run's output: the output expression, or every completed sink by id.
+func (r *runState) result() (any, error) {
+	if r.plan.output != nil {
+		v, err := r.plan.output.Eval(r.scope)
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("graph field output: "+err.Error(), ErrTypeExpr, nil)
+		}
+		return v, nil
+	}
+	out := map[string]any{}
+	for i, pn := range r.plan.nodes {
+		if len(r.plan.out[i]) == 0 && r.nodes[i].Status == NodeCompleted {
+			out[pn.node.ID] = r.nodes[i].Output
+		}
+	}
+	return out, nil
+}
