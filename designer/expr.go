@@ -65,10 +65,12 @@ func CompileExpr(src string) (*Expr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &ExprError{Column: 1, Message: "expression is empty"}
 	}
-	program, err := expr.Compile(src, expr.AllowUndefinedVariables(), expr.MaxNodes(maxExprNodes),
-		expr.Patch(nilSafeMembers{}))
+	program, err := expr.Compile(src, exprOptions()...)
 	if err != nil {
 		return nil, toExprError(err, 0)
+	}
+	if err := forbiddenCalls(program.Node()); err != nil {
+		return nil, err
 	}
 	e := &Expr{src: src, program: program}
 	e.refs = collectRefs(program.Node())
@@ -114,6 +116,95 @@ func toExprError(err error, offset int) *ExprError {
 		return &ExprError{Column: offset + col, Message: fe.Message}
 	}
 	return &ExprError{Column: offset, Message: err.Error()}
+}
+
+// exprOptions are the compiler options of every expression, shared by CompileExpr and the
+// validator's checker so that both accept exactly the same language. Expressions run inside
+// workflow code, so everything that could differ between a run and its replay is removed:
+// now() is disabled, keys() and values() return map entries in key order, and dates parse
+// in the worker's zone (keep workers in one zone, as Temporal workers usually are).
+func exprOptions() []expr.Option {
+	return []expr.Option{
+		expr.AllowUndefinedVariables(),
+		expr.MaxNodes(maxExprNodes),
+		expr.Patch(nilSafeMembers{}),
+		expr.DisableBuiltin("now"),
+		expr.Function("keys", sortedKeysFunc, new(func(map[string]any) []any)),
+		expr.Function("values", sortedValuesFunc, new(func(map[string]any) []any)),
+	}
+}
+
+// forbidden are functions an expression may not call, with the reason.
+var forbidden = map[string]string{
+	"now": "now() is not allowed: expressions must give the same result when a run is replayed; use run.started_at",
+}
+
+// forbiddenCalls finds a call to a forbidden function.
+func forbiddenCalls(root ast.Node) *ExprError {
+	v := &callFinder{}
+	ast.Walk(&root, v)
+	return v.err
+}
+
+type callFinder struct{ err *ExprError }
+
+func (f *callFinder) Visit(node *ast.Node) {
+	c, ok := (*node).(*ast.CallNode)
+	if !ok || f.err != nil {
+		return
+	}
+	if id, ok := c.Callee.(*ast.IdentifierNode); ok {
+		if msg, bad := forbidden[id.Value]; bad {
+			f.err = &ExprError{Column: c.Location().From + 1, Message: msg}
+		}
+	}
+}
+
+func mapArg(name string, params []any) (map[string]any, error) {
+	if len(params) != 1 {
+		return nil, fmt.Errorf("%s() takes one map", name)
+	}
+	if params[0] == nil {
+		return map[string]any{}, nil
+	}
+	m, ok := params[0].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s() takes a map, got %T", name, params[0])
+	}
+	return m, nil
+}
+
+func sortedKeysFunc(params ...any) (any, error) {
+	m, err := mapArg("keys", params)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(m))
+	for _, k := range sortedMapKeys(m) {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func sortedValuesFunc(params ...any) (any, error) {
+	m, err := mapArg("values", params)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(m))
+	for _, k := range sortedMapKeys(m) {
+		out = append(out, m[k])
+	}
+	return out, nil
+}
+
+func sortedMapKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // nilSafeMembers makes every member access nil-safe (as if written a?.b), because the spec

@@ -59,3 +59,39 @@ func TestExprRefs(t *testing.T) {
 		t.Fatalf("refs = %+v, want %+v", got, want)
 	}
 }
+
+func TestExprDeterministicBuiltins(t *testing.T) {
+	scope := map[string]any{"input": map[string]any{"m": map[string]any{"b": 2.0, "a": 1.0, "c": 3.0}}}
+	tests := []struct {
+		name, src, want string
+		compileErr      bool
+	}{
+		{name: "keys sorted", src: "{{ keys(input.m) }}", want: `["a","b","c"]`},
+		{name: "values in key order", src: "{{ values(input.m) }}", want: `[1,2,3]`},
+		{name: "keys of null", src: "{{ keys(input.none) }}", want: `[]`},
+		{name: "now is refused", src: "{{ now() }}", compileErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 20 { // map order would show up within a few tries
+				tpl, err := CompileTemplate(tt.src)
+				if tt.compileErr {
+					if err == nil {
+						t.Fatal("compiled, want an error")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := tpl.Render(scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != tt.want {
+					t.Fatalf("got %s, want %s", got, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/conf"
@@ -45,7 +44,7 @@ type checkedPart struct {
 func newExprChecker() *exprChecker {
 	c := conf.CreateNew()
 	// The same options as CompileExpr.
-	for _, op := range []expr.Option{expr.AllowUndefinedVariables(), expr.MaxNodes(maxExprNodes), expr.Patch(nilSafeMembers{})} {
+	for _, op := range exprOptions() {
 		op(c)
 	}
 	for name := range c.Disabled {
@@ -151,6 +150,9 @@ func (c *exprChecker) check(src string) (r *checkedExpr) {
 			err = fe.Bind(tree.Source)
 		}
 		return &checkedExpr{err: toExprError(err, 0)}
+	}
+	if err := forbiddenCalls(tree.Node); err != nil {
+		return &checkedExpr{err: err}
 	}
 	return &checkedExpr{refs: scopeRefs(tree.Node)}
 }
