@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -60,6 +61,7 @@ type ServerConfig struct {
 type Server struct {
 	srv      temporal.Server
 	hostPort string
+	stopping *atomic.Bool
 }
 
 // StartServer sets up the schema on first use, registers the namespace and search
@@ -169,10 +171,11 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
 	}
+	stopping := new(atomic.Bool)
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(newServerLogger(cfg.Logger)),
+		temporal.WithLogger(newServerLogger(cfg.Logger, stopping)),
 		temporal.WithDynamicConfigClient(dc),
 	)
 	if err != nil {
@@ -181,14 +184,17 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	return &Server{srv: srv, hostPort: frontend}, nil
+	return &Server{srv: srv, hostPort: frontend, stopping: stopping}, nil
 }
 
 // HostPort is the frontend address clients dial.
 func (s *Server) HostPort() string { return s.hostPort }
 
 // Stop stops all services.
-func (s *Server) Stop() error { return s.srv.Stop() }
+func (s *Server) Stop() error {
+	s.stopping.Store(true)
+	return s.srv.Stop()
+}
 
 // numServicePorts: frontend, metrics, frontend membership, then gRPC and membership ports
 // for history, matching and worker.
@@ -241,11 +247,15 @@ func forgetMembers(sqlCfg *config.SQL) error {
 }
 
 // serverLogger adapts the server's logger interface to slog; the server is chatty, so
-// only warnings and errors are passed on.
-type serverLogger struct{ l *slog.Logger }
+// only errors are passed on, and not while stopping, when services losing each other is
+// expected ("Not enough hosts to serve the request").
+type serverLogger struct {
+	l        *slog.Logger
+	stopping *atomic.Bool
+}
 
-func newServerLogger(l *slog.Logger) tlog.Logger {
-	return serverLogger{l: l.With("component", "temporal")}
+func newServerLogger(l *slog.Logger, stopping *atomic.Bool) tlog.Logger {
+	return serverLogger{l: l.With("component", "temporal"), stopping: stopping}
 }
 
 func attrs(tags []tag.Tag) []any {
@@ -261,7 +271,13 @@ func (s serverLogger) Info(string, ...tag.Tag)  {}
 func (s serverLogger) Warn(msg string, tags ...tag.Tag) {
 	s.l.Debug(msg, attrs(tags)...)
 }
-func (s serverLogger) Error(msg string, tags ...tag.Tag) { s.l.Warn(msg, attrs(tags)...) }
+func (s serverLogger) Error(msg string, tags ...tag.Tag) {
+	if s.stopping.Load() {
+		s.l.Debug(msg, attrs(tags)...)
+		return
+	}
+	s.l.Warn(msg, attrs(tags)...)
+}
 func (s serverLogger) DPanic(msg string, tags ...tag.Tag) {
 	s.l.Error(msg, attrs(tags)...)
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"trellis/engine"
 	"trellis/store"
@@ -61,7 +60,7 @@ func (tf *temporalFlags) check() error {
 
 // clientOptions builds the SDK's options for a remote cluster.
 func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, error) {
-	opts := client.Options{HostPort: tf.address, Namespace: tf.namespace, Logger: sdklog.NewStructuredLogger(logger)}
+	opts := client.Options{HostPort: tf.address, Namespace: tf.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
 	if tf.tlsCert != "" || tf.tlsCA != "" || tf.apiKeyFile != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if tf.tlsCert != "" {
@@ -149,7 +148,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ln.Close()
 
-	opts := client.Options{Namespace: f.temporal.namespace, Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))}
+	opts := client.Options{Namespace: f.temporal.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
 	if f.temporal.address == "" {
 		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Logger: logger})
 		if err != nil {
@@ -182,8 +181,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	defer tc.Close()
+	if f.temporal.address != "" {
+		if err := engine.EnsureSearchAttributes(ctx, tc, opts.Namespace); err != nil {
+			return fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err)
+		}
+	}
 
-	w := engine.NewWorker(tc, engine.Deps{Secrets: db, Versions: db, Logger: logger})
+	w := engine.NewWorker(tc, engine.Deps{Secrets: engineSources{db}, Versions: engineSources{db}, Logger: logger})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -260,7 +264,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
 	}
 	defer tc.Close()
-	w := engine.NewWorker(tc, engine.Deps{Secrets: db, Versions: db, Logger: logger})
+	w := engine.NewWorker(tc, engine.Deps{Secrets: engineSources{db}, Versions: engineSources{db}, Logger: logger})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s\n", tf.address, tf.namespace)
 	if err := w.Run(stopOnDone(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"trellis/designer"
+	"trellis/engine"
+	"trellis/store"
+)
+
+// engineSources gives the engine's activities what they read from the store, translating
+// the store's not-found into the engine's sentinels so that a missing secret or version
+// fails the node at once instead of being retried.
+type engineSources struct{ db *store.DB }
+
+func (s engineSources) Secret(ctx context.Context, name string) (string, error) {
+	v, err := s.db.Secret(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("%w: secrets.%s is not set (trellis secret set %s --value-stdin)", engine.ErrSecretNotFound, name, name)
+	}
+	return v, err
+}
+
+// VersionDefinition loads a pinned version; version 0 means the latest.
+func (s engineSources) VersionDefinition(ctx context.Context, graphID string, version int) (*designer.Graph, error) {
+	var (
+		v   *store.Version
+		err error
+	)
+	if version == 0 {
+		v, err = s.db.LatestVersion(ctx, graphID)
+	} else {
+		v, err = s.db.GetVersion(ctx, graphID, version)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", engine.ErrVersionNotFound, err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	var g designer.Graph
+	if err := json.Unmarshal(v.Definition, &g); err != nil {
+		return nil, fmt.Errorf("decode graph %s version %d: %w", graphID, v.Version, err)
+	}
+	return &g, nil
+}
