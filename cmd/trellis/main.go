@@ -28,6 +28,7 @@ Commands:
   user add       create or update a user
   token create   print a new API token for a user
   secret set     store an encrypted secret
+  provider set   configure an LLM provider for llm nodes (also: provider list, provider delete)
   version        print the version
   help           print this help
 
@@ -47,9 +48,10 @@ type command func(ctx context.Context, args []string, stdin io.Reader, stdout io
 
 // subcommands maps "user" to its subcommands and so on.
 var subcommands = map[string]map[string]command{
-	"user":   {"add": runUserAdd},
-	"token":  {"create": runTokenCreate},
-	"secret": {"set": runSecretSet},
+	"user":     {"add": runUserAdd},
+	"token":    {"create": runTokenCreate},
+	"secret":   {"set": runSecretSet},
+	"provider": {"set": runProviderSet, "list": runProviderList, "delete": runProviderDelete},
 }
 
 // run executes one command line and returns the exit code: 0, 1 when the command failed,
