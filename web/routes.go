@@ -57,6 +57,7 @@ func (s *Server) routeTable() []Route {
 	rows = append(rows, s.editorRoutes()...)
 	rows = append(rows, s.runRoutes()...)
 	rows = append(rows, s.taskRoutes()...)
+	rows = append(rows, s.providerRoutes()...)
 	return rows
 }
 
