@@ -1,0 +1,405 @@
+// editor.js: the Editor ties the parts together: the model and its history, the canvas, the
+// side panel, autosave, and the gestures and shortcuts that change the graph.
+
+import { Model, History, NODE_W } from "./model.js";
+import { Canvas } from "./canvas.js";
+import { Panel, bestField } from "./panel.js";
+import { Autosaver } from "./save.js";
+import { installPointer, installPalette } from "./interact.js";
+import { installKeys } from "./keys.js";
+import { installPublish, installConnect } from "./dialogs.js";
+import { dagreLayout, quickLayout } from "./layout.js";
+
+const CLIP_KEY = "trellis.editor.clipboard";
+
+export class Editor {
+  constructor(root, data) {
+    this.root = root;
+    this.urls = data.urls;
+    this.graphId = data.graph_id;
+    let doc = data.draft;
+    let broken = "";
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+      broken = "The draft is not a graph document.";
+      doc = { format: "trellis.graph/v1", name: "", nodes: [], edges: [] };
+    } else if ((doc.nodes != null && !Array.isArray(doc.nodes)) || (doc.edges != null && !Array.isArray(doc.edges))) {
+      broken = "The draft's nodes or edges are not lists, so the editor cannot show them.";
+    } else if ([...(doc.nodes || []), ...(doc.edges || [])].some((x) => !x || typeof x !== "object" || Array.isArray(x))) {
+      broken = "Some of the draft's nodes or edges are not objects, so the editor cannot show them.";
+    }
+    this.model = new Model(doc, data.kinds, data.default_outcomes || ["approve", "reject"]);
+    this.history = new History(this.model);
+    this.sel = { nodes: new Set(), edges: new Set() };
+    this.problems = indexProblems([], true);
+    this.hint = root.querySelector("#canvas-hint");
+    this.canvas = new Canvas(this, root);
+    this.panel = new Panel(this, root);
+    this.saver = new Autosaver(this, data.revision);
+    this.pasteCount = 0;
+
+    quickLayout(this.model);
+    this.canvas.render();
+    this.canvas.openView();
+    this.canvas.applyView();
+    this.setProblems(data.problems || [], true);
+    installPointer(this);
+    installPalette(this);
+    installKeys(this);
+    installPublish(this);
+    installConnect(this);
+    this.installToolbar();
+    this.updateHistoryButtons();
+    if (this.model.renamed.length && !broken) {
+      const [from, to] = this.model.renamed[0];
+      this.announce(`Step ${from ? "“" + from + "”" : "without an ID"} was renamed ${to}, so that every step has an ID of its own.`);
+      this.saver.markDirty();
+    }
+    if (broken) {
+      // Saving would replace what cannot be shown; stop here and say so.
+      this.saver.setState("error");
+      this.saver.markDirty = () => {};
+      this.saver.showAlert(broken + " Fix it by importing a corrected document; nothing you do here is saved.", []);
+    }
+  }
+
+  installToolbar() {
+    const bar = this.root.querySelector(".editor-toolbar");
+    bar.addEventListener("click", (ev) => {
+      const b = ev.target.closest("[data-action]");
+      if (!b) return;
+      switch (b.dataset.action) {
+        case "undo":
+          return this.undo();
+        case "redo":
+          return this.redo();
+        case "zoom-in":
+          return this.canvas.zoomCenter(1.2);
+        case "zoom-out":
+          return this.canvas.zoomCenter(1 / 1.2);
+        case "zoom-reset":
+          return this.canvas.resetZoom();
+        case "fit":
+          return this.canvas.fit();
+        case "layout":
+          return this.autoLayout();
+        case "show-problems": {
+          const p = this.root.querySelector("#problems");
+          p.scrollIntoView({ block: "nearest" });
+          const first = p.querySelector("button.problem");
+          (first || p).focus();
+          return;
+        }
+        case "publish":
+          return this.openPublish();
+      }
+    });
+  }
+
+  updateHistoryButtons() {
+    this.root.querySelector('[data-action="undo"]').disabled = !this.history.canUndo();
+    this.root.querySelector('[data-action="redo"]').disabled = !this.history.canRedo();
+  }
+
+  // announce shows a short message over the canvas; screen readers read it too.
+  announce(msg, isError) {
+    clearTimeout(this.hintTimer);
+    this.hint.textContent = msg;
+    this.hint.classList.toggle("is-error", !!isError);
+    this.hint.classList.add("visible");
+    this.hintTimer = setTimeout(() => this.hint.classList.remove("visible"), 4000);
+  }
+
+  // Selection.
+
+  selectNodes(ids, opts) {
+    opts = opts || {};
+    this.sel.nodes = new Set(ids.filter((id) => this.model.node(id)));
+    this.sel.edges = new Set(opts.edges || []);
+    this.selectionChanged(opts);
+  }
+
+  selectEdges(edges, opts) {
+    this.sel.nodes = new Set();
+    this.sel.edges = new Set(edges.filter(Boolean));
+    this.selectionChanged(opts || {});
+  }
+
+  toggleNode(id) {
+    if (this.sel.nodes.has(id)) this.sel.nodes.delete(id);
+    else this.sel.nodes.add(id);
+    this.selectionChanged({});
+  }
+
+  toggleEdge(e) {
+    if (this.sel.edges.has(e)) this.sel.edges.delete(e);
+    else this.sel.edges.add(e);
+    this.selectionChanged({});
+  }
+
+  clearSelection() {
+    if (!this.sel.nodes.size && !this.sel.edges.size) return;
+    this.selectNodes([]);
+  }
+
+  selectAll() {
+    this.selectNodes(this.model.nodes.map((n) => n.id));
+  }
+
+  selectionChanged(opts) {
+    this.canvas.updateSelection();
+    this.panel.show({ focus: !!opts.focus, field: opts.field });
+  }
+
+  // Changes. Each records an undo step first, then marks the draft for saving.
+
+  changed() {
+    this.problems.fresh = false;
+    this.saver.markDirty();
+    this.updateHistoryButtons();
+  }
+
+  mutate(key, fn) {
+    this.history.checkpoint(key);
+    const r = fn();
+    this.changed();
+    return r;
+  }
+
+  addNode(kind, at) {
+    // Next to the selected step, so that a flow grows left to right; else in the middle.
+    let spot = at;
+    if (!spot) {
+      const anchor = this.sel.nodes.size === 1 ? this.model.node([...this.sel.nodes][0]) : null;
+      if (anchor) {
+        const p = this.model.pos(anchor);
+        spot = this.model.freeSpot(p.x + NODE_W + 72, p.y);
+      } else {
+        const c = this.canvas.viewCenter();
+        spot = this.model.freeSpot(Math.round(c.x - NODE_W / 2), Math.round(c.y - 40));
+      }
+    }
+    const node = this.mutate(null, () => this.model.addNode(kind, spot.x, spot.y));
+    this.canvas.render();
+    this.selectNodes([node.id]);
+    this.canvas.reveal(node.id);
+    this.canvas.focusNode(node.id);
+    this.announce(`Added “${node.label}” (${node.id}).`);
+    return node;
+  }
+
+  deleteSelection() {
+    const ids = [...this.sel.nodes];
+    const edges = [...this.sel.edges];
+    if (!ids.length && !edges.length) return;
+    this.mutate(null, () => {
+      this.model.removeEdges(edges);
+      this.model.removeNodes(ids);
+    });
+    this.sel = { nodes: new Set(), edges: new Set() };
+    this.canvas.render();
+    this.panel.show();
+    this.canvas.svg.focus({ preventScroll: true });
+    const parts = [];
+    if (ids.length) parts.push(`${ids.length} step${ids.length > 1 ? "s" : ""}`);
+    if (edges.length) parts.push(`${edges.length} connection${edges.length > 1 ? "s" : ""}`);
+    this.announce(`Deleted ${parts.join(" and ")}. Ctrl+Z brings ${ids.length + edges.length > 1 ? "them" : "it"} back.`);
+  }
+
+  removeEdges(edges) {
+    edges = edges.filter(Boolean);
+    if (!edges.length) return;
+    this.mutate(null, () => this.model.removeEdges(edges));
+    for (const e of edges) this.sel.edges.delete(e);
+    this.canvas.render();
+    if (this.panel.current.type === "node") this.panel.refreshConnections();
+    else this.panel.show();
+    this.announce(`Removed ${edges.length > 1 ? edges.length + " connections" : "the connection"}.`);
+  }
+
+  connect(from, port, to) {
+    const why = this.model.connectProblem(from, port, to);
+    if (why) {
+      this.announce(why, true);
+      return null;
+    }
+    const e = this.mutate(null, () => this.model.addEdge(from, port, to));
+    this.canvas.renderEdges();
+    this.canvas.updateSelection();
+    this.canvas.updateProblems();
+    this.panel.refreshConnections();
+    const a = this.model.node(from);
+    const b = this.model.node(to);
+    this.announce(`Connected “${a.label || a.id}”${port && port !== "out" ? " (" + port + ")" : ""} to “${b.label || b.id}”.`);
+    return e;
+  }
+
+  setNodeField(id, path, value) {
+    const n = this.model.node(id);
+    if (!n) return;
+    this.history.checkpoint(`field:${id}:${path}`);
+    Model.setPath(n, path, value);
+    if (path === "label" || path === "config.outcomes") this.canvas.refreshNode(id);
+    this.changed();
+  }
+
+  setGraphField(path, value) {
+    this.history.checkpoint(`graph:${path}`);
+    if (value === undefined) delete this.model.doc[path];
+    else this.model.doc[path] = value;
+    this.changed();
+  }
+
+  setEdgeField(edge, field, value) {
+    if (!this.model.edges.includes(edge)) return;
+    this.history.checkpoint(`edge:${field}`);
+    if (value === undefined) delete edge[field];
+    else edge[field] = value;
+    this.canvas.render();
+    this.changed();
+  }
+
+  renameNode(oldId, newId) {
+    this.mutate(null, () => this.model.renameNode(oldId, newId));
+    this.sel.nodes = new Set([newId]);
+    this.canvas.render();
+    this.panel.show({ reload: true, focus: true, field: "id" });
+    this.announce(`Renamed ${oldId} to ${newId}; expressions that read it follow.`);
+  }
+
+  nudge(dx, dy) {
+    const ids = [...this.sel.nodes];
+    this.mutate("nudge", () => {
+      for (const id of ids) {
+        const n = this.model.node(id);
+        const p = this.model.pos(n);
+        n.position = { x: p.x + dx, y: p.y + dy };
+      }
+    });
+    this.canvas.moveNodes(ids);
+  }
+
+  undo() {
+    if (this.history.undo()) this.afterHistory("Undone.");
+  }
+
+  redo() {
+    if (this.history.redo()) this.afterHistory("Redone.");
+  }
+
+  afterHistory(msg) {
+    const keep = [...this.sel.nodes].filter((id) => this.model.node(id));
+    this.sel = { nodes: new Set(keep), edges: new Set() };
+    this.canvas.render();
+    this.panel.show({ reload: true });
+    this.changed();
+    this.announce(msg);
+  }
+
+  copy() {
+    const ids = [...this.sel.nodes];
+    if (!ids.length) return;
+    this.clipboard = this.model.copy(ids);
+    this.pasteCount = 0;
+    try {
+      localStorage.setItem(CLIP_KEY, JSON.stringify(this.clipboard));
+    } catch (err) {
+      // Private windows may refuse storage; copying within this page still works.
+    }
+    this.announce(`Copied ${ids.length} step${ids.length > 1 ? "s" : ""}.`);
+  }
+
+  cut() {
+    this.copy();
+    this.deleteSelection();
+  }
+
+  paste(clip) {
+    if (!clip) {
+      clip = this.clipboard;
+      try {
+        const stored = localStorage.getItem(CLIP_KEY);
+        if (stored) clip = JSON.parse(stored);
+      } catch (err) {
+        // Fall back to this page's clipboard.
+      }
+      this.pasteCount++;
+    }
+    if (!clip || !Array.isArray(clip.nodes) || !clip.nodes.length) return;
+    const off = 40 * Math.max(1, this.pasteCount);
+    const ids = this.mutate(null, () => this.model.paste(clip, off, off));
+    this.canvas.render();
+    this.selectNodes(ids);
+    if (ids.length) this.canvas.reveal(ids[0]);
+    this.announce(`Pasted ${ids.length} step${ids.length > 1 ? "s" : ""}.`);
+  }
+
+  duplicateSelection() {
+    const ids = [...this.sel.nodes];
+    if (ids.length) this.paste(this.model.copy(ids));
+  }
+
+  async autoLayout(ids) {
+    if (!this.model.nodes.length) return;
+    this.announce("Laying out…");
+    let pos;
+    try {
+      pos = await dagreLayout(this.model, this.urls.dagre, ids);
+    } catch (err) {
+      this.announce("Auto-layout failed: " + err.message, true);
+      return;
+    }
+    this.mutate(null, () => {
+      for (const [id, p] of pos) {
+        const n = this.model.node(id);
+        if (n) n.position = p;
+      }
+    });
+    this.canvas.render();
+    this.canvas.fit(ids);
+    this.announce("Laid out left to right. Ctrl+Z puts the steps back.");
+  }
+
+  // Problems.
+
+  setProblems(list, fresh) {
+    this.problems = indexProblems(list, fresh);
+    this.canvas.updateProblems();
+    this.panel.renderProblems();
+    this.panel.applyProblems({ fromSave: true });
+  }
+
+  // revealProblem selects what a problem is about and puts the cursor in its field.
+  revealProblem(p) {
+    if (!p) return;
+    const field = String(p.field || "").replace(/^(nodes|edges)\[\d+\]\./, "");
+    if (p.node && this.model.node(p.node)) {
+      this.canvas.reveal(p.node);
+      this.selectNodes([p.node], { focus: true, field });
+    } else if (p.edge != null && this.model.edges[p.edge]) {
+      this.selectEdges([this.model.edges[p.edge]], { focus: true, field });
+    } else {
+      this.sel = { nodes: new Set(), edges: new Set() };
+      this.canvas.updateSelection();
+      this.panel.show({ focus: true, field: bestField(["name", "input", "output", "description"], field) || "name" });
+    }
+  }
+}
+
+// indexProblems groups problems by node and by edge for quick lookups.
+function indexProblems(list, fresh) {
+  const byNode = new Map();
+  const byEdge = new Map();
+  const graph = [];
+  for (const p of list) {
+    if (p.node) {
+      if (!byNode.has(p.node)) byNode.set(p.node, []);
+      byNode.get(p.node).push(p);
+    } else if (p.edge != null) {
+      if (!byEdge.has(p.edge)) byEdge.set(p.edge, []);
+      byEdge.get(p.edge).push(p);
+    } else {
+      graph.push(p);
+    }
+  }
+  return { all: list, byNode, byEdge, graph, fresh: !!fresh };
+}
