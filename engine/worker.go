@@ -43,6 +43,10 @@ var (
 type Deps struct {
 	Secrets  SecretSource
 	Versions VersionSource
+	// Providers gives llm nodes their provider; nil fails them with how to configure one.
+	Providers ProviderSource
+	// Tasks stores the tasks of approval nodes; nil fails them.
+	Tasks TaskStore
 	// HTTPClient sends http nodes' requests; nil means a default client. Redirects are
 	// limited to 5 unless the client sets its own CheckRedirect.
 	HTTPClient *http.Client

@@ -5,11 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"trellis/designer"
 	"trellis/engine"
 	"trellis/store"
 )
+
+// workerDeps are the worker's activities' view of the store.
+func workerDeps(db *store.DB, logger *slog.Logger) engine.Deps {
+	return engine.Deps{
+		Secrets:   engineSources{db},
+		Versions:  engineSources{db},
+		Tasks:     engineTasks{db},
+		Providers: engineProviders{db},
+		Logger:    logger,
+	}
+}
 
 // engineSources gives the engine's activities what they read from the store, translating
 // the store's not-found into the engine's sentinels so that a missing secret or version

@@ -187,7 +187,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	w := engine.NewWorker(tc, engine.Deps{Secrets: engineSources{db}, Versions: engineSources{db}, Logger: logger})
+	w := engine.NewWorker(tc, workerDeps(db, logger))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -195,10 +195,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	eng := engine.New(tc, engine.Options{})
 	app := web.New(web.Config{Dev: f.dev, Logger: logger}, web.Deps{
-		Users:   db,
-		Health:  healthCheck(db, tc),
-		Graphs:  db,
-		Starter: eng,
+		Users:     db,
+		Health:    healthCheck(db, tc),
+		Graphs:    db,
+		Starter:   eng,
+		Runs:      eng,
+		Tasks:     db,
+		Providers: db,
 	})
 	_ = eng
 	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -209,6 +212,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "Trellis is serving on %s (data in %s)\n", url, f.data)
 	for _, l := range devLogins {
 		fmt.Fprintf(stdout, "  log in as %-10s password %-14s (%s)\n", l.name, l.password, l.roles)
+	}
+	if f.dev {
+		fmt.Fprintln(stdout, "  llm nodes need a provider; for a local Ollama: trellis provider set default --kind openai --base-url http://127.0.0.1:11434/v1 --model llama3.2")
 	}
 
 	select {
@@ -264,7 +270,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
 	}
 	defer tc.Close()
-	w := engine.NewWorker(tc, engine.Deps{Secrets: engineSources{db}, Versions: engineSources{db}, Logger: logger})
+	w := engine.NewWorker(tc, workerDeps(db, logger))
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s\n", tf.address, tf.namespace)
 	if err := w.Run(stopOnDone(ctx)); err != nil {
 		return fmt.Errorf("worker: %w", err)

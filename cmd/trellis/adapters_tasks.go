@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"trellis/engine"
+	"trellis/store"
+)
+
+// engineTasks is the engine's TaskStore over the store: approval nodes open, escalate,
+// close and cancel their tasks through it. Escalate and CancelTask are the store's own.
+type engineTasks struct{ *store.DB }
+
+func (s engineTasks) OpenTask(ctx context.Context, t engine.NewTask) (string, error) {
+	task, _, err := s.CreateTask(ctx, store.NewTask{RunID: t.RunID, NodeID: t.NodeID, GraphID: t.GraphID, Version: t.Version,
+		Title: t.Title, Instructions: t.Instructions, Assignee: t.Assignee, Form: t.Form, Outcomes: t.Outcomes,
+		Context: t.Context, DueAt: t.DueAt})
+	if errors.Is(err, store.ErrInvalid) {
+		return "", fmt.Errorf("%w: %s", engine.ErrBadTask, err.Error())
+	}
+	if err != nil {
+		return "", err
+	}
+	return task.ID, nil
+}
+
+func (s engineTasks) RecordDecision(ctx context.Context, runID, nodeID string, d engine.TaskDecision) error {
+	data, err := json.Marshal(d.Data)
+	if err != nil {
+		return fmt.Errorf("encode decision data: %w", err)
+	}
+	return s.CloseTask(ctx, runID, nodeID, store.TaskDecision{Outcome: d.Outcome, Data: data, Comment: d.Comment,
+		DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt})
+}

@@ -1,0 +1,215 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"trellis/engine"
+	"trellis/store"
+)
+
+// refundGraphDoc is a published graph with an approval: approve pays, reject tells.
+const refundGraphDoc = `{"format": "trellis.graph/v1", "name": "Refund",
+  "input": {"type": "object", "required": ["customer", "amount"],
+	"properties": {"customer": {"type": "string"}, "amount": {"type": "number"}}},
+  "nodes": [
+	{"id": "classify", "kind": "transform", "config": {"value": "{ label: 'refund', risk: 'low' }"}},
+	{"id": "review", "kind": "approval", "config": {
+		"title": "Refund {{ input.amount }} EUR to {{ input.customer }}",
+		"instructions": "Check **{{ input.customer }}**: risk {{ nodes.classify.output.risk }}.",
+		"assignee": "group:finance",
+		"form": {"type": "object", "required": ["amount"], "properties": {
+			"amount": {"type": "number", "title": "Approved amount", "minimum": 0},
+			"urgent": {"type": "boolean", "title": "Urgent"},
+			"category": {"type": "string", "enum": ["refund", "goodwill"]}}}}},
+	{"id": "pay", "kind": "transform", "config": {"value": "'paid ' + string(nodes.review.output.data.amount)"}},
+	{"id": "tell", "kind": "transform", "config": {"value": "'rejected by ' + nodes.review.output.decided_by"}}],
+  "edges": [{"from": "classify", "to": "review"}, {"from": "review", "to": "pay", "port": "approve"},
+	{"from": "review", "to": "tell", "port": "reject"}]}`
+
+// engineTasksForTest is the engine's TaskStore over the store, as cmd wires it.
+type engineTasksForTest struct{ *store.DB }
+
+func (s engineTasksForTest) OpenTask(ctx context.Context, t engine.NewTask) (string, error) {
+	task, _, err := s.CreateTask(ctx, store.NewTask{RunID: t.RunID, NodeID: t.NodeID, GraphID: t.GraphID, Version: t.Version,
+		Title: t.Title, Instructions: t.Instructions, Assignee: t.Assignee, Form: t.Form, Outcomes: t.Outcomes,
+		Context: t.Context, DueAt: t.DueAt})
+	if errors.Is(err, store.ErrInvalid) {
+		return "", fmt.Errorf("%w: %v", engine.ErrBadTask, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return task.ID, nil
+}
+
+func (s engineTasksForTest) RecordDecision(ctx context.Context, runID, nodeID string, d engine.TaskDecision) error {
+	data, err := json.Marshal(d.Data)
+	if err != nil {
+		return err
+	}
+	return s.CloseTask(ctx, runID, nodeID, store.TaskDecision{Outcome: d.Outcome, Data: data, Comment: d.Comment,
+		DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt})
+}
+
+// engineApp is a test server on the real engine: the embedded Temporal server, a worker
+// whose approval nodes use the app's store, and the Engine as run starter and decider.
+type engineApp struct {
+	*testApp
+	eng *engine.Engine
+}
+
+func newEngineApp(tb testing.TB) *engineApp {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts the embedded Temporal server")
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := engine.StartServer(engine.ServerConfig{DataDir: tb.TempDir(), Logger: quiet})
+	if err != nil {
+		tb.Fatalf("start temporal: %v", err)
+	}
+	tb.Cleanup(func() { _ = srv.Stop() })
+	var c client.Client
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		c, err = client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: engine.Namespace, Logger: engine.NewSDKLogger(quiet)})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		tb.Fatalf("dial temporal: %v", err)
+	}
+	tb.Cleanup(c.Close)
+	if err := engine.EnsureSearchAttributes(context.Background(), c, engine.Namespace); err != nil {
+		tb.Fatal(err)
+	}
+	eng := engine.New(c, engine.Options{})
+	app := newTestApp(tb, withSetup(func(s *appSetup) {
+		db := s.Deps.Users.(*store.DB)
+		s.Deps.Tasks, s.Deps.Graphs, s.Deps.Starter = db, db, eng
+	}))
+	w := engine.NewWorker(c, engine.Deps{Tasks: engineTasksForTest{app.DB}, Logger: quiet})
+	if err := w.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(w.Stop)
+	return &engineApp{testApp: app, eng: eng}
+}
+
+// startRefund publishes the refund graph as an analyst and starts a run through the API.
+func (a *engineApp) startRefund(amount float64) string {
+	a.tb.Helper()
+	ana := a.api("ana", store.RoleAnalyst)
+	id := "refund"
+	if _, err := a.DB.GetGraph(context.Background(), id); err != nil {
+		id = ana.createGraph("Refund", refundGraphDoc)
+		r := ana.send(http.MethodPost, "/graphs/"+id+"/versions", map[string]any{"note": "first"})
+		wantStatus(a.tb, r, http.StatusCreated)
+	}
+	r := ana.send(http.MethodPost, "/graphs/"+id+"/runs", map[string]any{"input": map[string]any{"customer": "Ada", "amount": amount}})
+	wantStatus(a.tb, r, http.StatusCreated)
+	return r.JSON(a.tb)["run_id"].(string)
+}
+
+// waitTask waits until the run's review task is in the store.
+func (a *engineApp) waitTask(runID string) *store.Task {
+	a.tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if t, err := a.DB.GetTaskByNode(context.Background(), runID, "review"); err == nil {
+			return t
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.tb.Fatalf("run %s: no task after a minute", runID)
+	return nil
+}
+
+// waitRun waits until the run has ended and returns it.
+func (a *engineApp) waitRun(runID string) *engine.Run {
+	a.tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		r, err := a.eng.GetRun(context.Background(), runID)
+		if err == nil && r.Status != engine.RunRunning && r.Status != engine.RunWaiting {
+			return r
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.tb.Fatalf("run %s did not end within a minute", runID)
+	return nil
+}
+
+// TestTaskDecisionOnEngine is the API against the real engine: the task appears for the
+// group, an outsider gets 403, bad data 422, a member decides and the run goes on along
+// the chosen port, and a second decision gets 409 naming the first reviewer.
+func TestTaskDecisionOnEngine(t *testing.T) {
+	app := newEngineApp(t)
+	runID := app.startRefund(120)
+	task := app.waitTask(runID)
+	run, err := app.eng.GetRun(context.Background(), runID)
+	if err != nil || run.Status != engine.RunWaiting || run.Nodes["review"].Status != engine.NodeWaiting {
+		t.Fatalf("run while the task is open = %+v, %v", run, err)
+	}
+
+	bob := app.memberAPI("bob", "finance")
+	list := bob.get("/tasks")
+	wantStatus(t, list, http.StatusOK)
+	if ids := taskIDs(t, list); len(ids) != 1 || ids[0] != task.ID {
+		t.Fatalf("finance's tasks = %v, want %s", ids, task.ID)
+	}
+	show := bob.get("/tasks/" + task.ID)
+	wantStatus(t, show, http.StatusOK)
+	if !strings.Contains(show.Body, "Refund 120 EUR to Ada") || !strings.Contains(show.Body, `\u003cstrong\u003eAda\u003c/strong\u003e: risk low`) {
+		t.Errorf("task = %s", show.Body)
+	}
+
+	path := "/tasks/" + task.ID + "/decision"
+	eve := app.memberAPI("eve", "ops")
+	wantAPIError(t, eve.send(http.MethodPost, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": 1}}), http.StatusForbidden, "forbidden")
+	r := bob.send(http.MethodPost, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": "all"}})
+	wantAPIError(t, r, http.StatusUnprocessableEntity, "invalid")
+	if fields := problemFields(t, r); len(fields) != 1 || fields[0] != "data.amount" {
+		t.Errorf("problems name %v, want data.amount", fields)
+	}
+
+	r = bob.send(http.MethodPost, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": 99.5}, "comment": "ok"})
+	wantStatus(t, r, http.StatusOK)
+	if v := r.JSON(t); v["state"] != "done" || v["decided_by"] != "bob" {
+		t.Errorf("decided task = %s", r.Body)
+	}
+	done := app.waitRun(runID)
+	if done.Status != engine.RunCompleted || toJSONString(done.Output) != `{"pay":"paid 99.5"}` || done.Nodes["tell"].Status != engine.NodeSkipped {
+		t.Errorf("run = %+v, output %s", done, toJSONString(done.Output))
+	}
+	if out := toJSONString(done.Nodes["review"].Output); !strings.Contains(out, `"decided_by":"bob"`) || !strings.Contains(out, `"comment":"ok"`) {
+		t.Errorf("review output = %s", out)
+	}
+
+	ann := app.memberAPI("ann", "finance")
+	r = ann.send(http.MethodPost, path, map[string]any{"outcome": "reject", "data": map[string]any{"amount": 0}})
+	wantAPIError(t, r, http.StatusConflict, "conflict")
+	if !strings.Contains(r.Body, "decided by bob") {
+		t.Errorf("409 does not name bob: %s", r.Body)
+	}
+}
+
+func toJSONString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("<%v>", err)
+	}
+	return string(b)
+}
