@@ -345,12 +345,12 @@ var interpreterCases = []wfCase{
 		},
 	},
 	{
-		name: "kinds this worker does not implement fail clearly",
+		name: "a worker without providers or a task store fails those nodes clearly",
 		graph: `{"nodes": [{"id": "ask", "kind": "llm", "on_error": "continue", "config": {"prompt": "hi"}},
 			{"id": "review", "kind": "approval", "config": {"title": "t", "assignee": "group:x"}}],
 		  "edges": [{"from": "ask", "to": "review", "port": "error"}]}`,
 		wantStatus: RunFailed,
-		wantErr:    `node "review" failed: kind "approval" is not supported by this worker yet`,
+		wantErr:    `node "review" failed: this worker has no task store, so approval nodes cannot run`,
 		wantNodes:  map[string]string{"ask": NodeCompleted, "review": NodeFailed},
 	},
 }
