@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -87,17 +86,20 @@ func timeoutName(t enumspb.TimeoutType) string {
 	return "timeout"
 }
 
-// attemptDetail rides in an activity failure's details so the workflow can count attempts.
+// attemptDetail rides in an activity failure's details so the workflow can count attempts;
+// Attempts are the failed attempts so far, for the timeline (see newAttemptDetail).
 type attemptDetail struct {
-	Attempt int32 `json:"attempt"`
+	Attempt  int32           `json:"attempt"`
+	Attempts []attemptRecord `json:"attempts,omitempty"`
 }
 
 // activityFailure builds the error an activity returns: an ApplicationError of errType
 // carrying the attempt number, retryable or not.
 func activityFailure(ctx context.Context, errType string, retryable bool, format string, args ...any) error {
-	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf(format, args...), errType,
+	msg := fmt.Sprintf(format, args...)
+	return temporal.NewApplicationErrorWithOptions(msg, errType,
 		temporal.ApplicationErrorOptions{NonRetryable: !retryable,
-			Details: []any{attemptDetail{Attempt: activity.GetInfo(ctx).Attempt}}})
+			Details: []any{newAttemptDetail(ctx, errType, msg, retryable)}})
 }
 
 // attemptsOf finds how many attempts a failed activity made.

@@ -282,12 +282,12 @@ func statusFailure(ctx context.Context, resp *http.Response, expect []statusRang
 	for i, r := range expect {
 		want[i] = r.String()
 	}
+	msg := fmt.Sprintf("unexpected HTTP status %d %s (expected %s)", code, http.StatusText(code), strings.Join(want, ", "))
 	opts := temporal.ApplicationErrorOptions{NonRetryable: !retryable,
-		Details: []any{attemptDetail{Attempt: activity.GetInfo(ctx).Attempt}}}
+		Details: []any{newAttemptDetail(ctx, ErrTypeHTTPStatus, msg, retryable)}}
 	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 && retryable {
 		opts.NextRetryDelay = min(time.Duration(s)*time.Second, maxRetryAfter)
 	}
-	msg := fmt.Sprintf("unexpected HTTP status %d %s (expected %s)", code, http.StatusText(code), strings.Join(want, ", "))
 	return temporal.NewApplicationErrorWithOptions(msg, ErrTypeHTTPStatus, opts)
 }
 

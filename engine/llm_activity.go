@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"trellis/designer"
@@ -213,12 +212,13 @@ func llmFailure(ctx context.Context, provider string, err error) error {
 		}
 		return activityFailure(ctx, errTypeLLMPrefix+"Error", true, "provider %q: %v", provider, err)
 	}
+	msg := fmt.Sprintf("provider %q: %s", provider, le.Message)
 	opts := temporal.ApplicationErrorOptions{NonRetryable: !le.Retryable,
-		Details: []any{attemptDetail{Attempt: activity.GetInfo(ctx).Attempt}}}
+		Details: []any{newAttemptDetail(ctx, errTypeLLMPrefix+le.Type, msg, le.Retryable)}}
 	if le.Retryable && le.RetryAfter > 0 {
 		opts.NextRetryDelay = min(le.RetryAfter, maxRetryAfter)
 	}
-	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("provider %q: %s", provider, le.Message), errTypeLLMPrefix+le.Type, opts)
+	return temporal.NewApplicationErrorWithOptions(msg, errTypeLLMPrefix+le.Type, opts)
 }
 
 // llmOutput is the node's output: {text, json?, model, usage, cost?}. Cost is in the

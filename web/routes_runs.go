@@ -1,6 +1,28 @@
 package web
 
-// runRoutes are the routes of the runs feature.
+import "net/http"
+
+// runRoutes are the routes of the runs feature: the JSON API of api.md and the pages.
+// Developers and analysts read runs; developers cancel them; analysts start them again
+// (admins have every role).
 func (s *Server) runRoutes() []Route {
-	return nil
+	rows := []Route{
+		// JSON API.
+		{Method: http.MethodGet, Path: "/api/v1/runs", Roles: runReaders, Handler: s.runListAPI},
+		{Method: http.MethodGet, Path: "/api/v1/runs/:id", Roles: runReaders, Handler: s.runShowAPI},
+		{Method: http.MethodGet, Path: "/api/v1/runs/:id/timeline", Roles: runReaders, Handler: s.runTimelineAPI},
+		{Method: http.MethodGet, Path: "/api/v1/runs/:id/history", Roles: runReaders, Handler: s.runHistory},
+		{Method: http.MethodPost, Path: "/api/v1/runs/:id/cancel", Roles: runCancellers, MaxBody: runFormLimit, Handler: s.runCancelAPI},
+
+		// Pages.
+		{Method: http.MethodGet, Path: "/runs", Roles: runReaders, Handler: s.runList},
+		{Method: http.MethodGet, Path: "/runs/:id", Roles: runReaders, Handler: s.runShow},
+		{Method: http.MethodGet, Path: "/runs/:id/history", Roles: runReaders, Handler: s.runHistory},
+		{Method: http.MethodPost, Path: "/runs/:id/cancel", Roles: runCancellers, MaxBody: runFormLimit, Handler: s.runCancel},
+		{Method: http.MethodPost, Path: "/runs/:id/rerun", Roles: runStarters, MaxBody: runFormLimit, Handler: s.runRerun},
+	}
+	for i := range rows {
+		rows[i].Handler = s.needRuns(rows[i].Handler)
+	}
+	return rows
 }

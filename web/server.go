@@ -61,6 +61,8 @@ type Deps struct {
 	Runs RunEngine
 	// Tasks stores the human tasks of approval nodes (task_*.go).
 	Tasks TaskStore
+	// Providers stores LLM providers and secrets for the admin pages (provider_*.go, secret_*.go).
+	Providers ProviderStore
 }
 
 // Server is the HTTP front end. Create it with New and serve Handler().

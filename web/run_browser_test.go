@@ -1,0 +1,84 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"trellis/engine"
+	"trellis/store"
+)
+
+// napDoc waits three seconds, then greets.
+const napDoc = `{"format": "trellis.graph/v1", "name": "Nap then greet",
+  "nodes": [{"id": "load", "kind": "transform", "label": "Load", "config": {"value": "input.name"}},
+            {"id": "pause", "kind": "wait", "label": "Nap", "config": {"duration": "3s"}},
+            {"id": "done", "kind": "transform", "label": "Greet", "config": {"value": "'Hello ' + nodes.load.output"}}],
+  "edges": [{"from": "load", "to": "pause"}, {"from": "pause", "to": "done"}]}`
+
+// TestRunBrowserLive opens a running run and watches its wait node turn from running to
+// completed without a reload; then selects a node and zooms the timeline in place.
+func TestRunBrowserLive(t *testing.T) {
+	requireChromium(t)
+	app, rc := newRunApp(t)
+	ana := app.api("ana", store.RoleAnalyst)
+	app.user("dev", store.RoleDeveloper)
+	g := ana.createGraph("Nap then greet", napDoc)
+	ana.publish(g, "first")
+	id := ana.startRun(g, map[string]any{"name": "Ada"})
+	rc.waitRun(t, id, "napping", func(r *engine.Run) bool { return r.Nodes["pause"].Status == engine.NodeRunning })
+
+	b := newBrowser(t, app)
+	b.login("dev", testPassword)
+	b.open("/runs/" + id)
+	b.waitVisible("run-live")
+	if cls := browserRun(b, "pause's class", chromedp.Evaluate[string](`document.querySelector('[data-testid="node-pause"]').getAttribute("class")`)); !strings.Contains(cls, "status-running") {
+		t.Fatalf("pause's class = %q, want status-running", cls)
+	}
+	b.screenshot("run-running")
+	// A reload would lose this.
+	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.trellisTestMark = "same page"`))
+	b.do("wait for pause to complete", chromedp.WaitVisible(chromedp.CSS(`[data-testid="node-pause"].status-completed`)))
+	b.do("wait for the run to complete", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="completed"]`)))
+	if mark := browserRun(b, "mark", chromedp.Evaluate[string](`window.trellisTestMark || ""`)); mark != "same page" {
+		t.Fatal("the page was reloaded")
+	}
+	b.waitVisible("run-output")
+	if out := b.text("run-output"); !strings.Contains(out, "Hello Ada") {
+		t.Errorf("output = %q", out)
+	}
+	if polling := b.exists("run-live") && browserRun(b, "polling", chromedp.Evaluate[bool](`document.getElementById("run-live").hasAttribute("hx-trigger")`)); polling {
+		t.Error("the page still polls a run that has ended")
+	}
+
+	// Select a node on the drawing: the inspector shows it, the address bar follows.
+	b.click("node-done")
+	b.do("wait for the inspector", chromedp.WaitVisible(chromedp.Search(`//h2[@data-testid="inspector-node"][contains(., "Greet")]`)))
+	if out := b.text("inspector-output"); !strings.Contains(out, "Hello Ada") {
+		t.Errorf("inspector output = %q", out)
+	}
+	if p := b.path(); p != "/runs/"+id+"?node=done" {
+		t.Errorf("address = %s", p)
+	}
+	// Zoom the timeline in place.
+	before := b.text("timeline-window")
+	b.click("timeline-zoom-in")
+	b.do("wait for the zoomed timeline", chromedp.WaitVisible(testID("timeline-reset")))
+	if after := b.text("timeline-window"); after == before || !strings.Contains(after, " of ") {
+		t.Errorf("window %q after zooming in, was %q", after, before)
+	}
+	if mark := browserRun(b, "mark", chromedp.Evaluate[string](`window.trellisTestMark || ""`)); mark != "same page" {
+		t.Fatal("selecting or zooming reloaded the page")
+	}
+	b.do("reset", chromedp.Click(testID("timeline-reset"), chromedp.NodeVisible))
+	b.screenshot("run-completed")
+
+	b.open("/runs")
+	b.waitVisible("run-table")
+	b.screenshot("runs-list")
+	if r := app.client().get("/runs"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("anonymous /runs: %d, want a redirect to sign in", r.StatusCode)
+	}
+}

@@ -1,0 +1,129 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"trellis/engine"
+	"trellis/store"
+)
+
+// The engine is what the run pages and API are made for.
+var _ RunEngine = (*engine.Engine)(nil)
+
+// runCluster is the real embedded Temporal server with a worker and an Engine on top. The
+// run features are about what Temporal records, so their tests use the real thing.
+type runCluster struct {
+	eng *engine.Engine
+}
+
+// startRunCluster starts the embedded server in a temporary directory; it stops when the
+// test ends.
+func startRunCluster(tb testing.TB) *runCluster {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts the embedded Temporal server")
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := engine.StartServer(engine.ServerConfig{DataDir: tb.TempDir(), Logger: quiet})
+	if err != nil {
+		tb.Fatalf("start temporal: %v", err)
+	}
+	var c client.Client
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err = client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: engine.Namespace, Logger: engine.NewSDKLogger(quiet)})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		_ = srv.Stop()
+		tb.Fatalf("dial temporal: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := engine.EnsureSearchAttributes(ctx, c, engine.Namespace); err != nil {
+		c.Close()
+		_ = srv.Stop()
+		tb.Fatalf("search attributes: %v", err)
+	}
+	w := engine.NewWorker(c, engine.Deps{Logger: quiet})
+	if err := w.Start(); err != nil {
+		c.Close()
+		_ = srv.Stop()
+		tb.Fatalf("start worker: %v", err)
+	}
+	tb.Cleanup(func() {
+		w.Stop()
+		c.Close()
+		_ = srv.Stop()
+	})
+	return &runCluster{eng: engine.New(c, engine.Options{})}
+}
+
+// newRunApp is a test app on a real engine, with the real store for graphs.
+func newRunApp(tb testing.TB) (*testApp, *runCluster) {
+	tb.Helper()
+	rc := startRunCluster(tb)
+	app := newTestApp(tb, withSetup(func(s *appSetup) {
+		s.Deps.Graphs = s.Deps.Users.(*store.DB)
+		s.Deps.Starter = rc.eng
+		s.Deps.Runs = rc.eng
+		// Run pages compare Temporal's times with the server's clock, so it must be real.
+		s.Config.Now = time.Now
+	}))
+	return app, rc
+}
+
+// waitRun polls the engine until ok says so.
+func (rc *runCluster) waitRun(tb testing.TB, id, what string, ok func(*engine.Run) bool) *engine.Run {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last *engine.Run
+	for time.Now().Before(deadline) {
+		r, err := rc.eng.GetRun(context.Background(), id)
+		if err == nil {
+			last = r
+			if ok(r) {
+				return r
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("run %s: gave up waiting until %s; last %+v", id, what, last)
+	return nil
+}
+
+func runEnded(r *engine.Run) bool { return r.EndedAt != nil }
+
+// startRun starts a run through the API and returns its id.
+func (a *apiClient) startRun(graphID string, input any) string {
+	a.tb.Helper()
+	r := a.send(http.MethodPost, "/graphs/"+graphID+"/runs", map[string]any{"input": input})
+	wantStatus(a.tb, r, http.StatusCreated)
+	return r.JSON(a.tb)["run_id"].(string)
+}
+
+// waitListed polls GET /api/v1/runs?query until it lists n runs (visibility lags a little).
+func (a *apiClient) waitListed(query string, n int) *testResponse {
+	a.tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var r *testResponse
+	for time.Now().Before(deadline) {
+		r = a.get("/runs?" + query)
+		if r.StatusCode == http.StatusOK && len(runRowsOf(a.tb, r)) == n {
+			return r
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	a.tb.Fatalf("GET /runs?%s: want %d runs, last answer %d %s", query, n, r.StatusCode, r.Body)
+	return nil
+}

@@ -1,0 +1,332 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"time"
+
+	"trellis/designer"
+	"trellis/engine"
+	"trellis/templates"
+)
+
+// runJSONLimit bounds a JSON value shown on the run page; the history download has it all.
+const runJSONLimit = 64 << 10
+
+// runStatusOrder is the order node counts are shown in.
+var runStatusOrder = []string{engine.NodeRunning, engine.NodeWaiting, engine.NodeFailed, engine.NodeCompleted,
+	engine.NodeCancelled, engine.NodeSkipped, engine.NodePending}
+
+// runView is everything the run page is drawn from.
+type runView struct {
+	run  *engine.Run // nil when the engine could not read the run's state
+	tl   *engine.Timeline
+	now  time.Time
+	view ganttView
+	// graphName and latest come from the store; empty and 0 when it does not know the graph.
+	graphName string
+	latest    int
+	retired   bool
+}
+
+// runShowURL is the run page's URL with a view: the selected node and the time window in
+// milliseconds since the run's start.
+func runShowURL(runID string, v ganttView) string {
+	q := url.Values{}
+	if v.Node != "" {
+		q.Set("node", v.Node)
+	}
+	if v.To > 0 {
+		q.Set("from", strconv.FormatInt(v.From.Milliseconds(), 10))
+		q.Set("to", strconv.FormatInt(v.To.Milliseconds(), 10))
+	}
+	u := "/runs/" + url.PathEscape(runID)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// nodeStatuses is each node's status: from the run's state when the engine could read it,
+// else from the last step history shows (pending for a node with none).
+func (rv *runView) nodeStatuses() map[string]string {
+	st := map[string]string{}
+	for _, e := range rv.tl.Entries {
+		st[e.Node] = e.Status
+	}
+	if rv.run != nil {
+		for id, n := range rv.run.Nodes {
+			if n.Status != "" {
+				st[id] = n.Status
+			}
+		}
+	}
+	for _, n := range rv.tl.Definition.Nodes {
+		if st[n.ID] == "" {
+			st[n.ID] = engine.NodePending
+		}
+	}
+	return st
+}
+
+func (rv *runView) status() string {
+	if rv.run != nil && rv.run.Status != "" {
+		return rv.run.Status
+	}
+	return rv.tl.Status
+}
+
+func (rv *runView) endedAt() *time.Time {
+	if rv.run != nil && rv.run.EndedAt != nil {
+		return rv.run.EndedAt
+	}
+	return rv.tl.EndedAt
+}
+
+func (rv *runView) open() bool {
+	s := rv.status()
+	return s == engine.RunRunning || s == engine.RunWaiting
+}
+
+// live builds the part of the page that follows the run.
+func (rv *runView) live(canCancel, canRerun bool) templates.RunLiveProps {
+	tl := rv.tl
+	id := tl.RunID
+	statuses := rv.nodeStatuses()
+	p := templates.RunLiveProps{RunID: id, GraphID: tl.GraphID, GraphName: rv.graphName, Version: tl.Version,
+		LatestVersion: rv.latest, VersionRetired: rv.retired, StartedBy: tl.StartedBy, Status: rv.status(),
+		StartedAt: tl.StartedAt, EndedAt: rv.endedAt(), Polling: rv.open(), PollURL: runShowURL(id, rv.view),
+		CanCancel: canCancel && rv.open(), CanRerun: canRerun}
+	if canRerun && rv.retired {
+		p.CanRerun = false
+		p.RerunRefusal = "Version " + strconv.Itoa(tl.Version) + " is retired, so it cannot run again."
+	}
+	end := rv.now
+	if p.EndedAt != nil {
+		end = *p.EndedAt
+	}
+	p.Duration = runDuration(end.Sub(tl.StartedAt))
+	if rv.run != nil && rv.run.Error != nil {
+		p.Error = &templates.RunErrorView{Type: rv.run.Error.Type, Message: rv.run.Error.Message}
+	} else if tl.Error != nil {
+		p.Error = &templates.RunErrorView{Type: tl.Error.Type, Message: tl.Error.Message}
+	}
+	if tl.CancelRequestedAt != nil && rv.open() {
+		p.CancelNote = "Cancellation was requested at " + tl.CancelRequestedAt.UTC().Format("15:04:05 MST") + "; nodes in flight are stopping."
+	}
+
+	classes := make(map[string]string, len(statuses))
+	notes := make(map[string]string, len(statuses))
+	count := map[string]int{}
+	for _, n := range tl.Definition.Nodes {
+		s := statuses[n.ID]
+		count[s]++
+		classes[n.ID] = "status-" + s
+		if n.ID == rv.view.Node {
+			classes[n.ID] += " is-selected"
+		}
+		notes[n.ID] = s
+		if rv.run != nil && rv.run.Nodes[n.ID].Attempts > 1 {
+			notes[n.ID] += ", " + strconv.Itoa(rv.run.Nodes[n.ID].Attempts) + " attempts"
+		}
+	}
+	for _, s := range runStatusOrder {
+		if count[s] > 0 {
+			p.Counts = append(p.Counts, templates.RunCount{Status: s, N: count[s]})
+		}
+	}
+	p.Graph = templates.GraphSVGProps{Graph: &tl.Definition, ID: "run-graph", Title: "Graph of run " + id + ", nodes coloured by status",
+		NodeClass: classes, NodeNote: notes}
+
+	link := func(v ganttView) templates.RunLink { return templates.RunLink{Page: runShowURL(id, v)} }
+	p.Timeline = buildGantt(ganttInput{tl: tl, statuses: statuses, now: rv.now, view: rv.view, link: link})
+	for _, e := range tl.Entries {
+		if e.Status != engine.NodeFailed || e.Error == nil {
+			continue
+		}
+		f := templates.RunFailureRow{Node: e.Node, Attempt: e.Attempt,
+			Error:  templates.RunErrorView{Type: e.Error.Type, Message: e.Error.Message},
+			Select: link(ganttView{From: rv.view.From, To: rv.view.To, Node: e.Node})}
+		if e.StartedAt != nil {
+			f.At = "at " + ganttOffset(e.StartedAt.Sub(tl.StartedAt))
+		}
+		p.Failures = append(p.Failures, f)
+	}
+	p.Inspector = rv.inspector(statuses, link)
+	return p
+}
+
+// inspector shows the selected node.
+func (rv *runView) inspector(statuses map[string]string, link func(ganttView) templates.RunLink) templates.RunInspectorProps {
+	tl := rv.tl
+	var node *designer.Node
+	for i := range tl.Definition.Nodes {
+		if tl.Definition.Nodes[i].ID == rv.view.Node {
+			node = &tl.Definition.Nodes[i]
+		}
+	}
+	if node == nil {
+		return templates.RunInspectorProps{}
+	}
+	p := templates.RunInspectorProps{Node: node.ID, Label: node.Label, Kind: node.Kind, Status: statuses[node.ID],
+		Config: runPrettyRaw(node.Config), Clear: link(ganttView{From: rv.view.From, To: rv.view.To})}
+	if p.Label == "" {
+		p.Label = node.ID
+	}
+	var state engine.NodeState
+	if rv.run != nil {
+		state = rv.run.Nodes[node.ID]
+	}
+	p.Attempts = state.Attempts
+	if state.StartedAt != nil {
+		p.Started = runTimeOf(*state.StartedAt)
+	}
+	if state.EndedAt != nil {
+		p.Ended = runTimeOf(*state.EndedAt)
+		if state.StartedAt != nil {
+			p.Duration = runDuration(state.EndedAt.Sub(*state.StartedAt))
+		}
+	}
+	if state.Error != nil {
+		p.Error = &templates.RunErrorView{Type: state.Error.Type, Message: state.Error.Message}
+	}
+	var entries []*engine.TimelineEntry
+	attempts := 0
+	for i := range tl.Entries {
+		if e := &tl.Entries[i]; e.Node == node.ID {
+			entries = append(entries, e)
+			if e.Step == engine.StepActivity || e.Step == engine.StepLocal {
+				attempts = max(attempts, e.Attempt)
+			}
+		}
+	}
+	p.Attempts = max(p.Attempts, attempts)
+	var output json.RawMessage
+	for _, e := range entries {
+		r := templates.RunAttemptRow{Attempt: e.Attempt, Step: e.Step, Name: e.Name, Status: e.Status}
+		sched, st, en, open, ok := entryTimes(e, rv.now)
+		switch {
+		case ok && e.StartedAt != nil:
+			r.Started = "at " + ganttOffset(st.Sub(tl.StartedAt))
+			r.Duration = runDuration(en.Sub(st))
+			if open {
+				r.Duration += " so far"
+			}
+		case ok && open:
+			r.Started = "scheduled at " + ganttOffset(sched.Sub(tl.StartedAt)) + ", not started yet"
+		case ok && e.EndedAt == nil:
+			r.Started = "scheduled at " + ganttOffset(sched.Sub(tl.StartedAt)) + "; when it ran was not recorded"
+		case ok:
+			r.Started = "ended at " + ganttOffset(en.Sub(tl.StartedAt))
+		default:
+			r.Started = "when it ran was not recorded"
+		}
+		if e.Error != nil {
+			r.Error = &templates.RunErrorView{Type: e.Error.Type, Message: e.Error.Message}
+		}
+		p.Rows = append(p.Rows, r)
+		if e.Input != nil {
+			p.Input, p.InputNote = runEntryInput(e)
+		}
+		if e.Output != nil {
+			output = e.Output
+		}
+		if e.Decision != nil {
+			p.Decision = runPrettyRaw(e.Decision)
+		}
+		if e.ChildRun != "" {
+			p.ChildRun = e.ChildRun
+		}
+	}
+	if p.Input == "" && p.InputNote == "" {
+		p.InputNote = runInputNote(node.Kind, len(entries) > 0)
+	}
+	switch {
+	case state.Output != nil:
+		p.Output, p.HasOutput = runPrettyValue(state.Output), true
+	case output != nil && string(output) != "null":
+		p.Output, p.HasOutput = runPrettyRaw(output), true
+	}
+	if sp, ok := nodeSpans(&engine.Timeline{Entries: runEntriesOf(entries)}, rv.now)[node.ID]; ok {
+		from, to := sp.start.Sub(tl.StartedAt), sp.end.Sub(tl.StartedAt)
+		pad := max((to-from)/10, ganttMinWindow)
+		p.ZoomTo = link(ganttView{From: max(from-pad, 0), To: to + pad, Node: node.ID})
+	}
+	return p
+}
+
+func runEntriesOf(es []*engine.TimelineEntry) []engine.TimelineEntry {
+	out := make([]engine.TimelineEntry, len(es))
+	for i, e := range es {
+		out[i] = *e
+	}
+	return out
+}
+
+// runEntryInput shows what a step was given. An http activity gets its config and the part
+// of the scope its templates read (secrets are added inside the activity and never
+// recorded); the scope is the resolved input.
+func runEntryInput(e *engine.TimelineEntry) (string, string) {
+	var req struct {
+		Scope json.RawMessage `json:"scope"`
+	}
+	if e.Step == engine.StepActivity && json.Unmarshal(e.Input, &req) == nil && req.Scope != nil {
+		return runPrettyRaw(req.Scope), ""
+	}
+	return runPrettyRaw(e.Input), ""
+}
+
+func runInputNote(kind string, ran bool) string {
+	switch {
+	case !ran:
+		return "The node has not run."
+	case kind == designer.KindTransform:
+		return "A transform is evaluated inside the workflow, so history records its result but not its input; the config shows what it reads."
+	case kind == designer.KindWait:
+		return "A wait takes no input."
+	}
+	return "History does not hold this node's input."
+}
+
+func runTimeOf(t time.Time) string { return t.UTC().Format("15:04:05.000 MST") }
+
+// runPrettyRaw indents a JSON value for a <pre>, cut at runJSONLimit.
+func runPrettyRaw(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "null"
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return runCut(string(raw))
+	}
+	return runCut(b.String())
+}
+
+func runPrettyValue(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return "(cannot be shown)"
+	}
+	return runCut(string(b))
+}
+
+func runCut(s string) string {
+	if len(s) <= runJSONLimit {
+		return s
+	}
+	return s[:runJSONLimit] + "\n… (cut here; download the history for all of it)"
+}
+
+// io is the run's input and output.
+func (rv *runView) io() templates.RunIOProps {
+	p := templates.RunIOProps{Input: runPrettyValue(rv.tl.Input)}
+	if rv.run != nil && rv.run.Input != nil {
+		p.Input = runPrettyValue(rv.run.Input)
+	}
+	if rv.run != nil && rv.run.Output != nil {
+		p.Output, p.HasOutput = runPrettyValue(rv.run.Output), true
+	}
+	return p
+}
