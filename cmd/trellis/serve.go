@@ -127,7 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer release()
 
-	db, err := store.OpenDataDir(ctx, f.data, store.Options{})
+	db, err := store.OpenDataDir(ctx, f.data, store.Options{BcryptCost: bcryptCost})
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	db, err := store.OpenDataDir(ctx, data, store.Options{})
+	db, err := store.OpenDataDir(ctx, data, store.Options{BcryptCost: bcryptCost})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// servedApp is a real `trellis serve` running in this process on a free port.
+type servedApp struct {
+	url  string
+	data string
+	done chan int
+	out  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs `trellis serve --dev` with the embedded Temporal server and waits until it
+// prints its address. Cancelling ctx stops it, as SIGINT does.
+func startServe(t *testing.T, ctx context.Context, data string) *servedApp {
+	t.Helper()
+	pr, pw := io.Pipe()
+	app := &servedApp{data: data, done: make(chan int, 1), out: &syncBuffer{}}
+	go func() {
+		app.done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data", data}, strings.NewReader(""), pw, app.out)
+		pw.Close()
+	}()
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			app.out.Write([]byte(line + "\n"))
+			if rest, ok := strings.CutPrefix(line, "Trellis is serving on "); ok {
+				urlc <- strings.Fields(rest)[0]
+			}
+		}
+	}()
+	select {
+	case app.url = <-urlc:
+	case code := <-app.done:
+		t.Fatalf("serve exited with %d before serving:\n%s", code, app.out)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("serve did not start:\n%s", app.out)
+	}
+	return app
+}
+
+func (a *servedApp) api(t *testing.T, token, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, a.url+"/api/v1"+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s = %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	var out map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestServeEndToEnd drives the real binary's wiring: --dev demo data, the embedded Temporal
+// server, the worker with the store's secrets and versions, the JSON API, a second serve on
+// the same data dir refused, and a clean stop.
+func TestServeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	data := t.TempDir()
+	// The sample graph calls three services; orders needs the ORDERS_TOKEN secret.
+	var gotAuth string
+	var mu sync.Mutex
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/users":
+			fmt.Fprint(w, `[{"id": 1}]`)
+		case "/orders":
+			mu.Lock()
+			gotAuth = r.Header.Get("Authorization")
+			mu.Unlock()
+			fmt.Fprint(w, `[{"id": 7}]`)
+		default:
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	defer svc.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app := startServe(t, ctx, data)
+	for i := 0; i < 100 && !strings.Contains(app.out.String(), "llm nodes need a provider"); i++ {
+		time.Sleep(50 * time.Millisecond) // the log-ins follow the address line
+	}
+	for _, want := range []string{"log in as analyst", "password trellis-dev", "Temporal server (embedded) listening on"} {
+		if !strings.Contains(app.out.String(), want) {
+			t.Errorf("serve output lacks %q:\n%s", want, app.out)
+		}
+	}
+
+	resp, err := http.Get(app.url + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz = %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// The admin commands work beside a running serve (they do not take the lock) ...
+	if code, _, errOut := runCLI(t, "s3cret-orders\n", "secret", "set", "ORDERS_TOKEN", "--value-stdin", "--data", data); code != 0 {
+		t.Fatalf("secret set: %s", errOut)
+	}
+	code, tokenOut, errOut := runCLI(t, "", "token", "create", "analyst", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: %s", errOut)
+	}
+	token := strings.TrimSpace(tokenOut)
+
+	// ... but a second serve on the same data dir is refused with a clear message.
+	code, _, errOut = runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--data", data)
+	if code == 0 || !strings.Contains(errOut, "in use by another trellis process") {
+		t.Fatalf("second serve: code %d, stderr %q", code, errOut)
+	}
+
+	// --dev published the samples; run the fan-out graph to completion.
+	var graphs []map[string]any
+	req, _ := http.NewRequest(http.MethodGet, app.url+"/api/v1/graphs", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	gr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(gr.Body).Decode(&graphs)
+	gr.Body.Close()
+	if len(graphs) != 3 {
+		t.Fatalf("dev graphs = %v, want the 3 samples", graphs)
+	}
+	var fanout string
+	for _, g := range graphs {
+		if g["name"] == "Fetch three sources and merge" {
+			fanout = g["id"].(string)
+		}
+	}
+	if fanout == "" {
+		t.Fatalf("fan-out sample missing from %v", graphs)
+	}
+	app.api(t, token, http.MethodPost, "/graphs/"+fanout+"/runs", map[string]any{"input": map[string]any{}}, http.StatusUnprocessableEntity)
+	started := app.api(t, token, http.MethodPost, "/graphs/"+fanout+"/runs", map[string]any{"input": map[string]any{"base_url": svc.URL}}, http.StatusCreated)
+	runID := started["run_id"].(string)
+
+	var run map[string]any
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		run = app.api(t, token, http.MethodGet, "/runs/"+runID, nil, http.StatusOK)
+		if run["status"] != "running" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if run["status"] != "completed" {
+		t.Fatalf("run = %v", run)
+	}
+	nodes := run["nodes"].(map[string]any)
+	if s := nodes["note_stock_down"].(map[string]any)["status"]; s != "completed" {
+		t.Errorf("stock failure should continue on the error port; note_stock_down is %v", s)
+	}
+	out, _ := json.Marshal(run["output"])
+	if !strings.Contains(string(out), `"orders":[{"id":7}]`) || !strings.Contains(string(out), "stock service unavailable") {
+		t.Errorf("output = %s", out)
+	}
+	mu.Lock()
+	if gotAuth != "Bearer s3cret-orders" {
+		t.Errorf("orders got Authorization %q, want the secret resolved", gotAuth)
+	}
+	mu.Unlock()
+	if strings.Contains(app.out.String(), "s3cret-orders") {
+		t.Error("the secret value appeared in serve's output")
+	}
+
+	// Stopping (SIGINT) ends serve cleanly.
+	cancel()
+	select {
+	case code := <-app.done:
+		if code != 0 {
+			t.Fatalf("serve exited with %d:\n%s", code, app.out)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not stop")
+	}
+}
