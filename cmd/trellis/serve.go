@@ -55,6 +55,11 @@ func (tf *temporalFlags) check() error {
 	if tf.address != "" && (tf.listen != "" || tf.uiAddr != "") {
 		return errors.New("--temporal-listen and --temporal-ui-addr are for the embedded server; drop them with --temporal-address")
 	}
+	if tf.uiAddr != "" {
+		if _, _, err := checkUIAddr(tf.uiAddr); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

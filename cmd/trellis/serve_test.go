@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -223,5 +225,31 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("serve did not stop")
+	}
+}
+
+func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "web ui off loopback", args: []string{"--temporal-ui-addr", "0.0.0.0:8233"}, want: "only listens on loopback"},
+		{name: "web ui bad port", args: []string{"--temporal-ui-addr", "127.0.0.1:x"}, want: "bad port"},
+		{name: "tls without address", args: []string{"--temporal-tls-ca", "ca.pem"}, want: "need --temporal-address"},
+		{name: "listen with remote cluster", args: []string{"--temporal-address", "h:7233", "--temporal-listen", "127.0.0.1:7233"}, want: "for the embedded server"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, want: "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			code, _, errOut := runCLI(t, "", append([]string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, tt.args...)...)
+			if code == 0 || !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+				t.Fatalf("code %d, stderr %q; want one line containing %q", code, errOut, tt.want)
+			}
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Fatalf("the data dir was created (%v); a bad flag must write nothing", err)
+			}
+		})
 	}
 }

@@ -16,12 +16,9 @@ import (
 // can open any run in the tool they know. The UI has no login of its own, so it may only
 // listen on loopback.
 func startTemporalUI(addr, temporalHostPort string) (stop func(), err error) {
-	host, port, err := splitHostPortNum(addr)
+	host, port, err := checkUIAddr(addr)
 	if err != nil {
-		return nil, fmt.Errorf("--temporal-ui-addr %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("--temporal-ui-addr %q: the Temporal Web UI has no login, so it only listens on loopback (127.0.0.1)", addr)
+		return nil, err
 	}
 	// The UI server exits the process when it cannot listen, so check the port first.
 	ln, err := net.Listen("tcp", addr)
@@ -45,6 +42,18 @@ func startTemporalUI(addr, temporalHostPort string) (stop func(), err error) {
 	srv := uiserver.NewServer(uioptions.WithConfigProvider(cfg))
 	go func() { _ = srv.Start() }()
 	return srv.Stop, nil
+}
+
+// checkUIAddr parses --temporal-ui-addr and refuses anything but loopback.
+func checkUIAddr(addr string) (string, int, error) {
+	host, port, err := splitHostPortNum(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("--temporal-ui-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", 0, fmt.Errorf("--temporal-ui-addr %q: the Temporal Web UI has no login, so it only listens on loopback (127.0.0.1)", addr)
+	}
+	return host, port, nil
 }
 
 func splitHostPortNum(addr string) (string, int, error) {
