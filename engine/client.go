@@ -93,6 +93,10 @@ type RunSummary struct {
 	Status    string     `json:"status"`
 	StartedAt time.Time  `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at"`
+	// Tokens and Cost are the run's llm usage, known once a run with llm nodes has ended;
+	// Cost needs a price for every model the run used.
+	Tokens *int64   `json:"tokens,omitempty"`
+	Cost   *float64 `json:"cost,omitempty"`
 }
 
 // RunFilter narrows ListRuns; zero fields do not filter. Status is a run status.
@@ -277,7 +281,8 @@ func (e *Engine) ListRuns(ctx context.Context, f RunFilter) ([]RunSummary, []byt
 	for _, ex := range resp.GetExecutions() {
 		sa := decodeSearchAttributes(ex.GetSearchAttributes())
 		s := RunSummary{RunID: ex.GetExecution().GetWorkflowId(), Graph: sa.graph, Version: sa.version,
-			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC()}
+			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC(),
+			Tokens: sa.tokens, Cost: sa.cost}
 		if ex.GetCloseTime() != nil {
 			t := ex.GetCloseTime().AsTime().UTC()
 			s.EndedAt = &t
@@ -372,6 +377,8 @@ func runStatus(s enumspb.WorkflowExecutionStatus, saStatus string) string {
 type runAttrs struct {
 	graph, startedBy, status string
 	version                  int
+	tokens                   *int64
+	cost                     *float64
 }
 
 func decodeSearchAttributes(sa *commonpb.SearchAttributes) runAttrs {
@@ -391,6 +398,18 @@ func decodeSearchAttributes(sa *commonpb.SearchAttributes) runAttrs {
 		var v int64
 		if dc.FromPayload(p, &v) == nil {
 			a.version = int(v)
+		}
+	}
+	if p, ok := fields[SATokens]; ok {
+		var v int64
+		if dc.FromPayload(p, &v) == nil {
+			a.tokens = &v
+		}
+	}
+	if p, ok := fields[SACost]; ok {
+		var v float64
+		if dc.FromPayload(p, &v) == nil {
+			a.cost = &v
 		}
 	}
 	return a
@@ -435,7 +454,7 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	sort.Strings(names)
 	for _, name := range names {
 		probe := fmt.Sprintf("%s = 'probe'", name)
-		if missing[name] == enumspb.INDEXED_VALUE_TYPE_INT {
+		if t := missing[name]; t == enumspb.INDEXED_VALUE_TYPE_INT || t == enumspb.INDEXED_VALUE_TYPE_DOUBLE {
 			probe = fmt.Sprintf("%s = 0", name)
 		}
 		for {

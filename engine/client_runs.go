@@ -128,7 +128,8 @@ func (e *Engine) ListRunRows(ctx context.Context, f RunFilter) ([]RunRow, []byte
 	for _, ex := range resp.GetExecutions() {
 		sa := decodeSearchAttributes(ex.GetSearchAttributes())
 		r := RunRow{RunSummary: RunSummary{RunID: ex.GetExecution().GetWorkflowId(), Graph: sa.graph, Version: sa.version,
-			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC()}, StartedBy: sa.startedBy}
+			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC(),
+			Tokens: sa.tokens, Cost: sa.cost}, StartedBy: sa.startedBy}
 		if ex.GetCloseTime() != nil {
 			t := ex.GetCloseTime().AsTime().UTC()
 			r.EndedAt = &t

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
@@ -25,7 +27,7 @@ const historyDir = "testdata/histories"
 
 // recordedHistories are the files TestRecordHistories writes; TestReplayHistories insists
 // on all of them so that none goes missing unnoticed.
-var recordedHistories = []string{"cancel", "failure", "http_retry", "on_error_continue",
+var recordedHistories = []string{"cancel", "failure", "http_retry", "llm", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait"}
 
 type recording struct {
@@ -71,6 +73,11 @@ var recordings = []recording{
 			{"id": "pause", "kind": "wait", "config": {"duration": "1s"}},
 			{"id": "bad", "kind": "transform", "config": {"value": "int('abc')"}}],
 		  "edges": [{"from": "pause", "to": "bad"}]}`},
+	// Two llm nodes: the run's usage becomes search attributes when it ends (a version marker).
+	{name: "llm", want: RunCompleted, input: map[string]any{"name": "Ann"},
+		graph: `{"nodes": [{"id": "greet", "kind": "llm", "config": {"prompt": "Greet {{ input.name }}."}},
+			{"id": "sum", "kind": "llm", "config": {"prompt": "Summarise: {{ nodes.greet.output.text }}"}}],
+		  "edges": [{"from": "greet", "to": "sum"}]}`},
 	{name: "cancel", want: RunCancelled, cancel: true,
 		graph: `{"nodes": [{"id": "long", "kind": "wait", "config": {"duration": "1h"}},
 			{"id": "after", "kind": "transform", "config": {"value": "1"}}],
@@ -78,7 +85,8 @@ var recordings = []recording{
 }
 
 // TestRecordHistories runs each recording on the real embedded server and writes its
-// history (go test ./engine/ -run TestRecordHistories -update).
+// history (go test ./engine/ -run TestRecordHistories -update); -run 'TestRecordHistories/^llm$'
+// records one alone.
 func TestRecordHistories(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to record histories")
@@ -87,32 +95,38 @@ func TestRecordHistories(t *testing.T) {
 	flaky := newFlakyServer(t, 2)
 	rec := newRecorder(t, 404, `{"error": "no such thing"}`)
 	const secret = "hunter2-very-secret"
-	deps := Deps{Secrets: memSecrets{"TOKEN": secret}, Versions: memVersions{"child@2": mustGraph(t, childDouble)}}
+	chat := newChatServer(t, func(n int, _ map[string]any) chatReply {
+		return chatAnswer("gpt-test", fmt.Sprintf("answer %d", n), 100*n, 20*n)
+	})
+	deps := Deps{Secrets: memSecrets{"TOKEN": secret, "OPENAI_KEY": llmTestKey},
+		Versions: memVersions{"child@2": mustGraph(t, childDouble)}, Providers: defaultProviders(chat.URL)}
 	cl := startCluster(t, t.TempDir(), deps)
 	if err := os.MkdirAll(historyDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range recordings {
-		src := strings.NewReplacer("$FLAKY", flaky.URL, "$REC", rec.URL).Replace(r.graph)
-		id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: r.name, Version: 1, Definition: mustGraph(t, src),
-			Input: r.input, StartedBy: "recorder"})
-		if err != nil {
-			t.Fatalf("%s: %v", r.name, err)
-		}
-		if r.cancel {
-			waitRun(t, cl.eng, id, "running", func(run *Run) bool { return run.Nodes["long"].Status == NodeRunning })
-			if err := cl.eng.CancelRun(ctx, id, "recording a cancellation"); err != nil {
-				t.Fatal(err)
+		t.Run(r.name, func(t *testing.T) {
+			src := strings.NewReplacer("$FLAKY", flaky.URL, "$REC", rec.URL).Replace(r.graph)
+			id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: r.name, Version: 1, Definition: mustGraph(t, src),
+				Input: r.input, StartedBy: "recorder"})
+			if err != nil {
+				t.Fatalf("%s: %v", r.name, err)
 			}
-		}
-		run := waitRun(t, cl.eng, id, "ended", ended)
-		if run.Status != r.want {
-			t.Fatalf("%s: status %s, want %s: %s", r.name, run.Status, r.want, toJSON(run))
-		}
-		writeHistory(t, cl.c, id, r.name, secret)
-		if r.name == "subgraph" {
-			writeHistory(t, cl.c, id+".sub", "subgraph_child", secret)
-		}
+			if r.cancel {
+				waitRun(t, cl.eng, id, "running", func(run *Run) bool { return run.Nodes["long"].Status == NodeRunning })
+				if err := cl.eng.CancelRun(ctx, id, "recording a cancellation"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run := waitRun(t, cl.eng, id, "ended", ended)
+			if run.Status != r.want {
+				t.Fatalf("%s: status %s, want %s: %s", r.name, run.Status, r.want, toJSON(run))
+			}
+			writeHistory(t, cl.c, id, r.name, secret)
+			if r.name == "subgraph" {
+				writeHistory(t, cl.c, id+".sub", "subgraph_child", secret)
+			}
+		})
 	}
 }
 
@@ -184,5 +198,35 @@ func TestReplayCatchesChanges(t *testing.T) {
 	}, workflow.RegisterOptions{Name: WorkflowName})
 	if err := replayer.ReplayWorkflowHistoryFromJSONFile(NewSDKLogger(quietLogger()), f); err == nil {
 		t.Fatal("a different workflow replayed the history without error")
+	}
+}
+
+// TestReplayLLMRunFromBeforeUsage: a run with llm nodes recorded before the usage search
+// attributes (the llm history without their marker and upserts) still replays.
+func TestReplayLLMRunFromBeforeUsage(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(historyDir, "llm.json"))
+	if err != nil {
+		t.Skip("no recorded llm history")
+	}
+	var hist historypb.History
+	if err := (temporalproto.CustomJSONUnmarshalOptions{}).Unmarshal(raw, &hist); err != nil {
+		t.Fatal(err)
+	}
+	var old []*historypb.HistoryEvent
+	for _, ev := range hist.Events {
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_MARKER_RECORDED, enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			continue
+		}
+		ev.EventId = int64(len(old) + 1)
+		old = append(old, ev)
+	}
+	if len(old) == len(hist.Events) {
+		t.Fatal("the llm history has no usage marker to take out")
+	}
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
+	if err := replayer.ReplayWorkflowHistory(NewSDKLogger(quietLogger()), &historypb.History{Events: old}); err != nil {
+		t.Fatalf("replay: %v", err)
 	}
 }

@@ -38,6 +38,9 @@ const (
 	SAStartedBy = "TrellisStartedBy"
 	// SAStatus is "running" or "waiting" (a node waits for a person) while a run is open.
 	SAStatus = "TrellisStatus"
+	// SATokens and SACost are a run's llm usage, set when it ends (only runs with llm nodes).
+	SATokens = "TrellisTokens"
+	SACost   = "TrellisCost"
 )
 
 // SearchAttributes are registered on the embedded server's namespace at start.
@@ -46,6 +49,8 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	SAVersion:   enumspb.INDEXED_VALUE_TYPE_INT,
 	SAStartedBy: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	SAStatus:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SATokens:    enumspb.INDEXED_VALUE_TYPE_INT,
+	SACost:      enumspb.INDEXED_VALUE_TYPE_DOUBLE,
 }
 
 // ServerConfig configures the embedded Temporal server.

@@ -154,13 +154,17 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 		}
 	}
 	if failure != nil {
+		r.upsertUsage(ctx)
 		return nil, r.failRun(failure)
 	}
 	if ctx.Err() != nil {
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		r.upsertUsage(dctx)
 		r.status = RunCancelled
 		r.err = &NodeError{Message: "run cancelled", Type: ErrTypeCancelled}
 		return nil, ctx.Err()
 	}
+	r.upsertUsage(ctx)
 	out, err := r.result()
 	if err != nil {
 		return nil, r.failRun(err)

@@ -27,6 +27,12 @@ type runCluster struct {
 // test ends.
 func startRunCluster(tb testing.TB) *runCluster {
 	tb.Helper()
+	return startRunClusterWith(tb, engine.Deps{})
+}
+
+// startRunClusterWith is startRunCluster with the worker's dependencies (providers, secrets).
+func startRunClusterWith(tb testing.TB, deps engine.Deps) *runCluster {
+	tb.Helper()
 	if testing.Short() {
 		tb.Skip("starts the embedded Temporal server")
 	}
@@ -55,7 +61,8 @@ func startRunCluster(tb testing.TB) *runCluster {
 		_ = srv.Stop()
 		tb.Fatalf("search attributes: %v", err)
 	}
-	w := engine.NewWorker(c, engine.Deps{Logger: quiet})
+	deps.Logger = quiet
+	w := engine.NewWorker(c, deps)
 	if err := w.Start(); err != nil {
 		c.Close()
 		_ = srv.Stop()
@@ -72,7 +79,13 @@ func startRunCluster(tb testing.TB) *runCluster {
 // newRunApp is a test app on a real engine, with the real store for graphs.
 func newRunApp(tb testing.TB) (*testApp, *runCluster) {
 	tb.Helper()
-	rc := startRunCluster(tb)
+	return newRunAppWith(tb, engine.Deps{})
+}
+
+// newRunAppWith is newRunApp with the worker's dependencies.
+func newRunAppWith(tb testing.TB, deps engine.Deps) (*testApp, *runCluster) {
+	tb.Helper()
+	rc := startRunClusterWith(tb, deps)
 	app := newTestApp(tb, withSetup(func(s *appSetup) {
 		s.Deps.Graphs = s.Deps.Users.(*store.DB)
 		s.Deps.Starter = rc.eng

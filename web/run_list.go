@@ -69,6 +69,12 @@ func (s *Server) runList(c echo.Context) error {
 			p.Live = true
 		}
 		row.Duration = runDuration(end.Sub(r.StartedAt))
+		if r.Tokens != nil {
+			row.Tokens = runTokens(*r.Tokens)
+		}
+		if r.Cost != nil {
+			row.Cost = runCost(*r.Cost)
+		}
 		p.Rows = append(p.Rows, row)
 	}
 	v := q.values()

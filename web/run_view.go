@@ -155,6 +155,7 @@ func (rv *runView) live(canCancel, canRerun bool) templates.RunLiveProps {
 		p.Failures = append(p.Failures, f)
 	}
 	p.Inspector = rv.inspector(statuses, link)
+	p.Usage = rv.runUsage(statuses)
 	return p
 }
 
@@ -248,6 +249,9 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 		p.Output, p.HasOutput = runPrettyValue(state.Output), true
 	case output != nil && string(output) != "null":
 		p.Output, p.HasOutput = runPrettyRaw(output), true
+	}
+	if node.Kind == designer.KindLLM && statuses[node.ID] == engine.NodeCompleted {
+		p.Usage = llmNodeUsage(rv.nodeOutput(node.ID))
 	}
 	if sp, ok := nodeSpans(&engine.Timeline{Entries: runEntriesOf(entries)}, rv.now)[node.ID]; ok {
 		from, to := sp.start.Sub(tl.StartedAt), sp.end.Sub(tl.StartedAt)

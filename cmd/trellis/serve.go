@@ -186,10 +186,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	defer tc.Close()
-	if f.temporal.address != "" {
-		if err := engine.EnsureSearchAttributes(ctx, tc, opts.Namespace); err != nil {
-			return fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err)
-		}
+	// Embedded too: a data dir made by an older build lacks attributes added since.
+	if err := engine.EnsureSearchAttributes(ctx, tc, opts.Namespace); err != nil {
+		return fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err)
 	}
 
 	w := engine.NewWorker(tc, workerDeps(db, logger))
