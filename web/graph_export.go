@@ -30,5 +30,5 @@ func (s *Server) graphExport(c echo.Context) error {
 	h := c.Response().Header()
 	// Graph ids are [a-z0-9-], so the file name needs no escaping.
 	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, file))
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, []byte(graphIndentJSON(doc)+"\n"))
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, []byte(graphIndentJSON(doc)+"\n"))
 }

@@ -23,14 +23,8 @@ type runCluster struct {
 	eng *engine.Engine
 }
 
-// startRunCluster starts the embedded server in a temporary directory; it stops when the
-// test ends.
-func startRunCluster(tb testing.TB) *runCluster {
-	tb.Helper()
-	return startRunClusterWith(tb, engine.Deps{})
-}
-
-// startRunClusterWith is startRunCluster with the worker's dependencies (providers, secrets).
+// startRunClusterWith starts the embedded server in a temporary directory with the worker's
+// dependencies (providers, secrets); it stops when the test ends.
 func startRunClusterWith(tb testing.TB, deps engine.Deps) *runCluster {
 	tb.Helper()
 	if testing.Short() {

@@ -55,12 +55,11 @@ func synthHistory(tb testing.TB, n int) (designer.Graph, []*historypb.HistoryEve
 	for layer := 0; layer*width < n; layer++ {
 		wft := h.workflowTask()
 		type open struct {
-			id        int64
-			i         int
-			node      string
-			kind      string
-			timerID   string
-			startedAt time.Time
+			id      int64
+			i       int
+			node    string
+			kind    string
+			timerID string
 		}
 		var opened []open
 		for i := layer * width; i < min((layer+1)*width, n); i++ {
