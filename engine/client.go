@@ -264,34 +264,13 @@ func (e *Engine) startInput(ctx context.Context, runID string) (RunInput, error)
 // ListRuns lists runs through Temporal visibility, newest first; the next page token is
 // nil on the last page.
 func (e *Engine) ListRuns(ctx context.Context, f RunFilter) ([]RunSummary, []byte, error) {
-	q, err := listQuery(f)
+	rows, next, err := e.ListRunRows(ctx, f)
 	if err != nil {
 		return nil, nil, err
 	}
-	size := f.PageSize
-	if size <= 0 || size > 1000 {
-		size = 100
-	}
-	resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: e.opts.Namespace, PageSize: int32(size), NextPageToken: f.PageToken, Query: q})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list runs: %w", err)
-	}
-	out := make([]RunSummary, 0, len(resp.GetExecutions()))
-	for _, ex := range resp.GetExecutions() {
-		sa := decodeSearchAttributes(ex.GetSearchAttributes())
-		s := RunSummary{RunID: ex.GetExecution().GetWorkflowId(), Graph: sa.graph, Version: sa.version,
-			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC(),
-			Tokens: sa.tokens, Cost: sa.cost}
-		if ex.GetCloseTime() != nil {
-			t := ex.GetCloseTime().AsTime().UTC()
-			s.EndedAt = &t
-		}
-		out = append(out, s)
-	}
-	var next []byte
-	if len(resp.GetNextPageToken()) > 0 {
-		next = resp.GetNextPageToken()
+	out := make([]RunSummary, len(rows))
+	for i, r := range rows {
+		out[i] = r.RunSummary
 	}
 	return out, next, nil
 }
