@@ -12,6 +12,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"trellis/designer"
 	"trellis/engine"
 	"trellis/store"
 	"trellis/templates"
@@ -97,6 +98,21 @@ func (s *Server) loadRunView(ctx context.Context, id string) (*runView, error) {
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			s.log.Warn("read graph of run", slog.String("run", id), slog.Any("error", err))
+		}
+	}
+	if s.deps.Tasks != nil {
+		rv.tasks = map[string]string{}
+		for _, n := range tl.Definition.Nodes {
+			if n.Kind != designer.KindApproval {
+				continue
+			}
+			t, err := s.deps.Tasks.GetTaskByNode(ctx, id, n.ID)
+			switch {
+			case err == nil:
+				rv.tasks[n.ID] = t.ID
+			case !errors.Is(err, store.ErrNotFound):
+				s.log.Warn("read task of run", slog.String("run", id), slog.String("node", n.ID), slog.Any("error", err))
+			}
 		}
 	}
 	return rv, nil

@@ -29,6 +29,8 @@ type runView struct {
 	graphName string
 	latest    int
 	retired   bool
+	// tasks maps approval nodes to their task ids, when the store has them.
+	tasks map[string]string
 }
 
 // runShowURL is the run page's URL with a view: the selected node and the time window in
@@ -173,6 +175,9 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 	}
 	p := templates.RunInspectorProps{Node: node.ID, Label: node.Label, Kind: node.Kind, Status: statuses[node.ID],
 		Config: runPrettyRaw(node.Config), Clear: link(ganttView{From: rv.view.From, To: rv.view.To})}
+	if tid := rv.tasks[node.ID]; tid != "" {
+		p.TaskHref = "/tasks/" + tid
+	}
 	if p.Label == "" {
 		p.Label = node.ID
 	}

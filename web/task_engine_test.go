@@ -98,7 +98,7 @@ func newEngineApp(tb testing.TB) *engineApp {
 	eng := engine.New(c, engine.Options{})
 	app := newTestApp(tb, withSetup(func(s *appSetup) {
 		db := s.Deps.Users.(*store.DB)
-		s.Deps.Tasks, s.Deps.Graphs, s.Deps.Starter = db, db, eng
+		s.Deps.Tasks, s.Deps.Graphs, s.Deps.Starter, s.Deps.Runs = db, db, eng, eng
 	}))
 	w := engine.NewWorker(c, engine.Deps{Tasks: engineTasksForTest{app.DB}, Logger: quiet})
 	if err := w.Start(); err != nil {
@@ -162,6 +162,13 @@ func TestTaskDecisionOnEngine(t *testing.T) {
 	run, err := app.eng.GetRun(context.Background(), runID)
 	if err != nil || run.Status != engine.RunWaiting || run.Nodes["review"].Status != engine.NodeWaiting {
 		t.Fatalf("run while the task is open = %+v, %v", run, err)
+	}
+
+	// The run page links the waiting approval node to its task.
+	page := app.signedIn("dev", store.RoleDeveloper).get("/runs/" + runID + "?node=review")
+	wantStatus(t, page, http.StatusOK)
+	if !strings.Contains(page.Body, `href="/tasks/`+task.ID+`"`) {
+		t.Errorf("run page does not link the review node to task %s", task.ID)
 	}
 
 	bob := app.memberAPI("bob", "finance")

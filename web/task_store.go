@@ -19,6 +19,7 @@ import (
 // claimer); store.ErrInvalid from ListTasks for a bad cursor.
 type TaskStore interface {
 	GetTask(ctx context.Context, id string) (*store.Task, error)
+	GetTaskByNode(ctx context.Context, runID, nodeID string) (*store.Task, error)
 	ListTasks(ctx context.Context, f store.TaskFilter) (store.TaskPage, error)
 	CountOpen(ctx context.Context, u *store.User) (store.TaskCounts, error)
 	ClaimTask(ctx context.Context, id string, u *store.User) error
