@@ -73,7 +73,7 @@ func CompileExpr(src string) (*Expr, error) {
 		return nil, err
 	}
 	e := &Expr{src: src, program: program}
-	e.refs = collectRefs(program.Node())
+	e.refs = scopeRefs(program.Node())
 	return e, nil
 }
 
@@ -228,38 +228,6 @@ func (nilSafeMembers) Visit(node *ast.Node) {
 	}
 }
 
-type refVisitor struct {
-	roots, nodes, secrets map[string]bool
-}
-
-func (v *refVisitor) Visit(node *ast.Node) {
-	switch n := (*node).(type) {
-	case *ast.IdentifierNode:
-		v.roots[n.Value] = true
-	case *ast.MemberNode:
-		id, ok := n.Node.(*ast.IdentifierNode)
-		if !ok {
-			return
-		}
-		prop, ok := n.Property.(*ast.StringNode)
-		if !ok {
-			return
-		}
-		switch id.Value {
-		case RootNodes:
-			v.nodes[prop.Value] = true
-		case RootSecrets:
-			v.secrets[prop.Value] = true
-		}
-	}
-}
-
-func collectRefs(root ast.Node) Refs {
-	v := &refVisitor{roots: map[string]bool{}, nodes: map[string]bool{}, secrets: map[string]bool{}}
-	ast.Walk(&root, v)
-	return Refs{Roots: sortedKeys(v.roots), Nodes: sortedKeys(v.nodes), Secrets: sortedKeys(v.secrets)}
-}
-
 func sortedKeys(m map[string]bool) []string {
 	if len(m) == 0 {
 		return nil
@@ -285,38 +253,69 @@ type templatePart struct {
 
 // CompileTemplate compiles a template. Error columns are positions in the whole template.
 func CompileTemplate(src string) (*Template, error) {
+	segs, splitErr := splitTemplate(src)
+	t := &Template{src: src}
+	for _, seg := range segs {
+		if !seg.expr {
+			t.parts = append(t.parts, templatePart{text: seg.text})
+			continue
+		}
+		e, err := CompileExpr(seg.text)
+		if err != nil {
+			var ee *ExprError
+			errors.As(err, &ee)
+			return nil, seg.placeError(ee)
+		}
+		t.parts = append(t.parts, templatePart{expr: e})
+	}
+	if splitErr != nil {
+		return nil, splitErr
+	}
+	return t, nil
+}
+
+// templateSegment is a piece of a template: literal text, or the text of one
+// {{ expression }} starting at byte offset offset.
+type templateSegment struct {
+	text   string
+	expr   bool
+	offset int
+}
+
+// placeError moves an error in the segment's expression to its column in the template.
+func (seg templateSegment) placeError(e *ExprError) *ExprError {
+	col := e.Column
+	if col == 0 {
+		col = 1
+	}
+	return &ExprError{Column: seg.offset + col, Message: e.Message}
+}
+
+// splitTemplate cuts a template into text and expression segments, the one way templates
+// are read (CompileTemplate and the validator's checker). On an unclosed {{ it returns the
+// segments before it with the error, so that callers report problems in template order.
+func splitTemplate(src string) ([]templateSegment, *ExprError) {
 	if len(src) > maxExprLen {
 		return nil, &ExprError{Message: fmt.Sprintf("template is longer than %d bytes", maxExprLen)}
 	}
-	t := &Template{src: src}
+	var segs []templateSegment
 	rest, offset := src, 0
 	for {
 		i := strings.Index(rest, "{{")
 		if i < 0 {
 			if rest != "" {
-				t.parts = append(t.parts, templatePart{text: rest})
+				segs = append(segs, templateSegment{text: rest, offset: offset})
 			}
-			return t, nil
+			return segs, nil
 		}
 		if i > 0 {
-			t.parts = append(t.parts, templatePart{text: rest[:i]})
+			segs = append(segs, templateSegment{text: rest[:i], offset: offset})
 		}
 		j := strings.Index(rest[i+2:], "}}")
 		if j < 0 {
-			return nil, &ExprError{Column: offset + i + 1, Message: "unclosed {{"}
+			return segs, &ExprError{Column: offset + i + 1, Message: "unclosed {{"}
 		}
-		inner := rest[i+2 : i+2+j]
-		e, err := CompileExpr(inner)
-		if err != nil {
-			var ee *ExprError
-			errors.As(err, &ee)
-			col := ee.Column
-			if col == 0 {
-				col = 1
-			}
-			return nil, &ExprError{Column: offset + i + 2 + col, Message: ee.Message}
-		}
-		t.parts = append(t.parts, templatePart{expr: e})
+		segs = append(segs, templateSegment{text: rest[i+2 : i+2+j], expr: true, offset: offset + i + 2})
 		consumed := i + 2 + j + 2
 		rest, offset = rest[consumed:], offset+consumed
 	}

@@ -95,3 +95,14 @@ func TestExprDeterministicBuiltins(t *testing.T) {
 		})
 	}
 }
+
+func TestExprRefsIgnoreLetNames(t *testing.T) {
+	e, err := CompileExpr("let x = input.a; x + nodes.b.output")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Refs{Roots: []string{"input", "nodes"}, Nodes: []string{"b"}}
+	if got := e.Refs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("refs = %+v, want %+v", got, want)
+	}
+}

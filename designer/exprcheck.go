@@ -168,36 +168,25 @@ func (c *exprChecker) template(src string) *checkedTemplate {
 }
 
 func (c *exprChecker) checkTemplate(src string) *checkedTemplate {
-	if len(src) > maxExprLen {
-		return &checkedTemplate{err: &ExprError{Message: fmt.Sprintf("template is longer than %d bytes", maxExprLen)}}
-	}
+	segs, splitErr := splitTemplate(src)
 	t := &checkedTemplate{}
-	rest, offset := src, 0
-	for {
-		i := strings.Index(rest, "{{")
-		if i < 0 {
-			return t
+	for _, seg := range segs {
+		if !seg.expr {
+			continue
 		}
-		j := strings.Index(rest[i+2:], "}}")
-		if j < 0 {
-			return &checkedTemplate{err: &ExprError{Column: offset + i + 1, Message: "unclosed {{"}}
-		}
-		inner := rest[i+2 : i+2+j]
-		e := c.expr(inner)
+		e := c.expr(seg.text)
 		if e.err != nil {
-			col := e.err.Column
-			if col == 0 {
-				col = 1
-			}
-			return &checkedTemplate{err: &ExprError{Column: offset + i + 2 + col, Message: e.err.Message}}
+			return &checkedTemplate{err: seg.placeError(e.err)}
 		}
-		t.parts = append(t.parts, checkedPart{offset: offset + i + 2, src: inner, refs: e.refs})
-		consumed := i + 2 + j + 2
-		rest, offset = rest[consumed:], offset+consumed
+		t.parts = append(t.parts, checkedPart{offset: seg.offset, src: seg.text, refs: e.refs})
 	}
+	if splitErr != nil {
+		return &checkedTemplate{err: splitErr}
+	}
+	return t
 }
 
-// scopeRefs is collectRefs, except that names bound by let are not scope roots. It
+// scopeRefs is what an expression reads (Refs); names bound by let are not scope roots. It
 // gathers into slices: expressions read few names, and maps cost more than they save.
 func scopeRefs(root ast.Node) Refs {
 	v := &scopeVisitor{}
