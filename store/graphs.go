@@ -66,8 +66,10 @@ var graphIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 // ValidGraphID reports whether id has the form of a graph id.
 func ValidGraphID(id string) bool { return graphIDPattern.MatchString(id) }
 
-// Slug turns a graph name into the base of its id: lowercase ASCII letters and digits, other
-// runs of characters become one '-', at most 48 characters; "graph" when nothing is left.
+// Slug turns a graph name into the base of its id: lowercase ASCII letters and digits (Latin
+// letters with accents lose them: "Café" gives "cafe"), other runs of characters become one
+// '-', at most 48 characters. It is "" when the name has nothing to spell an id with, such as
+// "::" or "日本語"; such a graph needs an id given with it.
 func Slug(name string) string {
 	var b strings.Builder
 	pendingDash := false
@@ -75,25 +77,52 @@ func Slug(name string) string {
 		if b.Len() >= maxSlugLength {
 			break
 		}
+		if unicode.Is(unicode.Mn, r) {
+			continue // a combining accent belongs to the letter before it
+		}
+		spelt := slugFolds[r]
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			if pendingDash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			pendingDash = false
-			b.WriteRune(r)
+			spelt = string(r)
+		}
+		if spelt == "" {
+			pendingDash = true
 			continue
 		}
-		pendingDash = true
+		if pendingDash && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		pendingDash = false
+		b.WriteString(spelt)
 	}
 	s := b.String()
 	if len(s) > maxSlugLength {
 		s = s[:maxSlugLength]
 	}
-	s = strings.TrimRight(s, "-")
-	if s == "" {
-		return "graph"
+	return strings.TrimRight(s, "-")
+}
+
+// slugFolds spells the lowercase Latin letters with accents, and a few others, in ASCII.
+var slugFolds = func() map[rune]string {
+	m := map[rune]string{'ß': "ss", 'æ': "ae", 'œ': "oe", 'ø': "o", 'ł': "l", 'đ': "d", 'ð': "d",
+		'þ': "th", 'ı': "i", 'ħ': "h", 'ŧ': "t", 'ŀ': "l", 'ĳ': "ij", 'ſ': "s"}
+	for ascii, letters := range map[string]string{
+		"a": "àáâãäåāăąǎ", "c": "çćĉċč", "d": "ď", "e": "èéêëēĕėęě", "g": "ĝğġģ", "h": "ĥ",
+		"i": "ìíîïĩīĭįǐ", "j": "ĵ", "k": "ķ", "l": "ĺļľ", "n": "ñńņňŉ", "o": "òóôõöōŏőǒ",
+		"r": "ŕŗř", "s": "śŝşšș", "t": "ţťț", "u": "ùúûüũūŭůűųǔ", "w": "ŵ", "y": "ýÿŷ", "z": "źżž",
+	} {
+		for _, r := range letters {
+			m[r] = ascii
+		}
 	}
-	return s
+	return m
+}()
+
+// checkGraphID checks an id given for a new graph.
+func checkGraphID(id string) error {
+	if !ValidGraphID(id) {
+		return invalidf("%q cannot be a graph id: use lowercase letters, digits and dashes, starting with a letter or digit, such as contract-review", id)
+	}
+	return nil
 }
 
 func validateGraphName(name string) (string, error) {
@@ -112,11 +141,28 @@ func validateGraphName(name string) (string, error) {
 }
 
 // CreateGraph creates a graph whose id is the slug of its name, made unique with a -2, -3…
-// suffix. An empty draft becomes an empty graph document with that name.
+// suffix. An empty draft becomes an empty graph document with that name. A name with
+// nothing to make an id from is refused (ErrInvalid); CreateGraphWithID takes one.
 func (db *DB) CreateGraph(ctx context.Context, name string, draft json.RawMessage, by string) (*Graph, error) {
+	return db.CreateGraphWithID(ctx, "", name, draft, by)
+}
+
+// CreateGraphWithID is CreateGraph with the id chosen by the caller: it must be a valid graph
+// id (ErrInvalid) and free (ErrConflict). An empty id is derived from the name.
+func (db *DB) CreateGraphWithID(ctx context.Context, id, name string, draft json.RawMessage, by string) (*Graph, error) {
 	name, err := validateGraphName(name)
 	if err != nil {
 		return nil, err
+	}
+	id = strings.TrimSpace(id)
+	base := Slug(name)
+	switch {
+	case id != "":
+		if err := checkGraphID(id); err != nil {
+			return nil, err
+		}
+	case base == "":
+		return nil, invalidf("the name %q has no letters or digits to make the graph's id from: give an id as well, such as contract-review", name)
 	}
 	if len(draft) == 0 {
 		draft, err = json.Marshal(designer.Graph{Format: designer.Format, Name: name, Nodes: []designer.Node{}, Edges: []designer.Edge{}})
@@ -126,38 +172,55 @@ func (db *DB) CreateGraph(ctx context.Context, name string, draft json.RawMessag
 	} else if !json.Valid(draft) {
 		return nil, invalidf("the graph definition is not valid JSON")
 	}
-	base := Slug(name)
 	now := db.nowNanos()
-	var id string
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
-		taken := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM graphs WHERE id = ? OR id GLOB ?`, base, base+"-[0-9]*")
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				rows.Close()
+		if id != "" {
+			var taken int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM graphs WHERE id = ?`, id).Scan(&taken); err != nil {
 				return err
 			}
-			taken[t] = true
-		}
-		if err := rows.Close(); err != nil {
+			if taken > 0 {
+				return conflictf("the id %s is taken by another graph: choose another", id)
+			}
+		} else if id, err = freeGraphID(ctx, tx, base); err != nil {
 			return err
 		}
-		id = base
-		for n := 2; taken[id]; n++ {
-			id = fmt.Sprintf("%s-%d", base, n)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO graphs (id, name, draft, draft_hash, draft_revision, draft_updated_at, draft_updated_by, created_at, updated_at, updated_by)
+		_, err := tx.ExecContext(ctx, `INSERT INTO graphs (id, name, draft, draft_hash, draft_revision, draft_updated_at, draft_updated_by, created_at, updated_at, updated_by)
 			VALUES (?, ?, ?, '', 1, ?, ?, ?, ?, ?)`, id, name, []byte(draft), now, by, now, now, by)
 		return err
 	})
+	if errors.Is(err, ErrConflict) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create graph %q: %w", name, err)
 	}
 	return db.GetGraph(ctx, id)
+}
+
+// freeGraphID is base, or base with the first free -2, -3… suffix.
+func freeGraphID(ctx context.Context, tx *sql.Tx, base string) (string, error) {
+	taken := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM graphs WHERE id = ? OR id GLOB ?`, base, base+"-[0-9]*")
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return "", err
+		}
+		taken[t] = true
+	}
+	if err := rows.Close(); err != nil {
+		return "", err
+	}
+	id := base
+	for n := 2; taken[id]; n++ {
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+	return id, nil
 }
 
 // GetGraph returns the graph with its draft, or ErrNotFound.

@@ -16,9 +16,11 @@ func TestSlug(t *testing.T) {
 		{"simple", "Refund approval", "refund-approval"},
 		{"punctuation runs", "  Fan-out -- HTTP!! (v2) ", "fan-out-http-v2"},
 		{"digits", "2024 Q3 report", "2024-q3-report"},
-		{"non-ascii only", "日本語", "graph"},
-		{"accents dropped", "Café crème", "caf-cr-me"},
-		{"empty", "", "graph"},
+		{"non-latin only", "日本語", ""},
+		{"punctuation only", "::", ""},
+		{"accents folded", "Café crème", "cafe-creme"},
+		{"combining accents", "Cafe\u0301 Straße Øl", "cafe-strasse-ol"},
+		{"empty", "", ""},
 		{"long", strings.Repeat("abcdefghij ", 10), "abcdefghij-abcdefghij-abcdefghij-abcdefghij-abcd"},
 		{"no trailing dash after cut", strings.Repeat("a", 47) + " b", strings.Repeat("a", 47)},
 	}
@@ -28,7 +30,7 @@ func TestSlug(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Slug(%q) = %q, want %q", tt.in, got, tt.want)
 			}
-			if len(got) > 48 || !ValidGraphID(got) {
+			if len(got) > 48 || (got != "" && !ValidGraphID(got)) {
 				t.Errorf("Slug(%q) = %q is not a valid id", tt.in, got)
 			}
 		})
@@ -51,6 +53,7 @@ func TestCreateGraph(t *testing.T) {
 		{"empty name", "   ", nil, "", ErrInvalid},
 		{"bad JSON", "Broken", json.RawMessage(`{"nodes":`), "", ErrInvalid},
 		{"control char", "a\nb", nil, "", ErrInvalid},
+		{"no letters for an id", "::", nil, "", ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +78,38 @@ func TestCreateGraph(t *testing.T) {
 	}
 	if _, err := db.GetGraph(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetGraph(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCreateGraphWithID(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenTest(t)
+	tests := []struct {
+		name, id, graphName string
+		wantID              string
+		wantErr             error
+	}{
+		{"given id for a name without letters", "colons", "::", "colons", nil},
+		{"given id wins over the slug", "kyoto-review", "日本語", "kyoto-review", nil},
+		{"empty id derives", "", "Café", "cafe", nil},
+		{"taken id", "colons", "Other", "", ErrConflict},
+		{"bad id", "Not An Id", "x", "", ErrInvalid},
+		{"id with a slash", "a/b", "x", "", ErrInvalid},
+		{"name still checked", "fine", " ", "", ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := db.CreateGraphWithID(ctx, tt.id, tt.graphName, nil, "alice")
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("CreateGraphWithID = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && (g.ID != tt.wantID || g.Name != tt.graphName) {
+				t.Errorf("graph = %s %q, want %s", g.ID, g.Name, tt.wantID)
+			}
+		})
+	}
+	if _, err := db.CreateGraph(ctx, "::", nil, "alice"); err == nil || !strings.Contains(err.Error(), "give an id") {
+		t.Errorf("CreateGraph(::) = %v, want a request for an id", err)
 	}
 }
 
