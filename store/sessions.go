@@ -44,19 +44,23 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, ttl time.Duration
 	}
 	now := db.now()
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ?`, userID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
+		var disabled sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT disabled_at FROM users WHERE id = ?`, userID).Scan(&disabled)
+		if errors.Is(err, sql.ErrNoRows) {
 			return notFoundf("user %d not found", userID)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		if err != nil {
+			return err
+		}
+		if disabled.Valid {
+			return conflictf("user %d is disabled", userID)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			hash, userID, now.UnixNano(), now.Add(ttl).UnixNano())
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
 			return "", err
 		}
 		return "", fmt.Errorf("create session: %w", err)
@@ -64,14 +68,15 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, ttl time.Duration
 	return token, nil
 }
 
-// SessionUser returns the user of an unexpired session, or ErrNotFound.
+// SessionUser returns the user of an unexpired session, or ErrNotFound (also when the user is
+// disabled, whose sessions are gone anyway).
 func (db *DB) SessionUser(ctx context.Context, token string) (*User, error) {
 	if token == "" {
 		return nil, notFoundf("session not found")
 	}
 	u, err := scanUser(db.db.QueryRowContext(ctx, userColumns+`
 		JOIN sessions s ON s.user_id = u.id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, hashToken(token), db.nowNanos()))
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`, hashToken(token), db.nowNanos()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFoundf("session not found or expired")
 	}
@@ -130,19 +135,23 @@ func (db *DB) CreateToken(ctx context.Context, userName, label string) (string, 
 	}
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, userName).Scan(&id)
+		var disabled sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT id, disabled_at FROM users WHERE name = ?`, userName).Scan(&id, &disabled)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFoundf("user %q not found", userName)
 		}
 		if err != nil {
 			return err
 		}
+		if disabled.Valid {
+			return conflictf("user %q is disabled: enable them before creating a token", userName)
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO api_tokens (token_hash, user_id, label, created_at) VALUES (?, ?, ?, ?)`,
 			hash, id, label, db.nowNanos())
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
 			return "", err
 		}
 		return "", fmt.Errorf("create token for %s: %w", userName, err)
@@ -150,7 +159,8 @@ func (db *DB) CreateToken(ctx context.Context, userName, label string) (string, 
 	return token, nil
 }
 
-// TokenUser returns the user an API token belongs to, or ErrNotFound.
+// TokenUser returns the user an API token belongs to, with the roles the user has now, or
+// ErrNotFound (also when the user is disabled).
 func (db *DB) TokenUser(ctx context.Context, token string) (*User, error) {
 	if !strings.HasPrefix(token, TokenPrefix) {
 		return nil, notFoundf("API token not found")
@@ -158,7 +168,8 @@ func (db *DB) TokenUser(ctx context.Context, token string) (*User, error) {
 	hash := hashToken(token)
 	var tokenID int64
 	var lastUsed sql.NullInt64
-	err := db.db.QueryRowContext(ctx, `SELECT id, last_used_at FROM api_tokens WHERE token_hash = ?`, hash).Scan(&tokenID, &lastUsed)
+	err := db.db.QueryRowContext(ctx, `SELECT t.id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.token_hash = ? AND u.disabled_at IS NULL`, hash).Scan(&tokenID, &lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFoundf("API token not found")
 	}
@@ -166,9 +177,9 @@ func (db *DB) TokenUser(ctx context.Context, token string) (*User, error) {
 		return nil, fmt.Errorf("token user: %w", err)
 	}
 	u, err := scanUser(db.db.QueryRowContext(ctx, userColumns+`
-		JOIN api_tokens t ON t.user_id = u.id WHERE t.id = ?`, tokenID))
+		JOIN api_tokens t ON t.user_id = u.id WHERE t.id = ? AND u.disabled_at IS NULL`, tokenID))
 	if errors.Is(err, sql.ErrNoRows) {
-		// Revoked between the two reads.
+		// Revoked or disabled between the two reads.
 		return nil, notFoundf("API token not found")
 	}
 	if err != nil {
@@ -223,6 +234,22 @@ func (db *DB) RevokeToken(ctx context.Context, id int64) error {
 		return fmt.Errorf("revoke token %d: %w", id, err)
 	} else if n == 0 {
 		return notFoundf("API token %d not found", id)
+	}
+	return nil
+}
+
+// RevokeUserToken deletes the API token with that id if it belongs to userName, or returns
+// ErrNotFound, so that a form for one user cannot revoke another's token.
+func (db *DB) RevokeUserToken(ctx context.Context, userName string, id int64) error {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM api_tokens
+		WHERE id = ? AND user_id = (SELECT id FROM users WHERE name = ?)`, id, userName)
+	if err != nil {
+		return fmt.Errorf("revoke token %d of %s: %w", id, userName, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("revoke token %d of %s: %w", id, userName, err)
+	} else if n == 0 {
+		return notFoundf("%s has no API token %d", userName, id)
 	}
 	return nil
 }

@@ -47,12 +47,9 @@ func (s *Server) routeTable() []Route {
 
 		// Pages.
 		{Method: http.MethodGet, Path: "/", Handler: s.homeShow},
-
-		// Administration.
-		{Method: http.MethodGet, Path: "/admin/users", Roles: []string{store.RoleAdmin}, Handler: s.userList},
-		{Method: http.MethodPost, Path: "/admin/users", Roles: []string{store.RoleAdmin}, MaxBody: 64 << 10, Handler: s.userSave},
 	}
 	// Features keep their rows in routes_<feature>.go.
+	rows = append(rows, s.userRoutes()...)
 	rows = append(rows, s.graphRoutes()...)
 	rows = append(rows, s.editorRoutes()...)
 	rows = append(rows, s.runRoutes()...)

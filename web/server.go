@@ -17,11 +17,11 @@ import (
 
 // UserStore is what web needs for users, sessions and API tokens (*store.DB implements it).
 // Errors: store.ErrBadCredentials from Authenticate; store.ErrNotFound from SessionUser and
-// TokenUser for an unknown or expired token; store.ErrInvalid from UpsertUser.
+// TokenUser for an unknown or expired token, or a disabled user. UserAdmin is in user_store.go.
 type UserStore interface {
+	UserAdmin
 	Authenticate(ctx context.Context, name, password string) (*store.User, error)
 	ListUsers(ctx context.Context) ([]store.User, error)
-	UpsertUser(ctx context.Context, in store.UserInput) (*store.User, bool, error)
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, error)
 	SessionUser(ctx context.Context, token string) (*store.User, error)
 	DeleteSession(ctx context.Context, token string) error

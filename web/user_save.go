@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -15,72 +14,81 @@ import (
 	"trellis/templates"
 )
 
-// userSave adds a user or updates the one with that name, then shows the list again.
+// userSave changes a user's roles, groups and password. A save that would remove roles asks
+// first: the page comes back with the question and the form as submitted, and only a form
+// that confirms exactly those roles (confirm_remove) is saved.
 func (s *Server) userSave(c echo.Context) error {
 	ctx := c.Request().Context()
-	form := templates.UserForm{
-		Name:   strings.TrimSpace(c.FormValue("name")),
-		Roles:  c.Request().Form["roles"],
-		Groups: strings.TrimSpace(c.FormValue("groups")),
-		Errors: map[string]string{},
-	}
-	password := c.FormValue("password")
-	groups := splitList(form.Groups)
-
-	users, err := s.deps.Users.ListUsers(ctx)
+	p, err := s.userEditProps(ctx, c, c.Param("name"))
 	if err != nil {
 		return err
 	}
-	exists := slices.ContainsFunc(users, func(u store.User) bool { return u.Name == form.Name })
-
-	if err := store.ValidateUserName(form.Name); err != nil {
-		form.Errors["name"] = sentence(err.Error()) + "."
+	params, err := c.FormParams()
+	if err != nil {
+		return NewError(http.StatusBadRequest, "The form could not be read.")
 	}
+	form := templates.UserEditForm{
+		Roles:  params["roles"],
+		Groups: strings.TrimSpace(params.Get("groups")),
+		Errors: map[string]string{},
+	}
+	password := params.Get("password")
+	groups := splitList(form.Groups)
+	form.Errors["roles"] = rolesProblem(form.Roles)
+	if p.Self && !slices.Contains(form.Roles, store.RoleAdmin) {
+		form.Errors["roles"] = "You cannot take the admin role away from yourself."
+	}
+	form.Errors["groups"] = groupsProblem(groups)
 	switch {
-	case password == "" && !exists:
-		form.Errors["password"] = "A new user needs a password."
-	case password != "" && len(password) < store.MinPasswordLength:
+	case password == "":
+	case len(password) < store.MinPasswordLength:
 		form.Errors["password"] = fmt.Sprintf("Use at least %d characters.", store.MinPasswordLength)
 	case len(password) > store.MaxPasswordLength:
 		form.Errors["password"] = fmt.Sprintf("Use at most %d bytes.", store.MaxPasswordLength)
 	}
-	for _, r := range form.Roles {
-		if !store.ValidRole(r) {
-			form.Errors["roles"] = fmt.Sprintf("Unknown role %q.", r)
-		}
-	}
-	if me := CurrentUser(c); me != nil && me.Name == form.Name && !slices.Contains(form.Roles, store.RoleAdmin) {
-		form.Errors["roles"] = "You cannot take the admin role away from yourself."
-	}
-	for _, g := range groups {
-		if err := store.ValidateGroupName(g); err != nil {
-			form.Errors["groups"] = sentence(err.Error()) + "."
-			break
-		}
-	}
-	if len(form.Errors) > 0 {
-		form.Error = "The user was not saved. Correct the fields marked below."
-		return s.renderUsers(c, http.StatusUnprocessableEntity, usersProps(users, form))
+	p.Form = form
+	if hasErrors(form.Errors) {
+		p.Form.Error = "Nothing was saved. Correct the fields marked below."
+		return s.renderUserEdit(c, http.StatusUnprocessableEntity, p)
 	}
 
-	u, created, err := s.deps.Users.UpsertUser(ctx, store.UserInput{Name: form.Name, Password: password, Roles: form.Roles, Groups: groups})
-	if errors.Is(err, store.ErrInvalid) {
-		form.Error = sentence(err.Error()) + "."
-		return s.renderUsers(c, http.StatusUnprocessableEntity, usersProps(users, form))
+	var removed []string
+	for _, r := range p.User.Roles {
+		if !slices.Contains(form.Roles, r) {
+			removed = append(removed, r)
+		}
 	}
-	if err != nil {
+	if len(removed) > 0 && params.Get("confirm_remove") != strings.Join(removed, ",") {
+		p.Confirm = removed
+		p.PasswordDropped = password != ""
+		return s.renderUserEdit(c, http.StatusOK, p)
+	}
+
+	var keep string
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		keep = ck.Value // an admin editing themselves stays signed in
+	}
+	u, ch, err := s.deps.Users.UpdateUser(ctx, p.User.Name, store.UserUpdate{Roles: form.Roles, Groups: groups, Password: password, KeepSession: keep})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		p.Form.Error = sentence(err.Error()) + "."
+		return s.renderUserEdit(c, http.StatusConflict, p)
+	case errors.Is(err, store.ErrInvalid):
+		p.Form.Error = sentence(err.Error()) + "."
+		return s.renderUserEdit(c, http.StatusUnprocessableEntity, p)
+	case err != nil:
 		return err
 	}
-	s.log.Info("user saved", slog.String("user", u.Name), slog.Bool("created", created),
-		slog.String("by", CurrentUser(c).Name))
-	q := url.Values{"saved": {u.Name}}
-	if created {
-		q.Set("created", "1")
+	done := "saved"
+	switch {
+	case !ch.Changed():
+		done = "unchanged"
+	case ch.PasswordChanged || len(ch.RolesAdded)+len(ch.RolesRemoved) > 0:
+		done = "signed-out"
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users?"+q.Encode())
-}
-
-// splitList splits "a, b c" into its non-empty items.
-func splitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	s.log.Info("user updated", slog.String("user", u.Name), slog.Any("roles_added", ch.RolesAdded),
+		slog.Any("roles_removed", ch.RolesRemoved), slog.Bool("groups_changed", ch.GroupsChanged),
+		slog.Bool("password_changed", ch.PasswordChanged), slog.Int64("sessions_ended", ch.SessionsEnded),
+		slog.String("by", CurrentUser(c).Name))
+	return c.Redirect(http.StatusSeeOther, string(templates.UserPath(u.Name, "?done="+done)))
 }

@@ -48,7 +48,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"unknown command", []string{"frob"}, "", 2, `trellis: unknown command "frob"; run 'trellis help'`},
 		{"unknown top-level flag", []string{"--frob"}, "", 2, `trellis: unknown flag "--frob"; run 'trellis help'`},
-		{"missing subcommand", []string{"user"}, "", 2, `trellis: "user" needs a subcommand (add); run 'trellis help'`},
+		{"missing subcommand", []string{"user"}, "", 2, `trellis: "user" needs a subcommand (add, delete, disable, enable, list); run 'trellis help'`},
 		{"unknown subcommand", []string{"token", "frob"}, "", 2, `trellis: unknown command "token frob"; run 'trellis help'`},
 		{"unknown flag", []string{"user", "add", "alice", "--role", "analyst", "--frob"}, "", 2, `trellis: user add: unknown flag --frob; run 'trellis user add -h'`},
 		{"flag without value", []string{"user", "add", "alice", "--role"}, "", 2, `trellis: user add: flag --role needs a value`},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"trellis/store"
 )
@@ -110,4 +111,143 @@ func readFirstLine(r io.Reader) (string, error) {
 	}
 	line = strings.TrimSuffix(line, "\n")
 	return strings.TrimSuffix(line, "\r"), nil
+}
+
+const (
+	userListSynopsis    = "user list [--data DIR]"
+	userDisableSynopsis = "user disable NAME [--data DIR]"
+	userEnableSynopsis  = "user enable NAME [--data DIR]"
+	userDeleteSynopsis  = "user delete NAME --yes [--data DIR]"
+)
+
+// userArgs parses the flags of a command that takes one user name and returns the data dir
+// and the name. extra adds flags before parsing.
+func userArgs(cmd, synopsis string, args []string, stdout io.Writer, extra func(*flag.FlagSet)) (dir, name string, err error) {
+	fs := newFlagSet(cmd)
+	data := fs.String("data", defaultDataDir, "data directory")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, synopsis)
+		}
+		return "", "", err
+	}
+	if fs.NArg() != 1 {
+		return "", "", usagef("%s: want one user name, got %d arguments; usage: trellis %s", cmd, fs.NArg(), synopsis)
+	}
+	name = fs.Arg(0)
+	if err := store.ValidateUserName(name); err != nil {
+		return "", "", fmt.Errorf("%s: %w", cmd, err)
+	}
+	return *data, name, nil
+}
+
+// runUserList prints every user with roles, groups and whether they are disabled.
+func runUserList(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := newFlagSet("user list")
+	data := fs.String("data", defaultDataDir, "data directory")
+	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, userListSynopsis)
+		}
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("user list: takes no arguments")
+	}
+	db, err := openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	users, err := db.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("user list: %w", err)
+	}
+	if len(users) == 0 {
+		fmt.Fprintln(stdout, "no users; add one with: trellis user add NAME --role admin --password-stdin")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLES\tGROUPS\tSTATUS")
+	for _, u := range users {
+		status := "enabled"
+		if u.Disabled() {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, dash(strings.Join(u.Roles, ",")), dash(strings.Join(u.Groups, ",")), status)
+	}
+	return tw.Flush()
+}
+
+// runUserDisable disables a user: no sign-in, sessions ended and API tokens revoked at once.
+func runUserDisable(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	dir, name, err := userArgs("user disable", userDisableSynopsis, args, stdout, nil)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ended, err := db.DisableUser(ctx, name)
+	if err != nil {
+		return fmt.Errorf("user disable: %w", err)
+	}
+	fmt.Fprintf(stdout, "disabled user %s: %s ended, %s revoked\n", name, plural(ended.Sessions, "session"), plural(ended.Tokens, "API token"))
+	return nil
+}
+
+// runUserEnable lets a disabled user sign in again; revoked tokens stay revoked.
+func runUserEnable(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	dir, name, err := userArgs("user enable", userEnableSynopsis, args, stdout, nil)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.EnableUser(ctx, name); err != nil {
+		return fmt.Errorf("user enable: %w", err)
+	}
+	fmt.Fprintf(stdout, "enabled user %s\n", name)
+	return nil
+}
+
+// runUserDelete deletes a user with their sessions and tokens. It cannot be undone, so it
+// wants --yes.
+func runUserDelete(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	var yes *bool
+	dir, name, err := userArgs("user delete", userDeleteSynopsis, args, stdout, func(fs *flag.FlagSet) {
+		yes = fs.Bool("yes", false, "confirm: deleting a user cannot be undone (user disable keeps the account)")
+	})
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		return usagef("user delete: deleting %s cannot be undone; pass --yes to confirm, or use trellis user disable", name)
+	}
+	db, err := openStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.DeleteUser(ctx, name); err != nil {
+		return fmt.Errorf("user delete: %w", err)
+	}
+	fmt.Fprintf(stdout, "deleted user %s\n", name)
+	return nil
+}
+
+// plural writes "1 session" or "2 sessions".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

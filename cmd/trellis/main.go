@@ -25,8 +25,8 @@ const usage = `Usage: trellis <command> [arguments] [flags]
 Commands:
   serve          run the web UI, the API and a Temporal worker
   worker         run only a Temporal worker
-  user add       create or update a user
-  token create   print a new API token for a user
+  user add       create or update a user (also: user list, user disable, user enable, user delete)
+  token create   print a new API token for a user (also: token list, token revoke)
   secret set     store an encrypted secret
   provider set   configure an LLM provider for llm nodes (also: provider list, provider delete)
   version        print the version
@@ -48,8 +48,8 @@ type command func(ctx context.Context, args []string, stdin io.Reader, stdout io
 
 // subcommands maps "user" to its subcommands and so on.
 var subcommands = map[string]map[string]command{
-	"user":     {"add": runUserAdd},
-	"token":    {"create": runTokenCreate},
+	"user":     {"add": runUserAdd, "list": runUserList, "disable": runUserDisable, "enable": runUserEnable, "delete": runUserDelete},
+	"token":    {"create": runTokenCreate, "list": runTokenList, "revoke": runTokenRevoke},
 	"secret":   {"set": runSecretSet},
 	"provider": {"set": runProviderSet, "list": runProviderList, "delete": runProviderDelete},
 }
