@@ -87,3 +87,38 @@ func TestBrowserInboxDecision(t *testing.T) {
 	b.open("/inbox")
 	b.do("nav count after", chromedp.WaitVisible(chromedp.CSS(`[data-testid="nav-inbox-count"][data-count="2"]`)))
 }
+
+// TestBrowserInboxOpensOnGroupTask: a reviewer whose only task waits in their group sees it as
+// soon as the inbox opens, named by its graph; the Mine tab says where the task is.
+func TestBrowserInboxOpensOnGroupTask(t *testing.T) {
+	requireChromium(t)
+	app, _ := newTaskApp(t, false)
+	app.member("gus", "finance")
+	if _, err := app.DB.CreateGraph(t.Context(), "Refund", nil, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	task := app.addTask("run-g", "group:finance", 0)
+
+	b := newBrowser(t, app)
+	b.login("gus", testPassword)
+	b.click("nav-inbox")
+	b.waitVisible("inbox-row-" + task.ID)
+	if b.exists("inbox-empty") {
+		t.Error("the inbox opens on an empty tab while a task waits in the group")
+	}
+	if got := evalJS[string](b, `document.querySelector('[data-testid^="inbox-tab-"][aria-current="page"]').dataset.testid`); got != "inbox-tab-open" {
+		t.Errorf("current tab = %q", got)
+	}
+	if got := b.text("inbox-graph-name"); got != "Refund v2" {
+		t.Errorf("graph cell = %q", got)
+	}
+	b.screenshot("inbox-open")
+
+	b.click("inbox-tab-mine")
+	b.waitVisible("inbox-empty")
+	if got := b.text("inbox-empty"); !strings.Contains(got, "Your groups have 1 open task") {
+		t.Errorf("empty Mine tab says %q", got)
+	}
+	b.click("inbox-empty-groups")
+	b.waitVisible("inbox-row-" + task.ID)
+}

@@ -34,7 +34,7 @@ func taskSchema(t *store.Task) (*designer.Schema, error) {
 func taskFormFields(sch *designer.Schema) []templates.TaskFormField {
 	var out []templates.TaskFormField
 	for _, sf := range sch.Fields() {
-		f := templates.TaskFormField{Name: sf.Name, Label: sf.Label(), Hint: sf.Description, Required: sf.Required}
+		f := templates.TaskFormField{Name: sf.Name, Label: taskFieldLabel(sf), Hint: sf.Description, Required: sf.Required}
 		switch {
 		case len(sf.Enum) > 0:
 			f.Control = templates.TaskControlSelect
@@ -75,6 +75,30 @@ func taskFormFields(sch *designer.Schema) []templates.TaskFormField {
 		out = append(out, f)
 	}
 	return out
+}
+
+// taskFieldLabel is a field's schema title, or else its name in words ("refund_amount" is
+// "Refund amount").
+func taskFieldLabel(sf designer.SchemaField) string {
+	if sf.Title != "" {
+		return sf.Title
+	}
+	return templates.Humanize(sf.Name)
+}
+
+// taskCommentFields are the property names that already take the reviewer's remarks.
+var taskCommentFields = []string{"comment", "comments", "note", "notes", "remark", "remarks"}
+
+// taskFormHasComment reports whether the form has its own field for remarks: a top-level
+// string property named comment, comments, note, notes, remark or remarks (any case). The
+// page then shows no separate Comment box, so that the reviewer is not asked twice.
+func taskFormHasComment(sch *designer.Schema) bool {
+	for _, f := range sch.Fields() {
+		if f.Type == "string" && len(f.Enum) == 0 && slices.Contains(taskCommentFields, strings.ToLower(f.Name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func taskStringControl(sf designer.SchemaField) string {
@@ -236,7 +260,7 @@ func taskOutcomes(outcomes []string) []templates.TaskOutcome {
 		case i == 0:
 			style = "primary"
 		}
-		out[i] = templates.TaskOutcome{Value: o, Style: style}
+		out[i] = templates.TaskOutcome{Value: o, Label: templates.Humanize(o), Style: style}
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,25 +13,28 @@ import (
 	"trellis/templates"
 )
 
-// inboxShow is the reviewers' inbox: tabs mine, my groups and done, filters by graph and
-// overdue, and pages of 50 newest first.
+// inboxShow is the reviewers' inbox: tabs all open (the default: mine and my groups'
+// together, so that it opens on whatever the reviewer can act on), mine, my groups and done,
+// filters by graph and overdue, and pages of 50 newest first.
 func (s *Server) inboxShow(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := CurrentUser(c)
 	now := s.cfg.Now()
 	q := c.QueryParams()
 	p := templates.InboxProps{Tab: q.Get("tab"), Graph: q.Get("graph"), Overdue: q.Get("overdue") == "1", Now: now}
-	view := store.TaskViewMine
+	var view store.TaskView
 	switch p.Tab {
-	case "", templates.InboxTabMine:
-		p.Tab = templates.InboxTabMine
+	case "", templates.InboxTabOpen:
+		p.Tab, view = templates.InboxTabOpen, store.TaskViewOpen
+	case templates.InboxTabMine:
+		view = store.TaskViewMine
 	case templates.InboxTabGroups:
 		view = store.TaskViewGroups
 	case templates.InboxTabDone:
 		view = store.TaskViewDone
 		p.Overdue = false
 	default:
-		return NewError(http.StatusNotFound, "The inbox has the tabs mine, groups and done.")
+		return NewError(http.StatusNotFound, "The inbox has the tabs open, mine, groups and done.")
 	}
 	after := q.Get("after")
 	page, err := s.deps.Tasks.ListTasks(ctx, store.TaskFilter{User: u, View: view, Graph: p.Graph, Overdue: p.Overdue, Now: now, After: after})
@@ -42,8 +46,10 @@ func (s *Server) inboxShow(c echo.Context) error {
 		return err
 	}
 	p.Mine, p.Groups = counts.Mine, counts.Groups
+	var names map[string]string
+	p.Graphs, names = s.inboxGraphs(ctx, p.Graph)
 	for _, t := range page.Tasks {
-		p.Rows = append(p.Rows, templates.InboxRow{ID: t.ID, Title: t.Title, GraphID: t.GraphID, Version: t.Version,
+		p.Rows = append(p.Rows, templates.InboxRow{ID: t.ID, Title: t.Title, GraphID: t.GraphID, GraphName: names[t.GraphID], Version: t.Version,
 			NodeID: t.NodeID, Assignee: assigneeWords(t.Assignee), State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt,
 			Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy, Outcome: t.Outcome, DecidedBy: t.DecidedBy, DecidedAt: t.DecidedAt})
 	}
@@ -53,31 +59,46 @@ func (s *Server) inboxShow(c echo.Context) error {
 	if after != "" {
 		p.FirstURL = templates.InboxQuery(p.Tab, p.Graph, p.Overdue, "")
 	}
-	p.Graphs = s.inboxGraphs(ctx, p.Graph)
 	return Render(c, http.StatusOK, templates.Page{Title: "Inbox", Section: "/inbox", Body: templates.Inbox(p)})
 }
 
-// inboxGraphs lists graph ids for the filter, or none (a text field) without a graph store.
-func (s *Server) inboxGraphs(ctx context.Context, current string) []string {
+// inboxGraphs lists the graphs for the filter by name, and maps ids to names for the rows;
+// none (a text field) without a graph store.
+func (s *Server) inboxGraphs(ctx context.Context, current string) ([]templates.InboxGraph, map[string]string) {
 	if s.deps.Graphs == nil {
-		return nil
+		return nil, nil
 	}
 	graphs, err := s.deps.Graphs.ListGraphs(ctx)
 	if err != nil {
 		s.log.Warn("list graphs for the inbox filter", slog.Any("error", err))
-		return nil
+		return nil, nil
 	}
-	ids := make([]string, 0, len(graphs)+1)
-	found := current == ""
+	names := make(map[string]string, len(graphs))
+	out := make([]templates.InboxGraph, 0, len(graphs)+1)
 	for _, g := range graphs {
-		ids = append(ids, g.ID)
-		found = found || g.ID == current
+		names[g.ID] = g.Name
+		out = append(out, templates.InboxGraph{ID: g.ID, Name: g.Name})
 	}
-	if !found {
-		ids = append(ids, current)
+	if _, found := names[current]; current != "" && !found {
+		out = append(out, templates.InboxGraph{ID: current, Name: current})
 	}
-	sort.Strings(ids)
-	return ids
+	// Alike names are told apart by their ids.
+	seen := map[string]int{}
+	for _, g := range out {
+		seen[strings.ToLower(g.Name)]++
+	}
+	for i, g := range out {
+		if seen[strings.ToLower(g.Name)] > 1 {
+			out[i].Name = g.Name + " (" + g.ID + ")"
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := strings.ToLower(out[i].Name), strings.ToLower(out[j].Name); a != b {
+			return a < b
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, names
 }
 
 // inboxCounts is the navigation's count of open tasks (mine and my groups'), which the

@@ -66,10 +66,17 @@ func TestInboxPage(t *testing.T) {
 	app.addTask("run-4", "group:ops", 0)
 	app.Clock.Advance(time.Hour) // run-2 is now overdue, run-1 not yet
 
+	// The inbox opens on everything ann can act on: hers and her groups'.
 	r := c.get("/inbox")
 	wantStatus(t, r, http.StatusOK)
+	taskWants(t, "open tab", r.Body, `data-testid="inbox-tab-open" aria-current="page"`, `data-testid="inbox-count-open">3<`,
+		`inbox-row-`+mine.ID, `inbox-row-`+late.ID, `inbox-row-`+group.ID, `href="/inbox?tab=mine"`)
+	taskLacks(t, "open tab", r.Body, "group ops")
+
+	r = c.get("/inbox?tab=mine")
+	wantStatus(t, r, http.StatusOK)
 	taskWants(t, "mine tab", r.Body,
-		`data-testid="inbox-tab-mine"`, `aria-current="page"`,
+		`data-testid="inbox-tab-mine" aria-current="page"`,
 		`data-testid="inbox-count-mine">2<`, `data-testid="inbox-count-groups">1<`,
 		`data-testid="inbox-row-`+mine.ID+`"`, `href="/tasks/`+mine.ID+`"`, "Refund for run-1",
 		`class="task-overdue"`, `data-testid="overdue"`, `<input id="inbox-graph" type="text" name="graph"`)
@@ -83,14 +90,14 @@ func TestInboxPage(t *testing.T) {
 	taskWants(t, "groups tab", r.Body, `inbox-row-`+group.ID, "group finance")
 	taskLacks(t, "groups tab", r.Body, `inbox-row-`+mine.ID, "group ops")
 
-	r = c.get("/inbox?overdue=1")
+	r = c.get("/inbox?tab=mine&overdue=1")
 	taskWants(t, "overdue filter", r.Body, `inbox-row-`+late.ID)
 	taskLacks(t, "overdue filter", r.Body, `inbox-row-`+mine.ID)
 	if _, err := app.DB.CreateGraph(t.Context(), "Refund", nil, "ana"); err != nil {
 		t.Fatal(err)
 	}
 	r = c.get("/inbox?graph=invoices")
-	taskWants(t, "graph select", r.Body, `<option value="">All graphs</option>`, `<option value="refund">refund</option>`,
+	taskWants(t, "graph select", r.Body, `<option value="">All graphs</option>`, `<option value="refund">Refund</option>`,
 		`<option value="invoices" selected>invoices</option>`)
 	taskWants(t, "graph filter", r.Body, `data-testid="inbox-empty"`, "No tasks match")
 
@@ -102,7 +109,9 @@ func TestInboxPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = c.get("/inbox?tab=done")
-	taskWants(t, "done tab", r.Body, `inbox-row-`+mine.ID, `data-testid="inbox-outcome">approve<`, "by ann")
+	taskWants(t, "done tab", r.Body, `inbox-row-`+mine.ID, `data-testid="inbox-outcome" data-outcome="approve">Approve<`, "by ann")
+	// Rows name their graph, not its id.
+	taskWants(t, "graph names", r.Body, `<span title="refund">Refund</span>`)
 
 	// Only reviewers have an inbox.
 	analyst := app.signedIn("ana", store.RoleAnalyst)
@@ -220,8 +229,8 @@ func TestTaskPageDecision(t *testing.T) {
 	}
 	r = c.get("/tasks/" + task.ID + "?m=decided")
 	taskWants(t, "decided task", r.Body, `data-testid="task-flash"`, `data-testid="task-decision"`,
-		`data-testid="task-outcome">approve<`, `data-testid="task-decided-by">ann<`, "Approved amount", "80.5",
-		"Urgent", "yes", `data-testid="task-comment">Fine by me<`, "Decided approve by ann.")
+		`data-testid="task-outcome" data-outcome="approve">Approve<`, `data-testid="task-decided-by">ann<`, "Approved amount", "80.5",
+		"Urgent", "yes", `data-testid="task-comment">Fine by me<`, "Decided by ann: Approve.")
 	taskLacks(t, "decided task", r.Body, `data-testid="task-form"`)
 
 	// Deciding again shows who decided.

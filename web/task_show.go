@@ -49,12 +49,13 @@ func (s *Server) taskPageProps(c echo.Context, t *store.Task, sch *designer.Sche
 	u := CurrentUser(c)
 	now := s.cfg.Now()
 	p := templates.TaskPageProps{
-		ID: t.ID, Title: t.Title, GraphID: t.GraphID, Version: t.Version, RunID: t.RunID, RunURL: s.runPageURL(t.RunID, u),
+		ID: t.ID, Title: t.Title, GraphID: t.GraphID, GraphName: s.taskGraphName(c, t.GraphID), Version: t.Version,
+		RunID: t.RunID, RunURL: s.runPageURL(t.RunID, u),
 		NodeID: t.NodeID, Assignee: assigneeWords(t.Assignee), State: t.State, Overdue: t.Overdue(now), DueAt: t.DueAt,
 		CreatedAt: t.CreatedAt, ClaimedBy: t.ClaimedBy, Now: now,
 		InstructionsHTML: renderInstructions(t.Instructions),
 		History:          taskHistory(t.Events),
-		Form:             templates.TaskDecisionForm{Outcomes: taskOutcomes(t.Outcomes)},
+		Form:             templates.TaskDecisionForm{Outcomes: taskOutcomes(t.Outcomes), NoComment: taskFormHasComment(sch)},
 	}
 	p.Input, p.Upstream = taskContextParts(t.Context)
 	if t.Decision != nil {
@@ -80,6 +81,19 @@ func (s *Server) taskPageProps(c echo.Context, t *store.Task, sch *designer.Sche
 		p.CanDecide = true
 	}
 	return p
+}
+
+// taskGraphName is the name of a task's graph, or "" when it cannot be read (the page shows
+// the id then).
+func (s *Server) taskGraphName(c echo.Context, id string) string {
+	if s.deps.Graphs == nil {
+		return ""
+	}
+	g, err := s.deps.Graphs.GetGraph(c.Request().Context(), id)
+	if err != nil {
+		return ""
+	}
+	return g.Name
 }
 
 // runPageURL links a run's page when this server has one and u may open it.
@@ -141,7 +155,7 @@ func taskDataRows(sch *designer.Schema, raw json.RawMessage) []templates.TaskDat
 	seen := map[string]bool{}
 	for _, f := range sch.Fields() {
 		if v, ok := data[f.Name]; ok {
-			rows = append(rows, templates.TaskDataRow{Label: f.Label(), Value: taskValueText(v)})
+			rows = append(rows, templates.TaskDataRow{Label: taskFieldLabel(f), Value: taskValueText(v)})
 			seen[f.Name] = true
 		}
 	}
@@ -153,7 +167,7 @@ func taskDataRows(sch *designer.Schema, raw json.RawMessage) []templates.TaskDat
 	}
 	sort.Strings(rest)
 	for _, k := range rest {
-		rows = append(rows, templates.TaskDataRow{Label: k, Value: taskValueText(data[k])})
+		rows = append(rows, templates.TaskDataRow{Label: templates.Humanize(k), Value: taskValueText(data[k])})
 	}
 	return rows
 }
@@ -192,9 +206,9 @@ func taskHistory(events []store.TaskEvent) []templates.TaskHistoryRow {
 		case store.TaskEventEscalated:
 			text = "Escalated from " + assigneeWords(e.From) + " to " + assigneeWords(e.To) + dueSuffix(e.DueAt) + ": it was not decided in time."
 		case store.TaskEventDecided:
-			text = "Decided " + e.Outcome + " by " + e.Actor + "."
+			text = "Decided by " + e.Actor + ": " + templates.Humanize(e.Outcome) + "."
 		case store.TaskEventAutoDecided:
-			text = "Decided " + e.Outcome + " automatically: it was due."
+			text = "Decided automatically, as it was due: " + templates.Humanize(e.Outcome) + "."
 		case store.TaskEventCancelled:
 			text = "Closed without a decision: the run ended."
 		default:
