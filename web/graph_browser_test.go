@@ -1,12 +1,15 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"trellis/store"
 )
@@ -96,4 +99,112 @@ func TestBrowserGraphDiff(t *testing.T) {
 	}
 	b.allowConsoleErrors("status of 422") // the form answers 422, which chromium logs
 	b.screenshot("graph-run-errors")
+}
+
+// TestBrowserGraphPublishImportAndNarrow: publishing is off, with the reason, for a draft
+// identical to the latest version; a JSON file that is not a graph is refused with the
+// reason; Escape closes the list's More menu; at 800 px the list and the versions table fit
+// their boxes, actions and all.
+func TestBrowserGraphPublishImportAndNarrow(t *testing.T) {
+	requireChromium(t)
+	app := newGraphApp(t, &recordingStarter{})
+	api := app.api("api", store.RoleAnalyst)
+	id := api.createGraph("Greeting", greetDoc)
+	api.publish(id, "First version, with a note long enough to need several lines in a narrow table: it names every change and why it was made.")
+	api.saveDraft(id, greetDocV2)
+	api.publish(id, "Second")
+	for i := 0; i < 3; i++ {
+		api.createGraph("A graph with a rather long name to fill the list's first column", "")
+	}
+	app.user("ana", store.RoleAnalyst)
+
+	b := newBrowser(t, app)
+	b.login("ana", testPassword)
+	b.open("/graphs/" + id)
+	b.waitVisible("publish-unchanged")
+	if got := b.text("publish-unchanged"); !strings.Contains(got, "No changes since version 2") {
+		t.Errorf("publish note = %q", got)
+	}
+	if !evalJS[bool](b, `document.querySelector('[data-testid="publish-submit"]').disabled`) {
+		t.Error("publish is offered for a draft identical to version 2")
+	}
+
+	// Import a JSON file that is not a graph.
+	file := filepath.Join(t.TempDir(), "hello.json")
+	if err := os.WriteFile(file, []byte(`{"hello": 1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/graphs")
+	b.click("graph-import-open")
+	b.do("choose file", chromedp.SetUploadFiles(testID("graph-import-file"), []string{file}, chromedp.NodeVisible))
+	b.click("graph-import-submit")
+	b.waitVisible("graph-import-error")
+	if got := b.text("graph-import-error"); !strings.Contains(got, `This file is not a Trellis graph: it has no "format"`) {
+		t.Errorf("import refusal = %q", got)
+	}
+	b.allowConsoleErrors("status of 422")
+	if list, err := app.DB.ListGraphs(t.Context()); err != nil || len(list) != 4 {
+		t.Fatalf("graphs after the refused import: %d, %v", len(list), err)
+	}
+
+	// Escape closes the More menu and gives focus back to its button.
+	b.open("/graphs")
+	b.click("graph-more-" + id)
+	b.waitVisible("graph-rename-form-" + id)
+	b.keys(kb.Escape)
+	b.waitJS("menu closes", fmt.Sprintf(`!document.querySelector('[data-testid="graph-more-%s"]').closest("details").open`, id))
+	if got := evalJS[string](b, `document.activeElement.getAttribute("data-testid")`); got != "graph-more-"+id {
+		t.Errorf("focus after Escape on %q", got)
+	}
+
+	// 800 px: nothing scrolls sideways, and the tables fit their boxes.
+	b.viewport(800, 900)
+	fits := func(page, wrap string) {
+		t.Helper()
+		b.open(page)
+		b.waitVisible(wrap)
+		if got := evalJS[[]float64](b, `[document.documentElement.scrollWidth, window.innerWidth]`); got[0] > got[1] {
+			t.Errorf("%s scrolls sideways at 800 px: %v wide in %v", page, got[0], got[1])
+		}
+		sel := fmt.Sprintf(`document.querySelector('[data-testid=%q]').parentElement`, wrap)
+		if got := evalJS[[]float64](b, `[`+sel+`.scrollWidth, `+sel+`.clientWidth]`); got[0] > got[1] {
+			t.Errorf("%s: the table is %v wide in a box of %v", page, got[0], got[1])
+		}
+	}
+	fits("/graphs", "graph-table")
+	b.screenshot("graphs-800")
+	fits("/graphs/"+id, "version-table")
+	b.screenshot("graph-overview-800")
+	// Retire is shown inside the box, and the note reads in lines, not fragments.
+	inside := evalJS[bool](b, `(() => {
+		const r = document.querySelector('[data-testid="version-retire-1"]').getBoundingClientRect();
+		const w = document.querySelector('[data-testid="version-table"]').parentElement.getBoundingClientRect();
+		return r.width > 0 && r.left >= w.left && r.right <= w.right;
+	})()`)
+	if !inside {
+		t.Error("Retire is clipped at 800 px")
+	}
+	if w := evalJS[float64](b, `document.querySelector('[data-testid="version-row-1"] .version-note').getBoundingClientRect().width`); w < 150 {
+		t.Errorf("the note column is %v px wide at 800 px", w)
+	}
+	// On a wide screen, every page has the same width, and the header lines up with it.
+	b.viewport(1600, 900)
+	var first []float64
+	for _, page := range []string{"/graphs", "/graphs/" + id, "/graphs/" + id + "/versions/1", "/"} {
+		b.open(page)
+		b.waitVisible("brand")
+		got := evalJS[[]float64](b, `[document.querySelector('[data-testid="brand"]').getBoundingClientRect().left,
+			document.querySelector('.site-header-bar').getBoundingClientRect().width,
+			document.querySelector('main').getBoundingClientRect().left,
+			document.querySelector('main').getBoundingClientRect().width]`)
+		if first == nil {
+			first = got
+		}
+		if fmt.Sprint(got) != fmt.Sprint(first) {
+			t.Errorf("%s: brand at %v, bar %v wide, page at %v and %v wide; on /graphs: %v", page, got[0], got[1], got[2], got[3], first)
+		}
+	}
+	if first[1] != first[3] {
+		t.Errorf("the header bar is %v wide, the page %v", first[1], first[3])
+	}
 }

@@ -273,7 +273,7 @@ func TestGraphOverviewPublishRetireRestore(t *testing.T) {
 	// Publishing the same draft again: 409, shown on the overview.
 	r = ana.postForm("/graphs/"+id+"/versions", url.Values{"note": {"again"}})
 	wantStatus(t, r, http.StatusConflict)
-	wantContains(t, r.Body, "identical to version 1")
+	wantContains(t, r.Body, "No changes since version 1")
 
 	// A stale page publishes nothing.
 	r = ana.postForm("/graphs/"+id+"/versions", url.Values{"note": {"old tab"}, "revision": {"1"}})

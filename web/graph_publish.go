@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,29 +49,24 @@ func (s *Server) graphPublishDraft(ctx context.Context, g *store.Graph, note, au
 		return nil, NewError(http.StatusUnprocessableEntity,
 			fmt.Sprintf("The draft has %s; fix them before publishing.", graphPlural(len(cd.Problems), "problem"))).WithProblems(cd.Problems)
 	}
-	latest := func(id string) (int, bool) {
-		v, err := s.deps.Graphs.LatestVersion(ctx, id)
-		if err != nil {
-			return 0, false
-		}
-		return v.Version, true
-	}
-	before := cd.Hash
-	if probs := designer.ResolveSubgraphVersions(cd.Graph, latest); len(probs) > 0 {
-		return nil, NewError(http.StatusUnprocessableEntity, "A subgraph has no published version to pin.").WithProblems(probs)
-	}
-	hash, err := designer.Hash(cd.Graph)
+	pinned, hash, probs, err := s.pinDraft(ctx, cd.Graph)
 	if err != nil {
 		return nil, fmt.Errorf("publish graph %s: %w", g.ID, err)
+	}
+	if len(probs) > 0 {
+		return nil, NewError(http.StatusUnprocessableEntity, "A subgraph has no published version to pin.").WithProblems(probs)
+	}
+	if latest, err := s.deps.Graphs.LatestVersion(ctx, g.ID); err == nil && latest.Hash == hash {
+		return nil, NewError(http.StatusConflict, noChangesSince(latest.Version)+" Edit the draft to publish a new version.")
 	}
 	// The version is the draft as written (its key order is the start-run form's order),
 	// unless pinning subgraph versions changed it.
 	def := g.Draft
-	if hash != before {
+	if hash != cd.Hash {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(cd.Graph); err != nil {
+		if err := enc.Encode(pinned); err != nil {
 			return nil, fmt.Errorf("publish graph %s: %w", g.ID, err)
 		}
 		def = bytes.TrimSpace(buf.Bytes())
@@ -81,6 +77,35 @@ func (s *Server) graphPublishDraft(ctx context.Context, g *store.Graph, note, au
 	}
 	s.log.Info("graph published", slog.String("graph", g.ID), slog.Int("version", v.Version), slog.String("by", author))
 	return v, nil
+}
+
+// pinDraft is the draft as it would be published: a copy with its subgraphs' "latest" pinned
+// to version numbers, and its hash. Comparing that hash with the latest version's tells
+// whether publishing would add anything. Problems name subgraphs with no version to pin.
+func (s *Server) pinDraft(ctx context.Context, draft *designer.Graph) (*designer.Graph, string, []designer.Problem, error) {
+	cp := *draft
+	cp.Nodes = slices.Clone(draft.Nodes)
+	latest := func(id string) (int, bool) {
+		v, err := s.deps.Graphs.LatestVersion(ctx, id)
+		if err != nil {
+			return 0, false
+		}
+		return v.Version, true
+	}
+	if probs := designer.ResolveSubgraphVersions(&cp, latest); len(probs) > 0 {
+		return nil, "", probs, nil
+	}
+	hash, err := designer.Hash(&cp)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return &cp, hash, nil, nil
+}
+
+// noChangesSince is what the overview and a refused publish say of a draft that equals the
+// latest version.
+func noChangesSince(version int) string {
+	return fmt.Sprintf("No changes since version %d: the draft is identical to it.", version)
 }
 
 // graphPublishAPI answers POST /api/v1/graphs/{id}/versions {note}: 201 {version}, or 422

@@ -60,6 +60,11 @@ func (s *Server) graphShow(c echo.Context) error {
 		return err
 	}
 	p.Notice = graphOverviewNotice(c, p)
+	if c.QueryParam("imported") == "1" {
+		if others := s.graphsNamed(c.Request().Context(), g.Name, g.ID); len(others) > 0 {
+			p.Warning = sameNameWarning(g.Name, others) + " Rename one of them so that people can tell them apart."
+		}
+	}
 	return s.renderGraphOverview(c, http.StatusOK, p)
 }
 
@@ -128,8 +133,12 @@ func (s *Server) graphOverviewProps(c echo.Context, g *store.Graph, showDraft bo
 		if err != nil {
 			return p, err
 		}
-		if cd != nil && cd.Hash != "" && cd.Hash == latest.Hash {
-			p.DraftChanged = false
+		if cd != nil && cd.Hash != "" {
+			// Compare as publishing would: subgraphs pinned, as the version was.
+			if _, hash, probs, err := s.pinDraft(ctx, cd.Graph); err == nil && len(probs) == 0 && hash == latest.Hash {
+				p.DraftChanged = false
+				p.Publish.Unchanged = noChangesSince(latest.Version)
+			}
 		}
 		if !showDraft {
 			lg, err := parseVersionDefinition(latest)

@@ -19,10 +19,12 @@ import (
 
 // GraphStore is what the graph pages and API need of the store (*store.DB implements it).
 // Errors: store.ErrNotFound for an unknown graph or version; store.ErrInvalid for a bad name,
-// note or document; store.ErrConflict from SaveDraft when the base revision is stale and from
-// PublishVersion when the definition equals the latest version.
+// id, note or document; store.ErrConflict from SaveDraft when the base revision is stale, from
+// PublishVersion when the definition equals the latest version, and from CreateGraphWithID
+// for a taken id.
 type GraphStore interface {
 	CreateGraph(ctx context.Context, name string, draft json.RawMessage, by string) (*store.Graph, error)
+	CreateGraphWithID(ctx context.Context, id, name string, draft json.RawMessage, by string) (*store.Graph, error)
 	GetGraph(ctx context.Context, id string) (*store.Graph, error)
 	ListGraphs(ctx context.Context) ([]store.GraphSummary, error)
 	RenameGraph(ctx context.Context, id, name, by string) error

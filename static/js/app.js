@@ -30,6 +30,25 @@
     showFlash("The server cannot be reached. Check your connection and try again.", "error");
   });
 
+  // Pop-up menus (details.menu, details.import-panel) close on Escape, giving focus back to
+  // their button, and menus close on a click elsewhere, as menus do.
+  var popups = "details.menu[open], details.import-panel[open]";
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var open = document.querySelectorAll(popups);
+    if (open.length === 0) return;
+    var inner = ev.target instanceof Element ? ev.target.closest(popups) : null;
+    open.forEach(function (d) { d.open = false; });
+    var summary = (inner || open[open.length - 1]).querySelector("summary");
+    if (summary) summary.focus();
+    ev.preventDefault();
+  });
+  document.addEventListener("click", function (ev) {
+    document.querySelectorAll("details.menu[open]").forEach(function (d) {
+      if (!d.contains(ev.target)) d.open = false;
+    });
+  });
+
   // Forms and buttons with data-confirm="Question?" ask before submitting.
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
