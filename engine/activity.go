@@ -21,9 +21,11 @@ func resultOf[T any](ctx context.Context, out T) activityResult[T] {
 }
 
 // activityOptions applies the node's retry policy and per-attempt timeout. The activity id
-// is the node id, so DescribeWorkflowExecution's pending activities map back to nodes.
-func (x *nodeExec) activityOptions(ctx workflow.Context) workflow.Context {
+// is the node id, so DescribeWorkflowExecution's pending activities map back to nodes. An
+// empty queue is the run's own.
+func (x *nodeExec) activityOptions(ctx workflow.Context, queue string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queue,
 		ActivityID:          x.node.ID,
 		StartToCloseTimeout: x.pn.timeout,
 		RetryPolicy:         x.pn.retry,
@@ -31,11 +33,35 @@ func (x *nodeExec) activityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// storeQueueChange is the GetVersion change that moved the activities reading or writing
+// the store to the store queue. Runs that scheduled one before keep the run's own queue.
+const storeQueueChange = "store-task-queue"
+
+// storeQueue is the task queue for an activity that reads or writes the store: the run's
+// queue with StoreQueueSuffix, which only the process holding the store polls, so that a
+// worker on another machine never writes to a store of its own. It is "" (the run's queue)
+// for runs from before the change.
+func storeQueue(ctx workflow.Context) string {
+	if workflow.GetVersion(ctx, storeQueueChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ""
+	}
+	return StoreTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
+}
+
 // runActivity runs a Trellis activity for the node with the node's options and returns
 // its output and attempt count. On failure, attempts is read from the error.
 func runActivity[T any](ctx workflow.Context, x *nodeExec, name string, args ...any) (T, int, error) {
+	return runActivityOn[T](ctx, x, "", name, args...)
+}
+
+// runStoreActivity is runActivity for an activity that reads the store (see storeQueue).
+func runStoreActivity[T any](ctx workflow.Context, x *nodeExec, name string, args ...any) (T, int, error) {
+	return runActivityOn[T](ctx, x, storeQueue(ctx), name, args...)
+}
+
+func runActivityOn[T any](ctx workflow.Context, x *nodeExec, queue, name string, args ...any) (T, int, error) {
 	var res activityResult[T]
-	err := workflow.ExecuteActivity(x.activityOptions(ctx), name, args...).Get(ctx, &res)
+	err := workflow.ExecuteActivity(x.activityOptions(ctx, queue), name, args...).Get(ctx, &res)
 	if err != nil {
 		var zero T
 		return zero, attemptsOf(err, x.pn.retry.MaximumAttempts), err

@@ -78,10 +78,10 @@ const (
 const maxTaskContextBytes = 64 << 10
 
 func init() {
-	registerActivity(activityApprovalOpen, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).open })
-	registerActivity(activityApprovalEscalate, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).escalate })
-	registerActivity(activityApprovalDecided, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).decided })
-	registerActivity(activityApprovalCancel, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).cancel })
+	registerStoreActivity(activityApprovalOpen, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).open })
+	registerStoreActivity(activityApprovalEscalate, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).escalate })
+	registerStoreActivity(activityApprovalDecided, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).decided })
+	registerStoreActivity(activityApprovalCancel, func(d *Deps) any { return (&approvalActivities{tasks: d.Tasks}).cancel })
 }
 
 // openRequest is the open activity's input: the templates as written, the part of the
@@ -203,9 +203,11 @@ func (a *approvalActivities) cancel(ctx context.Context, req escalateRequest) er
 
 // taskActivityOptions are for the task bookkeeping: the store is ours and local, so a
 // failure is a lock or a full disk, worth retrying until it works rather than failing a run
-// that waited days for a person. The activity id is the node id, so retries show on it.
+// that waited days for a person. The activity id is the node id, so retries show on it. The
+// tasks are written where reviewers read them: on the store queue.
 func taskActivityOptions(ctx workflow.Context, nodeID string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           storeQueue(ctx),
 		ActivityID:          nodeID,
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,

@@ -295,10 +295,14 @@ func percentileMS(ds []time.Duration, p int) float64 {
 }
 
 // approvalHistory is the recorded run of an approval that escalates and is then decided;
-// TestReplayHistories replays it with the others.
-const approvalHistory = "approval"
+// TestReplayHistories replays it with the others. It was recorded before the store queue;
+// approvalStoreHistory is the same run since.
+const (
+	approvalHistory      = "approval"
+	approvalStoreHistory = "approval_store_queue"
+)
 
-// TestRecordApprovalHistory records it (go test ./engine/ -run TestRecordApprovalHistory -update).
+// TestRecordApprovalHistory records approvalStoreHistory (go test ./engine/ -run TestRecordApprovalHistory -update).
 func TestRecordApprovalHistory(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to record histories")
@@ -319,17 +323,19 @@ func TestRecordApprovalHistory(t *testing.T) {
 	if run := waitRun(t, cl.eng, id, "ended", ended); run.Status != RunCompleted {
 		t.Fatalf("run = %s", toJSON(run))
 	}
-	writeHistory(t, cl.c, id, approvalHistory, "no-secret-in-this-run")
+	writeHistory(t, cl.c, id, approvalStoreHistory, "no-secret-in-this-run")
 }
 
 func TestApprovalHistoryIsRecorded(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(historyDir, approvalHistory+".json"))
-	if err != nil {
-		t.Fatalf("%v; record it with -run TestRecordApprovalHistory -update", err)
-	}
-	for _, want := range []string{"WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "approval.escalate", "approval.decided"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("the recorded history lacks %s", want)
+	for _, name := range []string{approvalHistory, approvalStoreHistory} {
+		b, err := os.ReadFile(filepath.Join(historyDir, name+".json"))
+		if err != nil {
+			t.Fatalf("%v; record it with -run TestRecordApprovalHistory -update", err)
+		}
+		for _, want := range []string{"WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "approval.escalate", "approval.decided"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("the recorded history %s lacks %s", name, want)
+			}
 		}
 	}
 }

@@ -104,8 +104,9 @@ func (approvalKind) ports(n *designer.Node, cfg any) []string {
 }
 
 // historyEvents: open, escalate and close activities (3 each), the due timer (2), the
-// update (2), two status upserts, and a workflow task after each of six steps.
-func (approvalKind) historyEvents(*designer.Node, any) int { return 15 + 6*workflowTaskEvents }
+// update (2), two status upserts, the store queue's version marker and search attribute
+// (2), and a workflow task after each of six steps.
+func (approvalKind) historyEvents(*designer.Node, any) int { return 17 + 6*workflowTaskEvents }
 
 // approvalWait is one approval node's state in a run, shared by the node and the update.
 type approvalWait struct {

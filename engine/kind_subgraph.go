@@ -34,7 +34,7 @@ type loadRequest struct {
 
 func init() {
 	registerKind(designer.KindSubgraph, subgraphKind{})
-	registerActivity(activityLoadSubgraph, func(d *Deps) any { return (&subgraphLoader{versions: d.Versions}).load })
+	registerStoreActivity(activityLoadSubgraph, func(d *Deps) any { return (&subgraphLoader{versions: d.Versions}).load })
 }
 
 func (subgraphKind) compile(n *designer.Node, ps *problemList) any {
@@ -81,9 +81,9 @@ func parseSubgraphVersion(raw json.RawMessage) (int, error) {
 
 func (subgraphKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 
-// historyEvents: the load activity (3), the child (initiated, started, completed) and three
-// workflow tasks.
-func (subgraphKind) historyEvents(*designer.Node, any) int { return 6 + 3*workflowTaskEvents }
+// historyEvents: the load activity (3), the store queue's version marker and search
+// attribute (2), the child (initiated, started, completed) and three workflow tasks.
+func (subgraphKind) historyEvents(*designer.Node, any) int { return 8 + 3*workflowTaskEvents }
 
 func (subgraphKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	c := x.cfg.(*subgraphConfig)
@@ -95,7 +95,7 @@ func (subgraphKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, erro
 		}
 		input = v
 	}
-	def, attempts, err := runActivity[designer.Graph](ctx, x, activityLoadSubgraph,
+	def, attempts, err := runStoreActivity[designer.Graph](ctx, x, activityLoadSubgraph,
 		loadRequest{GraphID: c.graph, Version: c.version})
 	if err != nil {
 		return nodeResult{Attempts: attempts}, err

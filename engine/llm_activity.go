@@ -18,22 +18,23 @@ import (
 )
 
 // ProviderConfig is a configured LLM provider as the llm activity needs it. APIKeySecret
-// names the secret with the key; the key itself is read only inside the activity.
+// names the secret with the key; the key itself is read only inside the activity. Its JSON
+// is what serve hands a remote worker.
 type ProviderConfig struct {
-	Name         string
-	Kind         string // llm.KindOpenAI or llm.KindAnthropic
-	BaseURL      string
-	Model        string // used when a node names none
-	APIKeySecret string // "" for servers without keys
-	Timeout      time.Duration
-	Concurrency  int
-	Prices       map[string]ModelPrice // by model
+	Name         string                `json:"name"`
+	Kind         string                `json:"kind"` // llm.KindOpenAI or llm.KindAnthropic
+	BaseURL      string                `json:"base_url"`
+	Model        string                `json:"model"`          // used when a node names none
+	APIKeySecret string                `json:"api_key_secret"` // "" for servers without keys
+	Timeout      time.Duration         `json:"timeout_ns"`
+	Concurrency  int                   `json:"concurrency"`
+	Prices       map[string]ModelPrice `json:"prices,omitempty"` // by model
 }
 
 // ModelPrice is what a model costs per million tokens.
 type ModelPrice struct {
-	PromptPerMTok     float64
-	CompletionPerMTok float64
+	PromptPerMTok     float64 `json:"prompt_per_mtok"`
+	CompletionPerMTok float64 `json:"completion_per_mtok"`
 }
 
 // ProviderSource gives the llm activity the provider a node names. It returns an error

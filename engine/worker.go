@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,6 +19,14 @@ import (
 
 // DefaultTaskQueue is the task queue runs are started on and workers poll.
 const DefaultTaskQueue = "trellis"
+
+// StoreQueueSuffix makes the store queue of a task queue: the activities that read or write
+// the store (approval tasks, subgraph versions) run there, polled only by the worker that
+// holds the store (serve). Workers elsewhere poll the main queue alone.
+const StoreQueueSuffix = "-store"
+
+// StoreTaskQueue is the store queue of the task queue q.
+func StoreTaskQueue(q string) string { return q + StoreQueueSuffix }
 
 // SecretSource gives activities the value of secrets.NAME. It returns an error wrapping
 // ErrSecretNotFound for a secret that is not set (the node then fails without retrying);
@@ -55,9 +64,20 @@ type Deps struct {
 	Logger           *slog.Logger
 	// TaskQueue defaults to DefaultTaskQueue.
 	TaskQueue string
+	// Remote marks a worker away from the store (trellis worker): it polls only the main
+	// queue and offers no store activities, so Tasks and Versions are unused. Otherwise the
+	// worker polls the store queue too.
+	Remote bool
+	// StoreQueueOnly makes a worker poll only the store queue, leaving runs and their http
+	// and llm nodes to remote workers.
+	StoreQueueOnly bool
 }
 
-// NewWorker returns a worker (not started) that runs the interpreter and its activities.
+// NewWorker returns a worker (not started) for the main queue, which runs the interpreter
+// and its activities, and the store queue, which runs the store's activities: deps.Remote
+// leaves out the store queue and deps.StoreQueueOnly the main one. The main queue offers the
+// store's activities too, unless Remote, for runs that scheduled them there before the
+// store queue existed.
 func NewWorker(c client.Client, deps Deps) worker.Worker {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -66,14 +86,69 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	if tq == "" {
 		tq = DefaultTaskQueue
 	}
+	var sw worker.Worker
+	if !deps.Remote {
+		sw = worker.New(c, StoreTaskQueue(tq), worker.Options{})
+		registerActivitiesWhere(sw, &deps, func(name string) bool { return storeActivities[name] })
+		if deps.StoreQueueOnly {
+			return sw
+		}
+	}
 	w := worker.New(c, tq, worker.Options{
 		// A run compiles its definition in workflow code on a cold cache: 30 ms for 2,000
 		// nodes, about 110 ms under the race detector. The SDK's default limit of one
 		// second without yielding leaves too little headroom on a loaded machine.
 		DeadlockDetectionTimeout: 5 * time.Second,
 	})
-	register(w, &deps)
-	return w
+	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
+	if deps.Remote {
+		registerActivitiesWhere(w, &deps, func(name string) bool { return !storeActivities[name] })
+		return w
+	}
+	registerActivities(w, &deps)
+	return &workerPair{Worker: w, store: sw}
+}
+
+// workerPair is the main queue's worker with the store queue's beside it; registering goes
+// to the main one.
+type workerPair struct {
+	worker.Worker
+	store worker.Worker
+}
+
+func (p *workerPair) Start() error {
+	if err := p.store.Start(); err != nil {
+		return fmt.Errorf("store queue: %w", err)
+	}
+	if err := p.Worker.Start(); err != nil {
+		p.store.Stop()
+		return err
+	}
+	return nil
+}
+
+func (p *workerPair) Run(interrupt <-chan any) error {
+	if err := p.Start(); err != nil {
+		return err
+	}
+	<-interrupt
+	p.Stop()
+	return nil
+}
+
+func (p *workerPair) Stop() {
+	p.Worker.Stop()
+	p.store.Stop()
+}
+
+// storeActivities names the activities that read or write the store.
+var storeActivities = map[string]bool{}
+
+// registerStoreActivity is registerActivity for an activity that reads or writes the store;
+// its kind schedules it on the store queue (see storeQueue).
+func registerStoreActivity(name string, f activityFactory) {
+	registerActivity(name, f)
+	storeActivities[name] = true
 }
 
 // activityRegistry is what a worker and the SDK test environments offer for activities.
@@ -92,8 +167,14 @@ func register(r registry, deps *Deps) {
 }
 
 func registerActivities(r activityRegistry, deps *Deps) {
+	registerActivitiesWhere(r, deps, func(string) bool { return true })
+}
+
+func registerActivitiesWhere(r activityRegistry, deps *Deps, keep func(name string) bool) {
 	for _, name := range activityNames() {
-		r.RegisterActivityWithOptions(activityFactories[name](deps), activity.RegisterOptions{Name: name})
+		if keep(name) {
+			r.RegisterActivityWithOptions(activityFactories[name](deps), activity.RegisterOptions{Name: name})
+		}
 	}
 }
 

@@ -63,6 +63,9 @@ type Deps struct {
 	Tasks TaskStore
 	// Providers stores LLM providers and secrets for the admin pages (provider_*.go, secret_*.go).
 	Providers ProviderStore
+	// Worker gives workers on other machines secrets and providers (internal_*.go); nil
+	// answers them 503.
+	Worker WorkerSource
 }
 
 // Server is the HTTP front end. Create it with New and serve Handler().

@@ -23,6 +23,23 @@ func workerDeps(db *store.DB, logger *slog.Logger) engine.Deps {
 	}
 }
 
+// workerSource is what serve hands remote workers through the internal API: the secrets and
+// providers its own worker reads, through the same adapters.
+type workerSource struct {
+	db                   *store.DB
+	namespace, taskQueue string
+}
+
+func (w workerSource) Secret(ctx context.Context, name string) (string, error) {
+	return engineSources{w.db}.Secret(ctx, name)
+}
+
+func (w workerSource) Provider(ctx context.Context, name string) (*engine.ProviderConfig, error) {
+	return engineProviders{w.db}.Provider(ctx, name)
+}
+
+func (w workerSource) Temporal() (string, string) { return w.namespace, w.taskQueue }
+
 // engineSources gives the engine's activities what they read from the store, translating
 // the store's not-found into the engine's sentinels so that a missing secret or version
 // fails the node at once instead of being retried.

@@ -100,7 +100,8 @@ func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, err
 
 type serveFlags struct {
 	addr, data, logLevel string
-	dev                  bool
+	workerTokenFile      string
+	dev, remoteOnly      bool
 	temporal             temporalFlags
 }
 
@@ -111,19 +112,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
 	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
+	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
 	f.temporal.register(fs, true)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, "serve [--addr HOST:PORT] [--data DIR] [--dev] [Temporal flags]")
+			printUsage(stdout, fs, "serve [--addr HOST:PORT] [--data DIR] [--dev] [--worker-token-file FILE [--remote-workers-only]] [Temporal flags]")
 		}
 		return err
 	}
 	if err := f.temporal.check(); err != nil {
 		return err
 	}
+	if f.remoteOnly && f.workerTokenFile == "" {
+		return usagef("serve: --remote-workers-only needs --worker-token-file, or no worker could run the runs")
+	}
 	logger, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		return err
+	}
+
+	// Before the data dir: a bad token file is a mistake in how serve was called.
+	var workerTokens []string
+	if f.workerTokenFile != "" {
+		var created bool
+		if workerTokens, created, err = loadWorkerTokens(f.workerTokenFile); err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(stdout, "wrote a new worker token to %s; give each trellis worker a copy with --worker-token-file\n", f.workerTokenFile)
+		}
 	}
 
 	release, err := store.AcquireDataDir(f.data)
@@ -191,14 +209,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err)
 	}
 
-	w := engine.NewWorker(tc, workerDeps(db, logger))
+	// Serve's worker polls the store queue, so the store's activities run only here, beside
+	// the store; and the main queue too, unless runs are left to remote workers.
+	wdeps := workerDeps(db, logger)
+	wdeps.StoreQueueOnly = f.remoteOnly
+	w := engine.NewWorker(tc, wdeps)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
 
 	eng := engine.New(tc, engine.Options{})
-	app := web.New(web.Config{Dev: f.dev, Logger: logger}, web.Deps{
+	deps := web.Deps{
 		Users:     db,
 		Health:    healthCheck(db, tc),
 		Graphs:    db,
@@ -206,7 +228,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Runs:      eng,
 		Tasks:     db,
 		Providers: db,
-	})
+	}
+	if len(workerTokens) > 0 {
+		deps.Users = web.WorkerTokens(db, workerTokens)
+		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
+	}
+	app := web.New(web.Config{Dev: f.dev, Logger: logger}, deps)
 	_ = eng
 	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -233,51 +260,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown", slog.Any("error", err))
-	}
-	return nil
-}
-
-func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var tf temporalFlags
-	var data, logLevel string
-	fs := newFlagSet("worker")
-	fs.StringVar(&data, "data", "./data", "data directory (SQLite files, secret key)")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	tf.register(fs, false)
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, "worker --temporal-address HOST:PORT [Temporal flags] [--data DIR]")
-		}
-		return err
-	}
-	if tf.address == "" {
-		return errors.New("worker needs --temporal-address (the embedded Temporal server runs inside 'trellis serve'; see its --temporal-listen)")
-	}
-	if err := tf.check(); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, logLevel)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenDataDir(ctx, data, store.Options{BcryptCost: bcryptCost})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	opts, err := tf.clientOptions(logger)
-	if err != nil {
-		return err
-	}
-	tc, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
-	}
-	defer tc.Close()
-	w := engine.NewWorker(tc, workerDeps(db, logger))
-	fmt.Fprintf(stdout, "worker connected to %s, namespace %s\n", tf.address, tf.namespace)
-	if err := w.Run(stopOnDone(ctx)); err != nil {
-		return fmt.Errorf("worker: %w", err)
 	}
 	return nil
 }

@@ -42,13 +42,14 @@ func (s *syncBuffer) String() string {
 }
 
 // startServe runs `trellis serve --dev` with the embedded Temporal server and waits until it
-// prints its address. Cancelling ctx stops it, as SIGINT does.
-func startServe(t *testing.T, ctx context.Context, data string) *servedApp {
+// prints its address. Cancelling ctx stops it, as SIGINT does. extra are more flags.
+func startServe(t *testing.T, ctx context.Context, data string, extra ...string) *servedApp {
 	t.Helper()
 	pr, pw := io.Pipe()
 	app := &servedApp{data: data, done: make(chan int, 1), out: &syncBuffer{}}
+	args := append([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data", data}, extra...)
 	go func() {
-		app.done <- run(ctx, []string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data", data}, strings.NewReader(""), pw, app.out)
+		app.done <- run(ctx, args, strings.NewReader(""), pw, app.out)
 		pw.Close()
 	}()
 	urlc := make(chan string, 1)
