@@ -68,7 +68,7 @@ var kinds = []KindSpec{
 		Ports:       []string{PortOut, PortError},
 		Fields: []FieldSpec{
 			{Name: "value", Label: "Value", Type: FieldJSON, Required: true,
-				Help: "What this step produces: an expression such as { total: input.amount * 2 }, or a fixed value (JSON) whose texts may contain {{ expression }} parts."},
+				Help: `What this step produces. As an Expression it is computed when the step runs, such as { total: input.amount * 2 }. As Fixed JSON it is a value such as {"total": "{{ input.amount }}"}, whose texts may contain {{ expression }} parts.`},
 		},
 	},
 	{

@@ -84,7 +84,7 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "\" data-palette=\"open\" data-panel=\"open\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -92,14 +92,14 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"editor-toolbar\" role=\"toolbar\" aria-label=\"Editor tools\" data-testid=\"editor-toolbar\"><nav class=\"editor-crumbs\" aria-label=\"Breadcrumb\"><a href=\"/graphs\">Graphs</a> <span aria-hidden=\"true\">/</span> <a href=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"editor-toolbar\" role=\"toolbar\" aria-label=\"Editor tools\" data-testid=\"editor-toolbar\"><button type=\"button\" class=\"tool-btn\" data-action=\"toggle-palette\" data-testid=\"toggle-palette\" aria-controls=\"palette\" aria-expanded=\"true\" title=\"Show or hide the step names in the palette\" aria-label=\"Step palette\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" class=\"tool-icon\"><path d=\"M4 5h16v14H4z M9 5v14\"></path></svg></button><nav class=\"editor-crumbs\" aria-label=\"Breadcrumb\"><a href=\"/graphs\" data-testid=\"crumb-graphs\">Graphs</a> <span aria-hidden=\"true\">/</span> <a href=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var4 string
 		templ_7745c5c3_Var4, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/graphs/" + p.GraphID)).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 43, Col: 51}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 46, Col: 51}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var4)
 		if templ_7745c5c3_Err != nil {
@@ -112,7 +112,7 @@ func Editor(p EditorProps) templ.Component {
 		var templ_7745c5c3_Var5 string
 		templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(p.Name)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 43, Col: 128}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 46, Col: 128}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 		if templ_7745c5c3_Err != nil {
@@ -154,7 +154,7 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><button type=\"button\" class=\"tool-btn tool-problems\" data-action=\"show-problems\" data-testid=\"problem-count\" id=\"problem-count\" aria-controls=\"problems\">No problems</button> <details class=\"editor-help\"><summary class=\"tool-btn\" data-testid=\"help-toggle\" aria-label=\"Keyboard shortcuts\">?</summary><div class=\"editor-help-body\" id=\"editor-help\"><h2>Keyboard</h2><dl><dt>Tab</dt><dd>Move between steps</dd><dt>Enter</dt><dd>Open the selected step's settings</dd><dt>C</dt><dd>Connect the selected step to another</dd><dt>Delete</dt><dd>Delete the selection</dd><dt>Arrows</dt><dd>Nudge (Shift: further)</dd><dt>Ctrl+Z / Ctrl+Y</dt><dd>Undo / redo</dd><dt>Ctrl+C / Ctrl+V</dt><dd>Copy / paste</dd><dt>Ctrl+A</dt><dd>Select everything</dd><dt>Ctrl+S</dt><dd>Save now</dd><dt>+ / − / F / L</dt><dd>Zoom, fit, auto-layout</dd></dl><h2>Mouse</h2><dl><dt>Drag a port</dt><dd>Connect to the step you drop on</dd><dt>Shift+click</dt><dd>Add to the selection</dd><dt>Shift+drag</dt><dd>Select with a rectangle</dd><dt>Drag the background</dt><dd>Pan (or Space+drag)</dd><dt>Wheel</dt><dd>Zoom</dd></dl></div></details> <button type=\"button\" class=\"btn btn-primary btn-small\" data-action=\"publish\" data-testid=\"publish-open\">Publish…</button></div><div class=\"editor-alert\" id=\"editor-alert\" data-testid=\"editor-alert\" role=\"alert\" hidden></div><div class=\"editor-body\"><aside class=\"editor-palette\" aria-labelledby=\"palette-title\" data-testid=\"palette\"><h2 id=\"palette-title\">Add a step</h2><ul role=\"list\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><button type=\"button\" class=\"tool-btn tool-problems\" data-action=\"show-problems\" data-testid=\"problem-count\" id=\"problem-count\" aria-controls=\"problems\">No problems</button> <button type=\"button\" class=\"tool-btn\" data-action=\"toggle-panel\" data-testid=\"toggle-panel\" aria-controls=\"panel\" aria-expanded=\"true\" title=\"Show or hide the settings panel\" aria-label=\"Settings panel\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" class=\"tool-icon\"><path d=\"M4 5h16v14H4z M15 5v14\"></path></svg></button> <details class=\"editor-help\"><summary class=\"tool-btn\" data-testid=\"help-toggle\" aria-label=\"Keyboard shortcuts\">?</summary><div class=\"editor-help-body\" id=\"editor-help\"><h2>Keyboard</h2><dl><dt>Tab</dt><dd>Move between steps</dd><dt>Enter</dt><dd>Open the selected step's settings</dd><dt>C</dt><dd>Connect the selected step to another</dd><dt>Delete</dt><dd>Delete the selection</dd><dt>Arrows</dt><dd>Nudge (Shift: further)</dd><dt>Ctrl+Z / Ctrl+Y</dt><dd>Undo / redo</dd><dt>Ctrl+C / Ctrl+V</dt><dd>Copy / paste</dd><dt>Ctrl+A</dt><dd>Select everything</dd><dt>Ctrl+S</dt><dd>Save now</dd><dt>+ / − / F / L</dt><dd>Zoom, fit, auto-layout</dd></dl><h2>Mouse</h2><dl><dt>Drag a port</dt><dd>Connect to the step you drop on</dd><dt>Shift+click</dt><dd>Add to the selection</dd><dt>Shift+drag</dt><dd>Select with a rectangle</dd><dt>Drag the background</dt><dd>Pan (or Space+drag)</dd><dt>Wheel</dt><dd>Zoom</dd></dl></div></details> <button type=\"button\" class=\"btn btn-primary btn-small\" data-action=\"publish\" data-testid=\"publish-open\">Publish…</button></div><div class=\"editor-alert\" id=\"editor-alert\" data-testid=\"editor-alert\" role=\"alert\" hidden></div><div class=\"editor-body\"><aside class=\"editor-palette\" id=\"palette\" aria-labelledby=\"palette-title\" data-testid=\"palette\"><h2 id=\"palette-title\">Add a step</h2><ul role=\"list\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -166,7 +166,7 @@ func Editor(p EditorProps) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(k.Name).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 109, Col: 68}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 115, Col: 68}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 			if templ_7745c5c3_Err != nil {
@@ -179,7 +179,7 @@ func Editor(p EditorProps) templ.Component {
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression("palette-" + k.Name).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 109, Col: 104}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 115, Col: 104}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 			if templ_7745c5c3_Err != nil {
@@ -192,7 +192,7 @@ func Editor(p EditorProps) templ.Component {
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(k.Description).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 109, Col: 128}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 115, Col: 128}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
 			if templ_7745c5c3_Err != nil {
@@ -213,7 +213,7 @@ func Editor(p EditorProps) templ.Component {
 			var templ_7745c5c3_Var9 string
 			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(k.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 112, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 118, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 			if templ_7745c5c3_Err != nil {
@@ -226,7 +226,7 @@ func Editor(p EditorProps) templ.Component {
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(k.Description)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 113, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 119, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
@@ -244,13 +244,13 @@ func Editor(p EditorProps) templ.Component {
 		var templ_7745c5c3_Var11 string
 		templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression("Canvas of " + p.Name + ". Tab moves between steps.").Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 122, Col: 197}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 128, Col: 197}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" aria-describedby=\"editor-help\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head\"></path></marker> <marker id=\"arrow-selected\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-selected\"></path></marker> <marker id=\"arrow-problem\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-problem\"></path></marker> <pattern id=\"grid\" width=\"24\" height=\"24\" patternUnits=\"userSpaceOnUse\"><circle cx=\"1\" cy=\"1\" r=\"1\" class=\"grid-dot\"></circle></pattern></defs> <rect class=\"canvas-bg\" id=\"canvas-bg\" width=\"100%\" height=\"100%\"></rect> <g class=\"viewport\" id=\"viewport\"><g class=\"edges\" id=\"edges-layer\"></g> <g class=\"edge-labels\" id=\"edge-labels-layer\"></g> <g class=\"nodes\" id=\"nodes-layer\" role=\"listbox\" aria-multiselectable=\"true\" aria-label=\"Steps\"></g> <g class=\"drag-layer\" id=\"drag-layer\"></g> <g class=\"overlay\" id=\"overlay-layer\"></g></g> <rect class=\"rubber-band\" id=\"rubber-band\" width=\"0\" height=\"0\" visibility=\"hidden\"></rect></svg><div class=\"canvas-empty\" id=\"canvas-empty\" data-testid=\"canvas-empty\" hidden><p class=\"canvas-empty-title\">This graph has no steps yet</p><p>Add a first step from the palette on the left. Connect steps by dragging from the dots on their right edge.</p></div><div class=\"canvas-hint\" id=\"canvas-hint\" role=\"status\" aria-live=\"polite\"></div></div><section class=\"editor-panel\" role=\"region\" aria-labelledby=\"panel-title\" data-testid=\"panel\" id=\"panel\"><div class=\"panel-scroll\"><div class=\"panel-body\" id=\"panel-body\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" aria-describedby=\"editor-help\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head\"></path></marker> <marker id=\"arrow-selected\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-selected\"></path></marker> <marker id=\"arrow-problem\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-problem\"></path></marker> <pattern id=\"grid\" width=\"24\" height=\"24\" patternUnits=\"userSpaceOnUse\"><circle cx=\"1\" cy=\"1\" r=\"1\" class=\"grid-dot\"></circle></pattern></defs> <rect class=\"canvas-bg\" id=\"canvas-bg\" width=\"100%\" height=\"100%\"></rect> <g class=\"viewport\" id=\"viewport\"><g class=\"edges\" id=\"edges-layer\"></g> <g class=\"edge-labels\" id=\"edge-labels-layer\"></g> <g class=\"nodes\" id=\"nodes-layer\" role=\"listbox\" aria-multiselectable=\"true\" aria-label=\"Steps\"></g> <g class=\"drag-layer\" id=\"drag-layer\"></g> <g class=\"overlay\" id=\"overlay-layer\"></g></g> <rect class=\"rubber-band\" id=\"rubber-band\" width=\"0\" height=\"0\" visibility=\"hidden\"></rect></svg><div class=\"canvas-empty\" id=\"canvas-empty\" data-testid=\"canvas-empty\" hidden><p class=\"canvas-empty-title\">This graph has no steps yet</p><p>Add a first step from the palette on the left. Connect steps by dragging from the dots on their right edge.</p></div><div class=\"canvas-hint\" id=\"canvas-hint\" role=\"status\" aria-live=\"polite\"></div></div><section class=\"editor-panel\" role=\"region\" aria-labelledby=\"panel-title\" data-testid=\"panel\" id=\"panel\"><button type=\"button\" class=\"btn btn-link btn-small panel-close\" data-action=\"toggle-panel\" data-testid=\"panel-close\" aria-label=\"Close the settings panel\" title=\"Close the settings panel\">✕</button><div class=\"panel-scroll\"><div class=\"panel-body\" id=\"panel-body\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -258,7 +258,7 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</div></div><section class=\"panel-problems\" aria-labelledby=\"problems-title\" id=\"problems\" tabindex=\"-1\"><h2 id=\"problems-title\">Problems <span class=\"problems-total\" id=\"problems-total\" data-testid=\"problems-total\">0</span></h2><p class=\"hint problems-none\" id=\"problems-none\" data-testid=\"problems-none\">No problems: this draft can be published.</p><ul class=\"problem-list\" role=\"list\" id=\"problem-list\" data-testid=\"problems\"></ul></section></section></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</div></div><section class=\"panel-problems\" aria-labelledby=\"problems-title\" id=\"problems\" tabindex=\"-1\" data-testid=\"problems-section\"><h2 id=\"problems-title\"><button type=\"button\" class=\"problems-toggle\" data-action=\"toggle-problems\" data-testid=\"problems-toggle\" aria-expanded=\"true\" aria-controls=\"problems-body\">Problems <span class=\"problems-total\" id=\"problems-total\" data-testid=\"problems-total\">0</span></button></h2><div class=\"problems-body\" id=\"problems-body\"><p class=\"hint problems-none\" id=\"problems-none\" data-testid=\"problems-none\">No problems: this draft can be published.</p><ul class=\"problem-list\" role=\"list\" id=\"problem-list\" data-testid=\"problems\"></ul></div></section></section></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -267,6 +267,10 @@ func Editor(p EditorProps) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		templ_7745c5c3_Err = editorConnectDialog().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = editorLeaveDialog().Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -281,7 +285,7 @@ func Editor(p EditorProps) templ.Component {
 		var templ_7745c5c3_Var12 string
 		templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(Asset("js/editor/main.js")).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 169, Col: 56}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 183, Col: 56}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
 		if templ_7745c5c3_Err != nil {
@@ -320,7 +324,7 @@ func editorToolButton(action, label, d string) templ.Component {
 		var templ_7745c5c3_Var14 string
 		templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(action).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 175, Col: 60}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 60}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 		if templ_7745c5c3_Err != nil {
@@ -333,7 +337,7 @@ func editorToolButton(action, label, d string) templ.Component {
 		var templ_7745c5c3_Var15 string
 		templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression("tool-" + action).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 175, Col: 93}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 93}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
 		if templ_7745c5c3_Err != nil {
@@ -346,7 +350,7 @@ func editorToolButton(action, label, d string) templ.Component {
 		var templ_7745c5c3_Var16 string
 		templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(label).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 175, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 		if templ_7745c5c3_Err != nil {
@@ -359,7 +363,7 @@ func editorToolButton(action, label, d string) templ.Component {
 		var templ_7745c5c3_Var17 string
 		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(label).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 175, Col: 130}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 130}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 		if templ_7745c5c3_Err != nil {
@@ -372,7 +376,7 @@ func editorToolButton(action, label, d string) templ.Component {
 		var templ_7745c5c3_Var18 string
 		templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 176, Col: 75}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 190, Col: 75}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
 		if templ_7745c5c3_Err != nil {
@@ -411,7 +415,7 @@ func EditorKindChip(kind, icon, color string) templ.Component {
 		var templ_7745c5c3_Var20 string
 		templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(color).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 183, Col: 50}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 197, Col: 50}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
 		if templ_7745c5c3_Err != nil {
@@ -429,7 +433,7 @@ func EditorKindChip(kind, icon, color string) templ.Component {
 			var templ_7745c5c3_Var21 string
 			templ_7745c5c3_Var21, templ_7745c5c3_Err = templruntime.NewAttributeExpression("#kind-icon-" + kind).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 185, Col: 35}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 199, Col: 35}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var21)
 			if templ_7745c5c3_Err != nil {
@@ -447,7 +451,7 @@ func EditorKindChip(kind, icon, color string) templ.Component {
 			var templ_7745c5c3_Var22 string
 			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(icon)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 187, Col: 69}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 201, Col: 69}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 			if templ_7745c5c3_Err != nil {
@@ -518,7 +522,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var25 string
 		templ_7745c5c3_Var25, templ_7745c5c3_Err = templruntime.NewAttributeExpression(st.Name).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 228, Col: 116}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 242, Col: 116}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var25)
 		if templ_7745c5c3_Err != nil {
@@ -531,20 +535,20 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var26 string
 		templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(st.Description)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 233, Col: 176}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 247, Col: 176}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</textarea><p class=\"hint\" id=\"g-description-hint\">What the graph does, for the graph list and the people who start runs.</p></div><div class=\"field\"><label for=\"g-input\">Input schema</label> <textarea id=\"g-input\" class=\"mono\" data-graph-path=\"input\" data-type=\"json\" rows=\"8\" spellcheck=\"false\" data-testid=\"graph-input\" aria-describedby=\"g-input-hint g-input-error\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</textarea><p class=\"hint\" id=\"g-description-hint\">What the graph does, for the graph list and the people who start runs.</p></div><div class=\"field\"><label for=\"g-input\">Input schema</label> <textarea id=\"g-input\" class=\"mono\" data-graph-path=\"input\" data-type=\"json\" data-keep-text=\"true\" rows=\"8\" spellcheck=\"false\" data-testid=\"graph-input\" aria-describedby=\"g-input-hint g-input-error\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var27 string
 		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(st.Input)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 238, Col: 190}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 252, Col: 212}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 		if templ_7745c5c3_Err != nil {
@@ -557,7 +561,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var28 string
 		templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 239, Col: 89}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 89}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 		if templ_7745c5c3_Err != nil {
@@ -570,7 +574,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var29 string
 		templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 239, Col: 129}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 129}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 		if templ_7745c5c3_Err != nil {
@@ -583,7 +587,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var30 string
 		templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 239, Col: 147}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 147}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 		if templ_7745c5c3_Err != nil {
@@ -596,7 +600,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var31 string
 		templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 239, Col: 172}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 172}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 		if templ_7745c5c3_Err != nil {
@@ -609,7 +613,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var32 string
 		templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 239, Col: 180}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 180}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 		if templ_7745c5c3_Err != nil {
@@ -622,7 +626,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var33 string
 		templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 239, Col: 188}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 188}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 		if templ_7745c5c3_Err != nil {
@@ -635,7 +639,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var34 string
 		templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(st.Output)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 244, Col: 198}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 258, Col: 198}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 		if templ_7745c5c3_Err != nil {
@@ -648,7 +652,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var35 string
 		templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 245, Col: 93}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 259, Col: 93}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
 		if templ_7745c5c3_Err != nil {
@@ -661,7 +665,7 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		var templ_7745c5c3_Var36 string
 		templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 245, Col: 132}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 259, Col: 132}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 		if templ_7745c5c3_Err != nil {
@@ -700,7 +704,7 @@ func editorPublishDialog(graphID string) templ.Component {
 		var templ_7745c5c3_Var38 string
 		templ_7745c5c3_Var38, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/graphs/" + graphID)).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 269, Col: 70}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 283, Col: 70}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var38)
 		if templ_7745c5c3_Err != nil {
@@ -733,6 +737,32 @@ func editorConnectDialog() templ.Component {
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
 		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<dialog class=\"editor-dialog\" id=\"connect-dialog\" data-testid=\"connect-dialog\" aria-labelledby=\"connect-title\"><form method=\"dialog\" class=\"form\" id=\"connect-form\"><h2 id=\"connect-title\">Connect</h2><div class=\"field\"><label for=\"connect-port\">From exit</label> <select id=\"connect-port\" data-testid=\"connect-port\"></select></div><div class=\"field\"><label for=\"connect-filter\">To step</label> <input type=\"search\" id=\"connect-filter\" placeholder=\"Filter by name or id\" autocomplete=\"off\" data-testid=\"connect-filter\"> <select id=\"connect-target\" size=\"8\" data-testid=\"connect-target\" aria-label=\"Step to connect to\"></select></div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"connect\" data-testid=\"connect-submit\">Connect</button> <button type=\"submit\" class=\"btn btn-secondary\" value=\"cancel\" formnovalidate>Cancel</button></div></form></dialog>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// editorLeaveDialog asks before a link leaves the editor with work that is not saved.
+func editorLeaveDialog() templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<dialog class=\"editor-dialog\" id=\"leave-dialog\" data-testid=\"leave-dialog\" aria-labelledby=\"leave-title\"><form method=\"dialog\" class=\"form\"><h2 id=\"leave-title\">Leave without saving?</h2><p id=\"leave-lead\"></p><ul id=\"leave-list\" class=\"leave-list\" data-testid=\"leave-list\"></ul><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"stay\" data-testid=\"leave-stay\">Stay and fix it</button> <button type=\"submit\" class=\"btn btn-danger\" value=\"leave\" data-testid=\"leave-confirm\">Leave anyway</button></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

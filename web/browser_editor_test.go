@@ -144,24 +144,31 @@ func TestBrowserEditorBuildAndPublish(t *testing.T) {
 		t.Fatal("node transform_1 has no problem badge")
 	}
 
-	// Fill each node's form; the first gets an expression that does not compile.
-	values := map[int]string{1: `"input.amount *"`, 2: `"nodes.transform_1.output + 1"`, 3: `{"total": "{{ nodes.transform_2.output }}"}`}
+	// Fill each node's form; the first gets an expression that does not compile, the third a
+	// fixed JSON value.
+	values := map[int]string{1: `input.amount *`, 2: `nodes.transform_1.output + 1`, 3: `{"total": "{{ nodes.transform_2.output }}"}`}
 	for i := 1; i <= 3; i++ {
 		b.click(fmt.Sprintf("node-transform_%d", i))
 		b.waitJS("form of node "+fmt.Sprint(i), fmt.Sprintf(`document.querySelector('[data-testid="node-form"]')?.dataset.nodeId === "transform_%d"`, i))
+		if i == 3 {
+			b.click("mode-config.value-json")
+		}
 		b.typeInto("input-config.value", values[i])
 	}
-	// Text that is not JSON is refused at once, beside the field, and not saved.
+	// Text that is not JSON yet is flagged at once, beside the field, and kept as typed.
 	b.typeInto("input-config.value", `{"total": `)
 	b.waitVisible("error-config.value")
 	if got := b.text("error-config.value"); !strings.Contains(got, "not valid JSON") {
 		t.Fatalf("inline error = %q", got)
 	}
-	if got := evalJS[string](b, `JSON.stringify(window.trellisEditor.model.node("transform_3").config.value)`); got != `{"total":"{{ nodes.transform_2.output }}"}` {
-		t.Fatalf("the model took the broken JSON: %s", got)
+	if got := evalJS[string](b, `window.trellisEditor.model.node("transform_3").config.value`); got != `{"total": ` {
+		t.Fatalf("the model does not keep the text as typed: %q", got)
 	}
 	b.typeInto("input-config.value", values[3])
 	b.do("JSON error gone", chromedp.WaitNotVisible(testID("error-config.value")))
+	if got := evalJS[string](b, `JSON.stringify(window.trellisEditor.model.node("transform_3").config.value)`); got != `{"total":"{{ nodes.transform_2.output }}"}` {
+		t.Fatalf("the fixed value is stored as %s", got)
+	}
 
 	b.waitSaved()
 	b.click("node-transform_1")
@@ -172,7 +179,7 @@ func TestBrowserEditorBuildAndPublish(t *testing.T) {
 	b.waitJS("one problem left", `document.querySelectorAll('[data-testid="problem"]').length === 1`)
 	b.screenshot("editor-problem")
 
-	b.typeInto("input-config.value", `"input.amount * 2"`)
+	b.typeInto("input-config.value", `input.amount * 2`)
 	b.waitSaved()
 	b.do("error gone", chromedp.WaitNotVisible(testID("error-config.value")))
 	b.waitJS("no problems", `document.querySelectorAll('[data-testid="problem"]').length === 0`)

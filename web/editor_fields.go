@@ -43,11 +43,22 @@ func nodeFormProps(graphID string, raw json.RawMessage, n designer.Node, problem
 	if known {
 		for _, f := range spec.Fields {
 			path := "config." + f.Name
+			if n.Kind == designer.KindTransform && f.Name == "value" {
+				p.Config = append(p.Config, nodeValueField(f, path, nodeLookupRaw(raw, path)))
+				continue
+			}
 			p.Config = append(p.Config, nodeFormField(f, path, nodeLookupRaw(raw, path)))
 		}
 	} else {
-		p.Config = append(p.Config, nodeFormField(designer.FieldSpec{Label: "Config", Type: designer.FieldJSON,
-			Help: "The settings of this step, as JSON. Choose a known kind to get a proper form."}, "config", nodeLookupRaw(raw, "config")))
+		// A config is an object: a string there is text the user has not made JSON yet.
+		cfg := nodeLookupRaw(raw, "config")
+		field := nodeFormField(designer.FieldSpec{Label: "Config", Type: designer.FieldJSON,
+			Help: "The settings of this step, as JSON. Choose a known kind to get a proper form."}, "config", cfg)
+		field.KeepText = true
+		if s, ok := nodeRawString(cfg); ok {
+			field.Value = s
+		}
+		p.Config = append(p.Config, field)
 	}
 
 	for _, f := range designer.CommonFields {
@@ -173,6 +184,33 @@ func nodeDefaultText(v any) string {
 	return fmt.Sprint(v)
 }
 
+// nodeValueField is a transform's value (graph-format.md): a JSON string is an expression,
+// shown as its text in expression mode; any other JSON is a fixed value whose texts are
+// templates, shown indented in JSON mode. An empty value starts as an expression, as the
+// hint suggests.
+func nodeValueField(f designer.FieldSpec, path string, val json.RawMessage) templates.NodeField {
+	ff := templates.NodeField{
+		Name: path, Label: f.Label, Help: f.Help, Required: f.Required, DataType: "value",
+		Control: templates.NodeControlValue, Mono: true, Rows: 4, KeepText: true,
+		Mode: templates.ValueModeExpression,
+	}
+	if s, ok := nodeRawString(val); ok {
+		ff.Value = s
+	} else if val != nil {
+		ff.Mode, ff.Value = templates.ValueModeJSON, editorIndentJSON(val)
+	}
+	return ff
+}
+
+// nodeRawString is the text of a JSON string value.
+func nodeRawString(val json.RawMessage) (string, bool) {
+	var s string
+	if val == nil || json.Unmarshal(val, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
 // nodeFormField picks the control for a field by its type and fills in the value. A value of the
 // wrong type is shown as JSON, so that nothing the user wrote is hidden or lost.
 func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templates.NodeField {
@@ -181,8 +219,11 @@ func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templ
 		Placeholder: nodeDefaultText(f.Default), DataType: string(f.Type),
 	}
 	asJSON := func() templates.NodeField {
-		ff.Control, ff.DataType, ff.Mono, ff.Rows = templates.NodeControlTextarea, "json", true, 3
+		ff.Control, ff.DataType, ff.Mono, ff.Rows, ff.KeepText = templates.NodeControlTextarea, "json", true, 3, true
 		ff.Value = editorIndentJSON(val)
+		if s, ok := nodeRawString(val); ok {
+			ff.Value = s // text typed here that is not JSON yet
+		}
 		ff.Help += " This value has an unexpected type, so it is shown as JSON."
 		return ff
 	}
@@ -245,6 +286,13 @@ func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templ
 		}
 		if val != nil {
 			ff.Value = editorIndentJSON(val)
+		}
+		// A schema is an object: a string there is text the user has not made JSON yet.
+		if f.Type == designer.FieldSchema {
+			ff.KeepText = true
+			if s, ok := nodeRawString(val); ok {
+				ff.Value = s
+			}
 		}
 		return ff
 	case designer.FieldStringMap:

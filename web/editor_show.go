@@ -42,6 +42,7 @@ type editorURLs struct {
 	Draft    string `json:"draft"`     // PUT the draft (API)
 	Versions string `json:"versions"`  // POST a version (API)
 	NodeForm string `json:"node_form"` // POST a node, get its settings form
+	Preview  string `json:"preview"`   // POST a transform's value, get it evaluated with the last run
 	Overview string `json:"overview"`  // the graph's page
 	Dagre    string `json:"dagre"`     // the layout library, loaded on first use
 }
@@ -92,6 +93,7 @@ func (s *Server) editorShow(c echo.Context) error {
 			Draft:    "/api/v1/graphs/" + id + "/draft",
 			Versions: "/api/v1/graphs/" + id + "/versions",
 			NodeForm: "/graphs/" + id + "/edit/node-form",
+			Preview:  "/graphs/" + id + "/edit/preview",
 			Overview: "/graphs/" + id,
 			Dagre:    static.URL(editorDagreFile),
 		},
@@ -114,6 +116,9 @@ func editorSettings(g *designer.Graph) templates.EditorGraphSettings {
 	st := templates.EditorGraphSettings{Name: g.Name, Description: g.Description, Output: g.Output}
 	if len(bytes.TrimSpace(g.Input)) > 0 {
 		st.Input = editorIndentJSON(g.Input)
+		if s, ok := nodeRawString(g.Input); ok {
+			st.Input = s // text typed in the editor that is not JSON yet
+		}
 	}
 	return st
 }

@@ -137,7 +137,13 @@ func TestEditorNodeFormControls(t *testing.T) {
 		{
 			name: "wrong type shows as JSON",
 			node: `{"id":"ask","kind":"llm","config":{"prompt":"p","temperature":"hot"}}`,
-			want: []string{`data-path="config.temperature" data-type="json"`, `&#34;hot&#34;</textarea>`, "shown as JSON"},
+			// A string where a number belongs is text the user typed: shown as typed, kept.
+			want: []string{`data-path="config.temperature" data-type="json"`, `data-keep-text="true">hot</textarea>`, "shown as JSON"},
+		},
+		{
+			name: "schema text that is not JSON yet shows as typed",
+			node: `{"id":"ask","kind":"llm","config":{"prompt":"p","json_schema":"{\"type\": "}}`,
+			want: []string{`data-path="config.json_schema" data-type="schema"`, `data-keep-text="true">{&#34;type&#34;: </textarea>`},
 		},
 		{
 			name: "unknown kind",
@@ -153,6 +159,45 @@ func TestEditorNodeFormControls(t *testing.T) {
 				if !strings.Contains(r.Body, w) {
 					t.Errorf("form lacks %s\n%s", w, r.Body)
 				}
+			}
+		})
+	}
+}
+
+// TestEditorNodeFormValueModes: a transform's value is edited as an expression (a JSON string
+// in the draft, shown as its text) or as fixed JSON (shown indented), with a visible switch;
+// an empty value starts as an expression, as the hint suggests.
+func TestEditorNodeFormValueModes(t *testing.T) {
+	app := newEditorApp(t)
+	c := app.signedIn("ada", store.RoleAnalyst)
+	id := createGraphIn(t, app, "Modes", "")
+	tests := []struct {
+		name, node, mode, text string
+	}{
+		{name: "empty", node: `{"id":"t","kind":"transform"}`, mode: "expression", text: ""},
+		{name: "expression", node: `{"id":"t","kind":"transform","config":{"value":"{ total: input.amount * 2 }"}}`, mode: "expression", text: "{ total: input.amount * 2 }"},
+		{name: "expression with quotes", node: `{"id":"t","kind":"transform","config":{"value":"\"Dear \" + input.name"}}`, mode: "expression", text: `&#34;Dear &#34; + input.name`},
+		{name: "fixed object", node: `{"id":"t","kind":"transform","config":{"value":{"total":"{{ input.amount }}"}}}`, mode: "json", text: "{\n  &#34;total&#34;: &#34;{{ input.amount }}&#34;\n}"},
+		{name: "fixed number", node: `{"id":"t","kind":"transform","config":{"value":42}}`, mode: "json", text: "42"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := nodeForm(t, c, id, rawNode(t, tt.node))
+			wantStatus(t, r, http.StatusOK)
+			want := []string{
+				`data-path="config.value" data-type="value" data-mode="` + tt.mode + `" data-keep-text="true"`,
+				`data-testid="input-config.value">` + tt.text + `</textarea>`,
+				`value="` + tt.mode + `" data-mode-for="config.value" checked`,
+				`data-testid="mode-config.value-expression"`, `data-testid="mode-config.value-json"`,
+				`data-testid="value-preview-run"`,
+			}
+			for _, w := range want {
+				if !strings.Contains(r.Body, w) {
+					t.Errorf("form lacks %s\n%s", w, r.Body)
+				}
+			}
+			if got := formErrors(r.Body)["config.value"]; tt.text != "" && got != "" {
+				t.Errorf("error %q for a valid value", got)
 			}
 		})
 	}

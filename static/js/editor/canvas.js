@@ -1,8 +1,10 @@
 // canvas.js: draws the graph into the SVG canvas and keeps the drawing in step with the
 // model. Rendering is incremental: a node's elements are rebuilt only when what it shows
-// changes, and a drag moves only the dragged nodes and the edges that touch them.
+// changes, and a drag moves only the dragged nodes and the edges that touch them; when it
+// ends every edge is routed again (route.js), since a route may have to go round them now.
 
 import { svg } from "./dom.js";
+import { routeEdge, routePath, labelPoint } from "./route.js";
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 const MONO = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace';
@@ -130,9 +132,13 @@ export class Canvas {
       svg("circle", { class: "port-dot", cx: w, cy: py, r: 5.5, stroke: p === "error" ? "#b42318" : color }, pg);
       if (lay.named) {
         svg("text", { class: "port-label", x: w - 13, y: py + 3.5, "text-anchor": "end" }, pg).textContent = fit(p, w - 60, "600 11px " + FONT).text;
+      } else if (lay.ports.length > 1) {
+        // out and error sit side by side: name them just outside, above where the edge leaves.
+        svg("text", { class: "port-label port-label-out", x: w + 9, y: py - 6 }, pg).textContent = p;
       }
     });
-    const badge = svg("g", { class: "node-badge", transform: `translate(${w - 4} 4)`, visibility: "hidden" }, g);
+    // The badge sits on the top edge, clear of the exits on the right.
+    const badge = svg("g", { class: "node-badge", transform: `translate(${w - 30} 0)`, visibility: "hidden" }, g);
     svg("circle", { r: 10 }, badge);
     svg("text", { y: 4, "text-anchor": "middle" }, badge);
     svg("title", null, badge);
@@ -158,7 +164,28 @@ export class Canvas {
   inPoint(n) {
     const { h } = this.model.size(n);
     const p = this.model.pos(n);
-    return { x: p.x - 5, y: p.y + h / 2 };
+    return { x: p.x - 4, y: p.y + h / 2 };
+  }
+
+  // boxes are the nodes' boxes that routes go around, built once per change of positions.
+  boxes() {
+    if (this.boxCache) return this.boxCache;
+    const byId = new Map();
+    const list = [];
+    for (const n of this.model.nodes) {
+      if (!n || typeof n !== "object" || byId.has(n.id)) continue;
+      const p = this.model.pos(n);
+      const s = this.model.size(n);
+      const b = { x: p.x, y: p.y, w: s.w, h: s.h };
+      byId.set(n.id, b);
+      list.push(b);
+    }
+    this.boxCache = { list, byId };
+    return this.boxCache;
+  }
+
+  forgetBoxes() {
+    this.boxCache = null;
   }
 
   static curve(a, b) {
@@ -168,6 +195,7 @@ export class Canvas {
 
   renderEdges() {
     const m = this.model;
+    this.forgetBoxes();
     this.edgesLayer.replaceChildren();
     this.labelsLayer.replaceChildren();
     this.edgeEls.clear();
@@ -209,11 +237,22 @@ export class Canvas {
     }
     const p1 = this.portPoint(a, e.port);
     const p2 = this.inPoint(b);
-    const d = Canvas.curve(p1, p2);
+    const boxes = this.boxes();
+    const pts = routeEdge(p1, p2, boxes.byId.get(a.id), boxes.byId.get(b.id), boxes.list);
+    const d = routePath(pts);
     rec.path.setAttribute("d", d);
     rec.hit.setAttribute("d", d);
     rec.g.classList.toggle("edge-dangling", !!p1.missing);
-    if (rec.label) rec.label.setAttribute("transform", `translate(${(p1.x + p2.x) / 2} ${(p1.y + p2.y) / 2})`);
+    if (rec.label) {
+      const at = labelPoint(pts);
+      rec.label.setAttribute("transform", `translate(${at.x} ${at.y})`);
+    }
+  }
+
+  // rerouteAll redraws every edge, after nodes moved: a route may have to go round them now.
+  rerouteAll() {
+    this.forgetBoxes();
+    for (const [e, rec] of this.edgeEls) this.drawEdge(e, rec);
   }
 
   // beginDrag lifts the dragged nodes, and the edges among them, into a layer of their own
@@ -252,6 +291,7 @@ export class Canvas {
     const d = this.dragging;
     if (!d) return;
     this.dragLayer.setAttribute("transform", `translate(${dx} ${dy})`);
+    this.forgetBoxes();
     for (const e of d.boundary) {
       const rec = this.edgeEls.get(e);
       if (rec) this.drawEdge(e, rec);
@@ -267,14 +307,10 @@ export class Canvas {
     for (const e of d.inner) {
       const rec = this.edgeEls.get(e);
       if (!rec) continue;
-      this.drawEdge(e, rec);
       this.edgesLayer.appendChild(rec.g);
       if (rec.label) this.labelsLayer.appendChild(rec.label);
     }
-    for (const e of d.boundary) {
-      const rec = this.edgeEls.get(e);
-      if (rec) this.drawEdge(e, rec);
-    }
+    this.rerouteAll();
     for (const id of d.ids) {
       const rec = this.nodeEls.get(id);
       const n = this.model.node(id);
@@ -289,18 +325,12 @@ export class Canvas {
 
   // moveNodes redraws the given nodes where the model now has them, and their edges.
   moveNodes(ids) {
-    const edges = new Set();
     for (const id of ids) {
       const rec = this.nodeEls.get(id);
       const n = this.model.node(id);
-      if (!rec || !n) continue;
-      this.place(rec.g, n);
-      for (const e of this.model.edgesOf(id)) edges.add(e);
+      if (rec && n) this.place(rec.g, n);
     }
-    for (const e of edges) {
-      const rec = this.edgeEls.get(e);
-      if (rec) this.drawEdge(e, rec);
-    }
+    this.rerouteAll();
   }
 
   // updateSelection marks the selected nodes and edges, touching only those whose state

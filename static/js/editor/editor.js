@@ -9,6 +9,7 @@ import { installPointer, installPalette } from "./interact.js";
 import { installKeys } from "./keys.js";
 import { installPublish, installConnect } from "./dialogs.js";
 import { dagreLayout, quickLayout } from "./layout.js";
+import { installPanes } from "./panes.js";
 
 const CLIP_KEY = "trellis.editor.clipboard";
 
@@ -30,11 +31,18 @@ export class Editor {
     this.model = new Model(doc, data.kinds, data.default_outcomes || ["approve", "reject"]);
     this.history = new History(this.model);
     this.sel = { nodes: new Set(), edges: new Set() };
+    // local holds problems of text the user typed, found before any save: key → {target,
+    // field, message, text, mode, pending}. pending text is not in the draft yet.
+    this.local = new Map();
+    this.modes = new Map(); // the mode each transform value field was left in, by localKey
+    this.serverProblems = [];
+    this.problemsFresh = true;
     this.problems = indexProblems([], true);
     this.hint = root.querySelector("#canvas-hint");
     this.canvas = new Canvas(this, root);
     this.panel = new Panel(this, root);
     this.saver = new Autosaver(this, data.revision);
+    installPanes(this);
     this.pasteCount = 0;
 
     quickLayout(this.model);
@@ -48,6 +56,7 @@ export class Editor {
     installPublish(this);
     installConnect(this);
     this.installToolbar();
+    this.installLeaveGuard();
     this.updateHistoryButtons();
     if (this.model.renamed.length && !broken) {
       const [from, to] = this.model.renamed[0];
@@ -82,7 +91,13 @@ export class Editor {
           return this.canvas.fit();
         case "layout":
           return this.autoLayout();
+        case "toggle-palette":
+          return this.panes.toggle("palette");
+        case "toggle-panel":
+          return this.panes.toggle("panel");
         case "show-problems": {
+          this.panes.open("panel");
+          this.panel.expandProblems(true);
           const p = this.root.querySelector("#problems");
           p.scrollIntoView({ block: "nearest" });
           const first = p.querySelector("button.problem");
@@ -93,6 +108,102 @@ export class Editor {
           return this.openPublish();
       }
     });
+  }
+
+  // hasUnsaved reports whether leaving now would lose something the user typed.
+  hasUnsaved() {
+    const s = this.saver;
+    return s.dirty || !!s.inFlight || this.pendingCount() > 0 || s.state === "conflict" || s.state === "error";
+  }
+
+  // installLeaveGuard warns before the page is left with unsaved work: the browser's own
+  // question when the tab closes or reloads, and the editor's dialog for its links (the
+  // breadcrumb, the site menu), which first tries to save what can be saved.
+  installLeaveGuard() {
+    const dialog = this.root.querySelector("#leave-dialog");
+    window.addEventListener("beforeunload", (ev) => {
+      if (this.leaving || !this.hasUnsaved()) return;
+      ev.preventDefault();
+      ev.returnValue = "";
+    });
+    document.addEventListener("click", async (ev) => {
+      const a = ev.target.closest && ev.target.closest("a[href]");
+      if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+      if ((a.target && a.target !== "_self") || a.hasAttribute("download") || a.closest("dialog")) return;
+      if (!this.hasUnsaved()) return;
+      ev.preventDefault();
+      const href = a.href;
+      if (this.pendingCount() === 0 && (await this.saver.flush()) && !this.hasUnsaved()) {
+        this.leave(href);
+        return;
+      }
+      this.openLeave(dialog, href);
+    });
+  }
+
+  openLeave(dialog, href) {
+    const list = dialog.querySelector("#leave-list");
+    list.replaceChildren();
+    const pending = [...this.local.values()].filter((e) => e.pending);
+    for (const e of pending) {
+      const li = document.createElement("li");
+      li.textContent = (e.target.id ? e.target.id + " · " : "") + e.field + ": " + e.message;
+      list.appendChild(li);
+    }
+    const lead = dialog.querySelector("#leave-lead");
+    lead.textContent = pending.length
+      ? `${pending.length === 1 ? "One field holds" : pending.length + " fields hold"} text that cannot be saved until it is fixed:`
+      : "Your latest changes are not saved: " + this.saver.statusEl.textContent + ".";
+    dialog.dataset.href = href;
+    dialog.returnValue = "";
+    if (!dialog.dataset.wired) {
+      dialog.dataset.wired = "1";
+      dialog.addEventListener("close", () => {
+        if (dialog.returnValue === "leave") this.leave(dialog.dataset.href);
+      });
+    }
+    dialog.showModal();
+    const stay = dialog.querySelector('[value="stay"]');
+    if (stay) stay.focus();
+  }
+
+  leave(href) {
+    this.leaving = true;
+    window.location.href = href;
+  }
+
+  // Local problems: what the user typed that the editor itself finds wrong.
+
+  localKey(target, path) {
+    return `${target.type}:${target.id === undefined ? "" : target.id}\u0000${path}`;
+  }
+
+  setLocal(target, path, entry) {
+    const key = this.localKey(target, path);
+    if (entry) this.local.set(key, Object.assign({ target, field: path }, entry));
+    else this.local.delete(key);
+    this.refreshProblems();
+  }
+
+  pendingCount() {
+    let n = 0;
+    for (const e of this.local.values()) if (e.pending && (e.target.type !== "node" || this.model.node(e.target.id))) n++;
+    return n;
+  }
+
+  // moveLocal follows a node's local entries when its id changes.
+  moveLocal(oldId, newId) {
+    for (const map of [this.local, this.modes]) {
+      for (const [key, v] of [...map]) {
+        const from = this.localKey({ type: "node", id: oldId }, "");
+        if (!key.startsWith(from)) continue;
+        map.delete(key);
+        const path = key.slice(from.length);
+        const nkey = this.localKey({ type: "node", id: newId }, path);
+        if (map === this.local) map.set(nkey, Object.assign({}, v, { target: { type: "node", id: newId } }));
+        else map.set(nkey, v);
+      }
+    }
   }
 
   updateHistoryButtons() {
@@ -146,6 +257,7 @@ export class Editor {
   }
 
   selectionChanged(opts) {
+    this.panes.selectionChanged();
     this.canvas.updateSelection();
     this.panel.show({ focus: !!opts.focus, field: opts.field });
   }
@@ -153,6 +265,7 @@ export class Editor {
   // Changes. Each records an undo step first, then marks the draft for saving.
 
   changed() {
+    this.problemsFresh = false;
     this.problems.fresh = false;
     this.saver.markDirty();
     this.updateHistoryButtons();
@@ -260,6 +373,7 @@ export class Editor {
 
   renameNode(oldId, newId) {
     this.mutate(null, () => this.model.renameNode(oldId, newId));
+    this.moveLocal(oldId, newId);
     this.sel.nodes = new Set([newId]);
     this.canvas.render();
     this.panel.show({ reload: true, focus: true, field: "id" });
@@ -287,6 +401,9 @@ export class Editor {
   }
 
   afterHistory(msg) {
+    // The forms are drawn again from the draft as it was: text typed since is gone with it.
+    this.local.clear();
+    this.modes.clear();
     const keep = [...this.sel.nodes].filter((id) => this.model.node(id));
     this.sel = { nodes: new Set(keep), edges: new Set() };
     this.canvas.render();
@@ -362,10 +479,43 @@ export class Editor {
   // Problems.
 
   setProblems(list, fresh) {
-    this.problems = indexProblems(list, fresh);
+    this.serverProblems = list;
+    this.problemsFresh = !!fresh;
+    this.refreshProblems();
+    this.panel.applyProblems({ fromSave: true });
+  }
+
+  // refreshProblems merges the problems of the last save with the local ones: a local problem
+  // of a field stands for what the server said about that field (it knows the text better).
+  refreshProblems() {
+    const local = [];
+    for (const [key, e] of this.local) {
+      if (e.target.type === "node" && !this.model.node(e.target.id)) {
+        this.local.delete(key);
+        continue;
+      }
+      local.push(e);
+    }
+    const fieldOf = (p) => String(p.field || "").replace(/^(nodes|edges)\[\d+\]\./, "");
+    const covered = (p) =>
+      local.some((e) => {
+        const same = e.target.type === "node" ? p.node === e.target.id : e.target.type === "graph" && !p.node && p.edge == null;
+        if (!same) return false;
+        const f = fieldOf(p);
+        return f === e.field || (f.startsWith(e.field) && (f[e.field.length] === "." || f[e.field.length] === "["));
+      });
+    const list = local.map((e) => ({
+      node: e.target.type === "node" ? e.target.id : undefined,
+      field: e.field,
+      message: e.message,
+      local: true,
+      pending: !!e.pending,
+    }));
+    for (const p of this.serverProblems) if (!local.length || !covered(p)) list.push(p);
+    this.problems = indexProblems(list, this.problemsFresh);
     this.canvas.updateProblems();
     this.panel.renderProblems();
-    this.panel.applyProblems({ fromSave: true });
+    this.saver.renderStatus();
   }
 
   // revealProblem selects what a problem is about and puts the cursor in its field.
@@ -380,6 +530,7 @@ export class Editor {
     } else {
       this.sel = { nodes: new Set(), edges: new Set() };
       this.canvas.updateSelection();
+      this.panes.open("panel");
       this.panel.show({ focus: true, field: bestField(["name", "input", "output", "description"], field) || "name" });
     }
   }

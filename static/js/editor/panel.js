@@ -1,9 +1,13 @@
 // panel.js: the side panel. It shows the graph's settings when nothing is selected, the
 // server-rendered settings form of a selected node, a small form for a selected edge, and
-// the problems list. Edits in the forms go straight into the draft.
+// the problems list. Edits in the forms go straight into the draft; text that is not valid
+// yet is kept (in the draft where the format allows it, else in the editor until it is
+// fixed) and shown with its problem, never dropped.
 
 import { html, request, truncate } from "./dom.js";
-import { ID_PATTERN } from "./model.js";
+import { ID_PATTERN, Model } from "./model.js";
+
+const VALUE_PLACEHOLDER = { expression: "{ total: input.amount * 2 }", json: '{"total": "{{ input.amount }}"}' };
 
 export class Panel {
   constructor(ed, root) {
@@ -19,7 +23,6 @@ export class Panel {
     this.none = root.querySelector("#problems-none");
     this.countBtn = root.querySelector("#problem-count");
     this.current = { type: "graph" };
-    this.localErrors = new Map(); // path → message, for values that cannot be read (bad JSON)
     this.seq = 0;
     this.root.addEventListener("input", (ev) => this.onInput(ev));
     this.root.addEventListener("change", (ev) => this.onChange(ev));
@@ -53,7 +56,6 @@ export class Panel {
   swap(type, id) {
     this.seq++;
     this.loading = false;
-    this.localErrors.clear();
     this.current = { type, id };
     this.settings.hidden = type !== "graph";
     this.nodePanel.hidden = type === "graph";
@@ -100,11 +102,45 @@ export class Panel {
     this.nodePanel.innerHTML = res.body; // rendered and escaped by the server's templates
     const actions = this.nodePanel.querySelector(".panel-actions");
     this.nodePanel.firstElementChild.insertBefore(this.connections(id), actions);
+    this.restoreLocal(id);
     // Problems from the last save know about edges (cycles, ports); use them when the draft
     // has not changed since.
     this.formFromServer = true;
     if (this.ed.problems.fresh) this.applyProblems({ fromSave: true });
     if (focus) this.focusForm(focus.field);
+  }
+
+  // restoreLocal puts back what the user typed in this node's form that the draft does not
+  // hold as typed (text that is not valid yet), and the mode each value field was left in.
+  restoreLocal(id) {
+    for (const ta of this.nodePanel.querySelectorAll('[data-type="value"]')) {
+      const mode = this.ed.modes.get(this.ed.localKey({ type: "node", id }, ta.dataset.path));
+      if (mode) this.setMode(ta, mode);
+    }
+    for (const e of this.ed.local.values()) {
+      if (e.target.type !== "node" || e.target.id !== id || e.text === undefined) continue;
+      const el = this.nodePanel.querySelector(`[data-path="${cssEscape(e.field)}"]`);
+      if (!el || !("value" in el) || el.matches("fieldset")) continue;
+      if (e.mode) this.setMode(el, e.mode);
+      el.value = e.text;
+    }
+  }
+
+  setMode(ta, mode) {
+    ta.dataset.mode = mode;
+    ta.placeholder = VALUE_PLACEHOLDER[mode] || "";
+    const field = ta.closest(".field");
+    const radio = field && field.querySelector(`input[data-mode-for][value="${mode}"]`);
+    if (radio) radio.checked = true;
+  }
+
+  // target is what the panel edits, as the editor's local entries name it.
+  target() {
+    return this.current.type === "graph" ? { type: "graph" } : { type: this.current.type, id: this.current.id };
+  }
+
+  localFor(path) {
+    return this.ed.local.get(this.ed.localKey(this.target(), path));
   }
 
   // refreshConnections redraws the connections of the node shown, after edges changed.
@@ -231,8 +267,8 @@ export class Panel {
     const graphPath = el.dataset.graphPath;
     if (graphPath) {
       const r = readControl(el, el.dataset.type);
-      this.setLocalError(graphPath, r.error);
-      if (!r.error) this.ed.setGraphField(graphPath, r.value);
+      this.keepText(graphPath, el, r);
+      if (!r.pending) this.ed.setGraphField(graphPath, r.value);
       return;
     }
     const edgeField = el.dataset.edgeField;
@@ -245,17 +281,37 @@ export class Panel {
     }
     const host = el.closest("[data-path]");
     if (!host || this.current.type !== "node") return;
+    if (host.dataset.type === "id") return; // ids change on "change", when the user is done typing
+    this.readNodeField(host);
+  }
+
+  // readNodeField writes a control of the node form into the draft. Text that cannot be read
+  // is still kept: in the draft as a string where the format allows it (data-keep-text), else
+  // in the editor, which then counts it as unsaved.
+  readNodeField(host) {
     const path = host.dataset.path;
-    if (host.dataset.type === "id") {
-      this.setLocalError(path, "");
-      return; // ids change on "change", when the user is done typing
-    }
     const r = readControl(host, host.dataset.type);
-    this.setLocalError(path, r.error);
-    if (!r.error) this.ed.setNodeField(this.current.id, path, r.value);
+    this.keepText(path, host, r);
+    if (!r.pending) this.ed.setNodeField(this.current.id, path, r.value);
+  }
+
+  keepText(path, el, r) {
+    if (!r.error) return this.setLocalError(path, "");
+    const entry = { text: el.value, pending: !!r.pending };
+    if (el.dataset.mode) entry.mode = el.dataset.mode;
+    this.setLocalError(path, r.error, entry);
   }
 
   onChange(ev) {
+    const modeFor = ev.target.dataset && ev.target.dataset.modeFor;
+    if (modeFor && this.current.type === "node") {
+      const ta = this.nodePanel.querySelector(`[data-path="${cssEscape(modeFor)}"]`);
+      if (!ta) return;
+      this.setMode(ta, ev.target.value);
+      this.ed.modes.set(this.ed.localKey(this.target(), modeFor), ev.target.value);
+      this.readNodeField(ta);
+      return;
+    }
     const host = ev.target.closest("[data-path]");
     if (!host || this.current.type !== "node" || host.dataset.type !== "id") return;
     const next = host.value.trim();
@@ -264,8 +320,11 @@ export class Panel {
     let err = "";
     if (!ID_PATTERN.test(next)) err = "Use lowercase letters, digits and _, starting with a letter (at most 63).";
     else if (this.ed.model.node(next)) err = `Another step already has the ID “${next}”.`;
-    this.setLocalError("id", err);
-    if (err) return;
+    if (err) {
+      this.setLocalError("id", err, { text: host.value, pending: true });
+      return;
+    }
+    this.setLocalError("id", "");
     this.ed.renameNode(id, next);
   }
 
@@ -297,6 +356,12 @@ export class Panel {
       }
       case "reload-form":
         return this.show({ reload: true });
+      case "preview":
+        return this.preview(t);
+      case "toggle-panel":
+        return this.ed.panes.toggle("panel");
+      case "toggle-problems":
+        return this.expandProblems(t.getAttribute("aria-expanded") !== "true");
       case "delete":
         return this.ed.deleteSelection();
       case "duplicate":
@@ -310,6 +375,15 @@ export class Panel {
     }
   }
 
+  // expandProblems shows or folds the problems list.
+  expandProblems(open) {
+    const btn = this.root.querySelector('[data-action="toggle-problems"]');
+    const body = this.root.querySelector("#problems-body");
+    if (!btn || !body) return;
+    btn.setAttribute("aria-expanded", String(open));
+    body.hidden = !open;
+  }
+
   // goToColumn puts the caret where an expression error is.
   goToColumn(errEl) {
     const path = errEl.dataset.errorFor;
@@ -318,14 +392,45 @@ export class Panel {
     let col = Number(errEl.dataset.column) - 1;
     // A JSON string holding an expression starts with its quote.
     if (input.dataset.type === "json" && input.value.trimStart().startsWith('"')) col += input.value.indexOf('"') + 1;
+    if (col < 0 || col > input.value.length) col = 0;
     input.focus();
     input.setSelectionRange(col, col + 1);
   }
 
-  setLocalError(path, msg) {
-    if (msg) this.localErrors.set(path, msg);
-    else this.localErrors.delete(path);
+  // setLocalError notes (or, without msg, forgets) a problem the editor found in what the user
+  // typed, before any save: entry.text is that text, entry.pending says the draft lacks it.
+  setLocalError(path, msg, entry) {
+    const key = this.ed.localKey(this.target(), path);
+    if (!msg && !this.ed.local.has(key)) return;
+    this.ed.setLocal(this.target(), path, msg ? Object.assign({ message: msg }, entry) : null);
     this.applyProblems();
+  }
+
+  // preview asks the server what a transform's value gives with the data of the last run.
+  async preview(btn) {
+    const wrap = btn.closest("[data-preview-for]");
+    const out = wrap.querySelector("[data-preview-result]");
+    const path = wrap.dataset.previewFor;
+    const seq = this.seq;
+    out.hidden = false;
+    const local = this.localFor(path);
+    if (local) {
+      out.replaceChildren(html("p", { class: "field-error", "data-testid": "value-preview-message" }, "Fix the value first: " + local.message));
+      return;
+    }
+    const node = this.ed.model.node(this.current.id);
+    const value = node ? Model.getPath(node, path) : undefined;
+    out.replaceChildren(html("p", { class: "hint", "aria-busy": "true" }, "Working it out…"));
+    btn.disabled = true;
+    const res = await request("POST", this.ed.urls.preview, { value: value === undefined ? null : value }, { Accept: "text/html" });
+    btn.disabled = false;
+    if (seq !== this.seq) return;
+    if (!res.ok) {
+      const msg = res.status === 0 ? "The preview could not be made: the server cannot be reached." : "The preview could not be made.";
+      out.replaceChildren(html("p", { class: "field-error", "data-testid": "value-preview-message" }, msg));
+      return;
+    }
+    out.innerHTML = res.body; // rendered and escaped by the server's templates
   }
 
   // applyProblems shows the problems of what the panel shows next to its fields.
@@ -351,7 +456,12 @@ export class Panel {
       // the next save answers.
       return this.applyLocal(errEls);
     }
+    const localOf = (name) => {
+      const e = this.localFor(name);
+      return e ? e.message : "";
+    };
     for (const p of list) {
+      if (p.local) continue; // shown from the local entries below
       const field = String(p.field || "").replace(/^(nodes|edges)\[\d+\]\./, "");
       const name = bestField(names, field);
       const text = problemText(p);
@@ -360,7 +470,7 @@ export class Panel {
     }
     for (const el of errEls) {
       const name = el.dataset.errorFor;
-      const local = this.localErrors.get(name);
+      const local = localOf(name);
       const items = local ? [{ text: local }] : byField.get(name) || [];
       showError(el, scope, name, items, !!local);
     }
@@ -375,8 +485,8 @@ export class Panel {
 
   applyLocal(errEls) {
     for (const el of errEls) {
-      const local = this.localErrors.get(el.dataset.errorFor);
-      if (local) showError(el, this.nodePanel, el.dataset.errorFor, [{ text: local }], true);
+      const local = this.localFor(el.dataset.errorFor);
+      if (local) showError(el, this.nodePanel, el.dataset.errorFor, [{ text: local.message }], true);
       else if (el.dataset.local) showError(el, this.nodePanel, el.dataset.errorFor, [], false);
     }
   }
@@ -399,9 +509,9 @@ export class Panel {
       }
       const field = String(p.field || "").replace(/^(nodes|edges)\[\d+\]\./, "");
       const li = html("li");
-      const b = html("button", { type: "button", class: "problem", "data-problem": i, "data-testid": "problem" });
+      const b = html("button", { type: "button", class: "problem" + (p.pending ? " problem-pending" : ""), "data-problem": i, "data-testid": "problem" });
       b.appendChild(html("span", { class: "problem-where" }, where + (field ? " · " + field : "")));
-      b.appendChild(html("span", { class: "problem-msg" }, problemText(p)));
+      b.appendChild(html("span", { class: "problem-msg" }, problemText(p) + (p.pending ? " Not saved yet." : "")));
       li.appendChild(b);
       frag.appendChild(li);
     });
@@ -451,7 +561,8 @@ export function problemText(p) {
 }
 
 // readControl reads a form control back into a JSON value: {value} (undefined to remove the
-// setting) or {error} when the text cannot be read.
+// setting); {value, error} when the text is kept in the draft as typed but has a problem; or
+// {error, pending} when the draft cannot hold the text, which then waits in the editor.
 export function readControl(host, type) {
   const control = host.dataset.control;
   if (control === "map") {
@@ -474,9 +585,26 @@ export function readControl(host, type) {
     case "integer": {
       if (blank) return { value: undefined };
       const n = Number(raw);
-      if (!Number.isFinite(n)) return { error: "Enter a number." };
-      if (type === "integer" && !Number.isInteger(n)) return { error: "Enter a whole number." };
+      if (!Number.isFinite(n)) return { error: "Enter a number.", pending: true };
+      if (type === "integer" && !Number.isInteger(n)) return { error: "Enter a whole number.", pending: true };
       return { value: n };
+    }
+    case "value": {
+      // A transform's value: an expression is stored as a JSON string; a fixed value as the
+      // JSON it is. Fixed text that is not JSON yet is kept as typed, which the draft reads
+      // as an expression until it is JSON.
+      if (blank) return { value: undefined };
+      if (host.dataset.mode !== "json") return { value: raw };
+      let v;
+      try {
+        v = JSON.parse(raw);
+      } catch (err) {
+        return { value: raw, error: jsonError(err) + " Your text is kept; switch to Expression if the value is to be computed." };
+      }
+      if (typeof v !== "string") return { value: v };
+      // One JSON text at the top is kept as typed: as an expression it is the same text.
+      if (v.includes("{{")) return { value: raw, error: '{{ }} parts work inside an object or a list. For one text with data, switch to Expression and write, e.g., "Dear " + input.name.' };
+      return { value: raw };
     }
     case "json":
     case "schema":
@@ -484,7 +612,11 @@ export function readControl(host, type) {
       try {
         return { value: JSON.parse(raw) };
       } catch (err) {
-        return { error: "This is not valid JSON: " + String(err.message || err).replace(/^JSON\.parse: /, "") + ". Write text in double quotes." };
+        // Where a string means nothing (a schema, a config), the text is kept in the draft as
+        // a string and reported there; elsewhere (an http body, whose strings are texts) it
+        // waits in the editor until it is JSON.
+        if (host.dataset.keepText) return { value: raw, error: jsonError(err) };
+        return { error: jsonError(err) + " Write text in double quotes.", pending: true };
       }
     case "status_list": {
       const parts = raw.split(/[\s,]+/).filter(Boolean);
@@ -496,6 +628,10 @@ export function readControl(host, type) {
     default:
       return { value: raw === "" ? undefined : raw };
   }
+}
+
+function jsonError(err) {
+  return "This is not valid JSON: " + String(err.message || err).replace(/^JSON\.parse: /, "") + ".";
 }
 
 function cssEscape(s) {

