@@ -136,6 +136,7 @@ type HTTPConfig struct {
 	Method  string            `json:"method,omitempty"`
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
+	Query   map[string]string `json:"query,omitempty"` // added to the url's query, encoded
 	Body    json.RawMessage   `json:"body,omitempty"`
 	Expect  []any             `json:"expect,omitempty"`
 }

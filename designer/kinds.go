@@ -39,7 +39,7 @@ type FieldSpec struct {
 	Required bool
 	Default  any
 	Options  []string
-	// Secrets is true where secrets.NAME may be used (http url, headers and body only).
+	// Secrets is true where secrets.NAME may be used (http url, query, headers and body only).
 	Secrets bool
 }
 
@@ -79,7 +79,9 @@ var kinds = []KindSpec{
 			{Name: "method", Label: "Method", Type: FieldEnum, Default: "GET", Options: HTTPMethods,
 				Help: "GET reads, POST creates, PUT and PATCH change, DELETE removes."},
 			{Name: "url", Label: "URL", Type: FieldTemplate, Required: true, Secrets: true,
-				Help: "The address to call, starting with https://. It may contain {{ expression }} parts, such as {{ input.customer_id }}."},
+				Help: "The address to call, starting with https://. It may contain {{ expression }} parts, such as {{ input.customer_id }}; their values are encoded to fit where they stand, except one at the very start, which may be a base URL."},
+			{Name: "query", Label: "Query parameters", Type: FieldStringMap, Secrets: true,
+				Help: "Parameters added to the URL after ?, such as q: {{ input.search }}. Values are encoded for you, so spaces, & and = arrive as written."},
 			{Name: "headers", Label: "Headers", Type: FieldStringMap, Secrets: true,
 				Help: "Extra request headers, such as Authorization: Bearer {{ secrets.API_TOKEN }}. Secrets are filled in only when the request is sent."},
 			{Name: "body", Label: "Body", Type: FieldJSON, Secrets: true,

@@ -50,7 +50,7 @@ func (v *validator) refs(es exprSite, src string, offset int, r Refs) {
 		case RootInput, RootNodes, RootRun:
 		case RootSecrets:
 			if !es.secrets {
-				v.add(es.site, es.field, col(root), "secrets can be used only in an http node's url, headers and body")
+				v.add(es.site, es.field, col(root), "secrets can be used only in an http node's url, query, headers and body")
 			}
 		default:
 			readable := "input, nodes and run"
@@ -417,6 +417,13 @@ func (c *configCheck) http() {
 		for _, m := range h.kids {
 			if !validHeaderName(m.key) {
 				c.add("config.headers."+m.key, fmt.Sprintf("%q is not a valid header name", m.key))
+			}
+		}
+	}
+	if q := c.cfg.get("query"); q != nil && q.kind == jObject {
+		for _, m := range q.kids {
+			if m.key == "" {
+				c.add("config.query", "a query parameter needs a name")
 			}
 		}
 	}

@@ -106,7 +106,7 @@ func TestValidateGraphLevel(t *testing.T) {
 		{"output reads $env", `{"format":"trellis.graph/v1","output":"$env","nodes":[` + tr("a") + `]}`,
 			[]want{{edge: -1, field: "output", col: 1, msg: `unknown name "$env"`}}},
 		{"output reads a secret", `{"format":"trellis.graph/v1","output":"secrets.TOKEN","nodes":[` + tr("a") + `]}`,
-			[]want{{edge: -1, field: "output", col: 1, msg: "secrets can be used only in an http node's url, headers and body"}}},
+			[]want{{edge: -1, field: "output", col: 1, msg: "secrets can be used only in an http node's url, query, headers and body"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

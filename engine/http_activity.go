@@ -175,13 +175,28 @@ func (a *httpActivity) build(ctx context.Context, t *httpTemplates, req httpRequ
 	if method == "" || strings.ContainsAny(method, " \t\r\n/()<>@,;:\\\"[]?={}") {
 		return nil, &typedError{ErrTypeBadRequest, fmt.Errorf("field method: %q is not an HTTP method", method)}
 	}
-	rawURL, err := t.url.Render(scope)
+	rawURL, err := renderURL(t.url, scope)
 	if err != nil {
 		return nil, errors.New(fieldErr("url", err))
 	}
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, &typedError{ErrTypeBadRequest, fmt.Errorf("field url: %q is not an http(s) URL", rawURL)}
+	}
+	if len(t.queryNames) > 0 {
+		q := url.Values{}
+		for i, name := range t.queryNames {
+			v, err := t.query[i].Render(scope)
+			if err != nil {
+				return nil, errors.New(fieldErr("query."+name, err))
+			}
+			q.Set(name, v)
+		}
+		// Encode sorts by name; the url's own query comes first, as written.
+		if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += q.Encode()
 	}
 	var body io.Reader
 	contentType := ""
@@ -251,6 +266,10 @@ func redactor(secrets map[string]any) func(string) string {
 	return func(s string) string {
 		for _, v := range secrets {
 			if sv, ok := v.(string); ok && sv != "" {
+				// A secret in the url is sent encoded; hide those forms too.
+				for _, form := range urlForms(sv) {
+					s = strings.ReplaceAll(s, form, "[secret]")
+				}
 				s = strings.ReplaceAll(s, sv, "[secret]")
 			}
 		}

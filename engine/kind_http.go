@@ -39,6 +39,8 @@ type httpTemplates struct {
 	url         *designer.Template
 	headerNames []string
 	headers     []*designer.Template
+	queryNames  []string
+	query       []*designer.Template
 	body        *valueTree
 	bodyIsText  bool
 	expect      []statusRange
@@ -86,6 +88,21 @@ func compileHTTP(c designer.HTTPConfig) (*httpTemplates, string, error) {
 		}
 		t.headers = append(t.headers, h)
 		refs = append(refs, h.Refs())
+	}
+	for name := range c.Query {
+		t.queryNames = append(t.queryNames, name)
+	}
+	sort.Strings(t.queryNames)
+	for _, name := range t.queryNames {
+		if name == "" {
+			return nil, "config.query", fmt.Errorf("a query parameter needs a name")
+		}
+		q, err := designer.CompileTemplate(c.Query[name])
+		if err != nil {
+			return nil, "config.query." + name, err
+		}
+		t.query = append(t.query, q)
+		refs = append(refs, q.Refs())
 	}
 	if len(c.Body) > 0 && string(c.Body) != "null" {
 		if t.body, err = compileValue(c.Body, false); err != nil {
