@@ -7,18 +7,22 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 )
 
-// Limits on expressions, so that evaluation is bounded in time and memory.
+// Limits on the text of expressions; evaluation is bounded by a Budget.
 const (
-	maxExprNodes    = 10000
-	exprMemoryBudet = 1_000_000
-	maxExprLen      = 64 << 10
+	maxExprNodes = 10000
+	maxExprLen   = 64 << 10
 )
 
 // Scope roots an expression may name.
@@ -65,16 +69,88 @@ func CompileExpr(src string) (*Expr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &ExprError{Column: 1, Message: "expression is empty"}
 	}
-	program, err := expr.Compile(src, exprOptions()...)
+	program, refs, err := compileSandboxed(src)
 	if err != nil {
-		return nil, toExprError(err, 0)
-	}
-	if err := forbiddenCalls(program.Node()); err != nil {
 		return nil, err
 	}
-	e := &Expr{src: src, program: program}
-	e.refs = scopeRefs(program.Node())
-	return e, nil
+	return &Expr{src: src, program: program, refs: refs}, nil
+}
+
+// compileSandboxed is expr.Compile with the sandbox rewrite (see sandbox) between the check
+// and the optimizer. Errors are those the validator's checker reports, in the same order.
+func compileSandboxed(src string) (program *vm.Program, refs Refs, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			program, err = nil, &ExprError{Message: fmt.Sprint(p)}
+		}
+	}()
+	c := takeExprConfig()
+	defer giveExprConfig(c)
+	tree, err := checker.ParseCheck(src, c)
+	if err != nil {
+		return nil, Refs{}, toExprError(err, 0)
+	}
+	// The nodes the rewrite adds stay untyped (any): the compiler then emits the generic
+	// form of each instruction, and checking the tree again would double the cost of
+	// compiling, which runs in workflow code for a whole graph at once.
+	sandbox(tree)
+	if err := optimizer.Optimize(&tree.Node, c); err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			err = fe.Bind(tree.Source)
+		}
+		return nil, Refs{}, toExprError(err, 0)
+	}
+	if err := forbiddenCalls(tree.Node); err != nil {
+		return nil, Refs{}, err
+	}
+	refs = scopeRefs(tree.Node)
+	program, err = compiler.Compile(tree, c)
+	if err != nil {
+		return nil, Refs{}, toExprError(err, 0)
+	}
+	return program, refs, nil
+}
+
+// exprConfigs are configs for reuse between compilations, as the validator's checker
+// reuses one: building a config costs more than compiling a short expression, and its type
+// cache only grows more useful. A config serves one compilation at a time. (A free list
+// rather than a sync.Pool, which drops items at random under the race detector.)
+var exprConfigs struct {
+	sync.Mutex
+	free []*conf.Config
+}
+
+func takeExprConfig() *conf.Config {
+	exprConfigs.Lock()
+	defer exprConfigs.Unlock()
+	if n := len(exprConfigs.free); n > 0 {
+		c := exprConfigs.free[n-1]
+		exprConfigs.free = exprConfigs.free[:n-1]
+		return c
+	}
+	return newExprConfig()
+}
+
+func giveExprConfig(c *conf.Config) {
+	exprConfigs.Lock()
+	defer exprConfigs.Unlock()
+	if len(exprConfigs.free) < 16 {
+		exprConfigs.free = append(exprConfigs.free, c)
+	}
+}
+
+// newExprConfig is the config expr.Compile would build from exprOptions.
+func newExprConfig() *conf.Config {
+	c := conf.CreateNew()
+	for _, op := range exprOptions() {
+		op(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	c.Check()
+	return c
 }
 
 // Source is the expression text.
@@ -83,19 +159,84 @@ func (e *Expr) Source() string { return e.src }
 // Refs reports what the expression reads.
 func (e *Expr) Refs() Refs { return e.refs }
 
-// Eval runs the expression against a scope (see Scope).
+// Eval runs the expression against a scope (see Scope) within DefaultBudget.
 func (e *Expr) Eval(scope map[string]any) (any, error) {
-	v := vm.VM{MemoryBudget: exprMemoryBudet}
-	out, err := v.Run(e.program, scope)
+	return e.EvalWith(NewMeter(DefaultBudget), scope)
+}
+
+// EvalWith runs the expression against a scope, counting on m; the result counts too, by
+// its size written out. Refusals are *BudgetError.
+func (e *Expr) EvalWith(m *Meter, scope map[string]any) (any, error) {
+	out, err := e.run(m, scope)
 	if err != nil {
-		return nil, toExprError(err, 0)
+		return nil, err
+	}
+	if err := m.chargeValue(out); err != nil {
+		err = e.evalError(m, err)
+		var be *BudgetError
+		if errors.As(err, &be) {
+			be.Column = 1 // the value of the whole expression
+		}
+		return nil, err
 	}
 	return out, nil
 }
 
-// EvalBool runs the expression and requires a boolean result; nil counts as false.
+// run evaluates without counting the result.
+func (e *Expr) run(m *Meter, scope map[string]any) (any, error) {
+	if err := m.charge(1, 0); err != nil {
+		return nil, err
+	}
+	if m.ctx != nil && m.ctx.Err() != nil {
+		m.err = &BudgetError{Resource: ResourceTime}
+		return nil, m.err
+	}
+	env := make(map[string]any, len(scope)+1)
+	for k, v := range scope {
+		env[k] = v
+	}
+	env[meterKey] = m
+	// expr's own budget (items of lists and maps it builds, bytes of a few builtins) stays
+	// as a backstop under ours.
+	v := vm.VM{MemoryBudget: uint(max(m.budget.Memory, 1))}
+	out, err := v.Run(e.program, env)
+	if err != nil {
+		return nil, e.evalError(m, err)
+	}
+	return out, nil
+}
+
+// evalError turns an error from the VM into an *ExprError, or a *BudgetError for a refusal.
+func (e *Expr) evalError(m *Meter, err error) error {
+	col := 0
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		col = fe.Column + 1
+	}
+	var be *BudgetError
+	if errors.As(err, &be) {
+		return &BudgetError{Resource: be.Resource, Limit: be.Limit, Column: col}
+	}
+	if fe != nil && fe.Message == "memory budget exceeded" {
+		m.err = &BudgetError{Resource: ResourceMemory, Limit: m.budget.Memory}
+		return &BudgetError{Resource: ResourceMemory, Limit: m.budget.Memory, Column: col}
+	}
+	var te ValueTooDeepError
+	if errors.As(err, &te) {
+		return &ExprError{Message: te.Error()}
+	}
+	return toExprError(err, 0)
+}
+
+// EvalBool runs the expression within DefaultBudget and requires a boolean result; nil
+// counts as false.
 func (e *Expr) EvalBool(scope map[string]any) (bool, error) {
-	v, err := e.Eval(scope)
+	return e.EvalBoolWith(NewMeter(DefaultBudget), scope)
+}
+
+// EvalBoolWith is EvalBool counting on m.
+func (e *Expr) EvalBoolWith(m *Meter, scope map[string]any) (bool, error) {
+	v, err := e.EvalWith(m, scope)
 	if err != nil {
 		return false, err
 	}
@@ -121,7 +262,7 @@ func toExprError(err error, offset int) *ExprError {
 // exprOptions are the compiler options of every expression, shared by CompileExpr and the
 // validator's checker so that both accept exactly the same language. Expressions run inside
 // workflow code, so everything that could differ between a run and its replay is removed:
-// now() is disabled, keys() and values() return map entries in key order, and dates parse
+// now() is disabled, keys(), values() and toPairs() return map entries in key order, and dates parse
 // in the worker's zone (keep workers in one zone, as Temporal workers usually are).
 func exprOptions() []expr.Option {
 	return []expr.Option{
@@ -131,6 +272,8 @@ func exprOptions() []expr.Option {
 		expr.DisableBuiltin("now"),
 		expr.Function("keys", sortedKeysFunc, new(func(map[string]any) []any)),
 		expr.Function("values", sortedValuesFunc, new(func(map[string]any) []any)),
+		expr.Function("toPairs", sortedPairsFunc, new(func(map[string]any) []any)),
+		expr.Function(fnPre, preFunc),
 	}
 }
 
@@ -194,6 +337,18 @@ func sortedValuesFunc(params ...any) (any, error) {
 	out := make([]any, 0, len(m))
 	for _, k := range sortedMapKeys(m) {
 		out = append(out, m[k])
+	}
+	return out, nil
+}
+
+func sortedPairsFunc(params ...any) (any, error) {
+	m, err := mapArg("toPairs", params)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(m))
+	for _, k := range sortedMapKeys(m) {
+		out = append(out, []any{k, m[k]})
 	}
 	return out, nil
 }
@@ -345,35 +500,72 @@ func (t *Template) Refs() Refs {
 	return Refs{Roots: sortedKeys(roots), Nodes: sortedKeys(nodes), Secrets: sortedKeys(secrets)}
 }
 
-// Render evaluates the template to a string. Values that are not strings are written as
-// JSON; null is written as nothing.
+// Render evaluates the template to a string within DefaultBudget. Values that are not
+// strings are written as JSON; null is written as nothing.
 func (t *Template) Render(scope map[string]any) (string, error) {
+	return t.RenderWith(NewMeter(DefaultBudget), scope)
+}
+
+// RenderWith is Render counting on m: all the parts share it, and so does the text built.
+func (t *Template) RenderWith(m *Meter, scope map[string]any) (string, error) {
 	var b strings.Builder
-	for _, p := range t.parts {
-		if p.expr == nil {
-			b.WriteString(p.text)
-			continue
-		}
-		v, err := p.expr.Eval(scope)
-		if err != nil {
-			return "", err
-		}
-		s, err := Stringify(v)
-		if err != nil {
-			return "", err
-		}
-		b.WriteString(s)
+	if err := t.eachPart(m, scope, func(s string, _ bool) { b.WriteString(s) }); err != nil {
+		return "", err
 	}
 	return b.String(), nil
+}
+
+// eachPart evaluates the parts in order on m and hands each piece to write: literal text
+// with expr false, an expression's value written as Render writes it with expr true. The
+// text is charged as if the caller keeps it all (a builder growing by doubling).
+func (t *Template) eachPart(m *Meter, scope map[string]any, write func(s string, expr bool)) error {
+	for _, p := range t.parts {
+		s := p.text
+		if p.expr != nil {
+			v, err := p.expr.run(m, scope)
+			if err != nil {
+				return err
+			}
+			if s, err = stringifyWith(m, v); err != nil {
+				return p.expr.evalError(m, err)
+			}
+		}
+		if err := m.charge(scanSteps(len(s)), 2*int64(len(s))); err != nil {
+			return err
+		}
+		write(s, p.expr != nil)
+	}
+	return nil
 }
 
 // RenderValue is Render, except that a template made of exactly one {{ expression }} keeps
 // the expression's value and type (so a JSON body can embed an object).
 func (t *Template) RenderValue(scope map[string]any) (any, error) {
+	return t.RenderValueWith(NewMeter(DefaultBudget), scope)
+}
+
+// RenderValueWith is RenderValue counting on m.
+func (t *Template) RenderValueWith(m *Meter, scope map[string]any) (any, error) {
 	if len(t.parts) == 1 && t.parts[0].expr != nil {
-		return t.parts[0].expr.Eval(scope)
+		return t.parts[0].expr.EvalWith(m, scope)
 	}
-	return t.Render(scope)
+	return t.RenderWith(m, scope)
+}
+
+// stringifyWith is Stringify, charging m for JSON before it is written.
+func stringifyWith(m *Meter, v any) (string, error) {
+	switch v.(type) {
+	case nil, string, float64, float32, int, int64, bool:
+		return Stringify(v)
+	}
+	size, err := m.encodedSize(v, false)
+	if err != nil {
+		return "", err
+	}
+	if err := m.charge(1+size/bytesPerStep, 2*size); err != nil {
+		return "", err
+	}
+	return Stringify(v)
 }
 
 // Stringify writes a value as templates show it.

@@ -42,16 +42,9 @@ type checkedPart struct {
 }
 
 func newExprChecker() *exprChecker {
-	c := conf.CreateNew()
-	// The same options as CompileExpr.
-	for _, op := range exprOptions() {
-		op(c)
-	}
-	for name := range c.Disabled {
-		delete(c.Builtins, name)
-	}
-	c.Check()
-	return &exprChecker{conf: c, exprs: map[string]*checkedExpr{}, tmpls: map[string]*checkedTemplate{}}
+	// The same config as CompileExpr; the sandbox rewrite keeps every type and error, so
+	// checking does without it.
+	return &exprChecker{conf: newExprConfig(), exprs: map[string]*checkedExpr{}, tmpls: map[string]*checkedTemplate{}}
 }
 
 // expr checks one expression.
@@ -209,6 +202,9 @@ func (v *scopeVisitor) Visit(node *ast.Node) {
 	case *ast.VariableDeclaratorNode:
 		v.lets = append(v.lets, n.Name)
 	case *ast.IdentifierNode:
+		if strings.HasPrefix(n.Value, sandboxPrefix) {
+			return // the sandbox's own names (see sandbox)
+		}
 		v.roots = append(v.roots, n.Value)
 	case *ast.MemberNode:
 		id, ok := n.Node.(*ast.IdentifierNode)

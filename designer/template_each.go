@@ -5,20 +5,5 @@ package designer
 // writes it, with expr true. It lets a caller escape values for where they land, as an
 // http node's url does.
 func (t *Template) RenderParts(scope map[string]any, write func(s string, expr bool)) error {
-	for _, p := range t.parts {
-		if p.expr == nil {
-			write(p.text, false)
-			continue
-		}
-		v, err := p.expr.Eval(scope)
-		if err != nil {
-			return err
-		}
-		s, err := Stringify(v)
-		if err != nil {
-			return err
-		}
-		write(s, true)
-	}
-	return nil
+	return t.eachPart(NewMeter(DefaultBudget), scope, write)
 }

@@ -89,9 +89,9 @@ func (subgraphKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, erro
 	c := x.cfg.(*subgraphConfig)
 	var input any
 	if c.input != nil {
-		v, err := c.input.Eval(x.liveScope())
+		v, err := evalRecorded(ctx, c.input, x.liveScope(), designer.WorkflowBudget)
 		if err != nil {
-			return nodeResult{}, nonRetryable(ErrTypeExpr, fieldErr("input", err))
+			return nodeResult{}, nonRetryable(ErrTypeExpr, nodeExprErr(x.node.ID, "input", err))
 		}
 		input = v
 	}

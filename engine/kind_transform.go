@@ -68,14 +68,17 @@ func (transformKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, err
 	return nodeResult{Output: out, Attempts: 1}, nil
 }
 
-// evalTransform is the transform local activity.
+// evalTransform is the transform local activity. The value is evaluated within
+// designer.DefaultBudget and stops at the activity's deadline; a refusal fails the node for
+// good (no retry), so that on_error applies and a restart does not evaluate it again.
 func evalTransform(ctx context.Context, args transformArgs) (any, error) {
 	if args.Value == nil {
 		return nil, activityFailure(ctx, ErrTypeExpr, false, "transform %s has no compiled value", args.NodeID)
 	}
-	v, err := args.Value.eval(args.Scope, false)
+	m := designer.NewMeter(designer.DefaultBudget).WithDeadline(ctx)
+	v, err := args.Value.evalWith(m, args.Scope, false)
 	if err != nil {
-		return nil, activityFailure(ctx, ErrTypeExpr, false, "%s", fieldErr("value", err))
+		return nil, activityFailure(ctx, ErrTypeExpr, false, "%s", nodeExprErr(args.NodeID, "value", err))
 	}
 	return v, nil
 }

@@ -58,9 +58,9 @@ func (waitKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	now := workflow.Now(ctx)
 	target := now.Add(c.duration)
 	if c.until != nil {
-		t, err := untilTime(c.until, x.liveScope())
+		t, err := untilTime(ctx, c.until, x.liveScope())
 		if err != nil {
-			return nodeResult{}, nonRetryable(ErrTypeBadWait, fieldErr("until", err))
+			return nodeResult{}, nonRetryable(ErrTypeBadWait, nodeExprErr(x.node.ID, "until", err))
 		}
 		target = t
 	}
@@ -72,8 +72,8 @@ func (waitKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	return nodeResult{Output: map[string]any{"waited_until": target.UTC().Format(time.RFC3339Nano)}}, nil
 }
 
-func untilTime(e *designer.Expr, scope map[string]any) (time.Time, error) {
-	v, err := e.Eval(scope)
+func untilTime(ctx workflow.Context, e *designer.Expr, scope map[string]any) (time.Time, error) {
+	v, err := evalRecorded(ctx, e, scope, designer.WorkflowBudget)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -396,6 +396,27 @@ func (p *plan) estimateHistory() int {
 	for _, pn := range p.nodes {
 		events += pn.kind.historyEvents(pn.node, pn.cfg)
 	}
+	// Expressions evaluated in workflow code are recorded, one event each (expr_eval.go).
+	for _, pn := range p.nodes {
+		switch c := pn.cfg.(type) {
+		case *waitConfig:
+			if c.until != nil {
+				events++
+			}
+		case *subgraphConfig:
+			if c.input != nil {
+				events++
+			}
+		}
+	}
+	for _, e := range p.edges {
+		if e.when != nil {
+			events++
+		}
+	}
+	if p.output != nil {
+		events++
+	}
 	return events
 }
 

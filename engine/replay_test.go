@@ -27,7 +27,7 @@ const historyDir = "testdata/histories"
 
 // recordedHistories are the files TestRecordHistories writes; TestReplayHistories insists
 // on all of them so that none goes missing unnoticed.
-var recordedHistories = []string{"cancel", "failure", "http_retry", "llm", "on_error_continue",
+var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait"}
 
 type recording struct {
@@ -49,6 +49,16 @@ var recordings = []recording{
 			{"from": "a", "to": "small", "when": "nodes.a.output <= 10"},
 			{"from": "big", "to": "r"}, {"from": "small", "to": "r"}],
 		  "output": "{ result: nodes.r.output, run: run.id }"}`},
+	// Expressions in workflow code, evaluated once and recorded (expr_eval.go).
+	{name: "expressions", want: RunCompleted, input: map[string]any{"n": 3},
+		graph: `{"nodes": [
+			{"id": "a", "kind": "transform", "config": {"value": "input.n * 2"}},
+			{"id": "big", "kind": "transform", "config": {"value": "'big'"}},
+			{"id": "small", "kind": "transform", "config": {"value": "'small'"}},
+			{"id": "w", "kind": "wait", "config": {"until": "'2001-02-03T04:05:06Z'"}}],
+		  "edges": [{"from": "a", "to": "big", "when": "nodes.a.output > 10"},
+			{"from": "a", "to": "small", "when": "nodes.a.output <= 10"}, {"from": "small", "to": "w"}],
+		  "output": "{ size: nodes.big.output ?? nodes.small.output, waited: nodes.w.output.waited_until }"}`},
 	{name: "http_retry", want: RunCompleted, input: map[string]any{"n": 3},
 		graph: `{"nodes": [{"id": "call", "kind": "http", "config": {"method": "POST", "url": "$FLAKY/items",
 			"headers": {"Authorization": "Bearer {{ secrets.TOKEN }}"}, "body": {"n": "{{ input.n }}"}},

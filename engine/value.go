@@ -96,39 +96,45 @@ func pathOrRoot(p string) string {
 	return p[1:]
 }
 
-// eval evaluates the tree. A top-level template renders to a string when topString is set
-// (an http body given as a string is sent as that text).
+// eval evaluates the tree within designer.DefaultBudget. A top-level template renders to a
+// string when topString is set (an http body given as a string is sent as that text).
 func (t *valueTree) eval(scope map[string]any, topString bool) (any, error) {
-	if topString && t.tpl != nil {
-		return t.tpl.Render(scope)
-	}
-	return t.evalAt(scope, "")
+	return t.evalWith(designer.NewMeter(designer.DefaultBudget), scope, topString)
 }
 
-func (t *valueTree) evalAt(scope map[string]any, path string) (any, error) {
+// evalWith is eval counting on m: the whole value is one evaluation, however many
+// templates it holds.
+func (t *valueTree) evalWith(m *designer.Meter, scope map[string]any, topString bool) (any, error) {
+	if topString && t.tpl != nil {
+		return t.tpl.RenderWith(m, scope)
+	}
+	return t.evalAt(m, scope, "")
+}
+
+func (t *valueTree) evalAt(m *designer.Meter, scope map[string]any, path string) (any, error) {
 	switch {
 	case t.expr != nil:
-		return t.expr.Eval(scope)
+		return t.expr.EvalWith(m, scope)
 	case t.tpl != nil:
-		v, err := t.tpl.RenderValue(scope)
+		v, err := t.tpl.RenderValueWith(m, scope)
 		if err != nil {
 			return nil, &valueError{path: pathOrRoot(path), err: err}
 		}
 		return v, nil
 	case t.isObj:
-		m := make(map[string]any, len(t.keys))
+		obj := make(map[string]any, len(t.keys))
 		for i, k := range t.keys {
-			v, err := t.vals[i].evalAt(scope, path+"."+k)
+			v, err := t.vals[i].evalAt(m, scope, path+"."+k)
 			if err != nil {
 				return nil, err
 			}
-			m[k] = v
+			obj[k] = v
 		}
-		return m, nil
+		return obj, nil
 	case t.isArr:
 		a := make([]any, len(t.items))
 		for i, item := range t.items {
-			v, err := item.evalAt(scope, path+"["+strconv.Itoa(i)+"]")
+			v, err := item.evalAt(m, scope, path+"["+strconv.Itoa(i)+"]")
 			if err != nil {
 				return nil, err
 			}

@@ -165,7 +165,7 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 		return nil, ctx.Err()
 	}
 	r.upsertUsage(ctx)
-	out, err := r.result()
+	out, err := r.result(ctx)
 	if err != nil {
 		return nil, r.failRun(err)
 	}
@@ -205,7 +205,7 @@ func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
 		if stopping {
 			return nil
 		}
-		return r.propagate(i)
+		return r.propagate(ctx, i)
 	}
 	n.Error = errorInfo(n.runErr)
 	switch {
@@ -219,7 +219,7 @@ func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
 		n.Output = map[string]any{"error": map[string]any{"message": n.Error.Message, "type": n.Error.Type}}
 		n.Port = designer.PortError
 		r.setStatus(i, NodeCompleted)
-		return r.propagate(i)
+		return r.propagate(ctx, i)
 	}
 	r.setStatus(i, NodeFailed)
 	workflow.GetLogger(ctx).Info("node failed", "node", pn.node.ID, "error", n.Error.Message)
@@ -229,7 +229,7 @@ func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
 
 // propagate decides the edges out of a node that just completed or was skipped, and
 // follows skips; nodes that become ready are queued in document order.
-func (r *runState) propagate(from int) error {
+func (r *runState) propagate(ctx workflow.Context, from int) error {
 	work := []int{from}
 	var ready []int
 	for len(work) > 0 {
@@ -240,10 +240,9 @@ func (r *runState) propagate(from int) error {
 			e := &r.plan.edges[ei]
 			active := src.Status == NodeCompleted && src.Port == e.port
 			if active && e.when != nil {
-				ok, err := e.when.EvalBool(r.scope)
+				ok, err := r.evalWhen(ctx, ei) // bounded and recorded (expr_eval.go)
 				if err != nil {
-					return temporal.NewNonRetryableApplicationError(fmt.Sprintf("edge %d (%s → %s) field when: %v",
-						ei, r.plan.nodes[e.from].node.ID, r.plan.nodes[e.to].node.ID, err), ErrTypeExpr, nil)
+					return err
 				}
 				active = ok
 			}
@@ -283,13 +282,9 @@ func (r *runState) propagate(from int) error {
 }
 
 // result is the run's output: the output expression, or every completed sink by id.
-func (r *runState) result() (any, error) {
+func (r *runState) result(ctx workflow.Context) (any, error) {
 	if r.plan.output != nil {
-		v, err := r.plan.output.Eval(r.scope)
-		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("graph field output: "+err.Error(), ErrTypeExpr, nil)
-		}
-		return v, nil
+		return r.evalOutput(ctx) // bounded and recorded (expr_eval.go)
 	}
 	out := map[string]any{}
 	for i, pn := range r.plan.nodes {
