@@ -63,8 +63,12 @@ func New(c client.Client, opts Options) *Engine {
 
 // StartRunRequest names the pinned version a run is started on.
 type StartRunRequest struct {
-	GraphID    string
-	Version    int
+	GraphID string
+	Version int
+	// Draft starts a test run of a graph's draft (from the editor) instead of a version: it
+	// runs as version 0 with an id starting "draft-", and lists and counts leave it out
+	// unless asked for draft runs (RunFilter.Drafts), so it never counts as a version's run.
+	Draft      bool
 	Definition designer.Graph
 	Input      any
 	StartedBy  string
@@ -83,6 +87,8 @@ type Run struct {
 	StartedBy string               `json:"started_by,omitempty"`
 	StartedAt time.Time            `json:"started_at"`
 	EndedAt   *time.Time           `json:"ended_at"`
+	// Draft marks a test run of a draft (version 0).
+	Draft bool `json:"draft,omitempty"`
 }
 
 // RunSummary is one row of GET /runs.
@@ -97,13 +103,17 @@ type RunSummary struct {
 	// Cost needs a price for every model the run used.
 	Tokens *int64   `json:"tokens,omitempty"`
 	Cost   *float64 `json:"cost,omitempty"`
+	// Draft marks a test run of a draft (version 0).
+	Draft bool `json:"draft,omitempty"`
 }
 
-// RunFilter narrows ListRuns; zero fields do not filter. Status is a run status.
+// RunFilter narrows ListRuns; zero fields do not filter. Status is a run status. Draft test
+// runs are left out unless Drafts asks for them, and then only they are listed.
 type RunFilter struct {
 	GraphID   string
 	Version   int
 	Status    string
+	Drafts    bool
 	PageSize  int
 	PageToken []byte
 }
@@ -123,10 +133,18 @@ func runSearchAttributes(graphID string, version int, startedBy string) temporal
 // the workflow id. A definition that cannot run gives an error matching ErrInvalidDefinition
 // (a *DefinitionError with the problems).
 func (e *Engine) StartRun(ctx context.Context, req StartRunRequest) (string, error) {
+	prefix, summary := "run-", fmt.Sprintf("%s v%d", req.GraphID, req.Version)
+	switch {
+	case req.Draft:
+		req.Version, prefix, summary = DraftVersion, "draft-", req.GraphID+" draft"
+	case req.Version < 1:
+		// Version 0 is how lists tell draft test runs; a run of a version must not pass as one.
+		return "", fmt.Errorf("start run of %s: version %d: a run starts on a published version (1, 2, …) or is a draft test run", req.GraphID, req.Version)
+	}
 	if _, err := compileCached(&req.Definition); err != nil {
 		return "", err
 	}
-	id, err := newRunID()
+	id, err := newRunID(prefix)
 	if err != nil {
 		return "", err
 	}
@@ -141,20 +159,23 @@ func (e *Engine) StartRun(ctx context.Context, req StartRunRequest) (string, err
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		TypedSearchAttributes:    runSearchAttributes(req.GraphID, req.Version, req.StartedBy),
-		StaticSummary:            fmt.Sprintf("%s v%d", req.GraphID, req.Version),
+		StaticSummary:            summary,
 	}, WorkflowName, in)
 	if err != nil {
-		return "", fmt.Errorf("start run of %s v%d: %w", req.GraphID, req.Version, err)
+		return "", fmt.Errorf("start run of %s: %w", summary, err)
 	}
 	return id, nil
 }
 
-func newRunID() (string, error) {
+// DraftVersion is the version of a draft test run (StartRunRequest.Draft).
+const DraftVersion = 0
+
+func newRunID(prefix string) (string, error) {
 	b := make([]byte, 10)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("new run id: %w", err)
 	}
-	return "run-" + hex.EncodeToString(b), nil
+	return prefix + hex.EncodeToString(b), nil
 }
 
 // GetRun reads a run, open or closed: its status, input, output or error, and every node's
@@ -180,6 +201,7 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 	run := &Run{RunID: runID, Nodes: map[string]NodeState{}}
 	sa := decodeSearchAttributes(info.GetSearchAttributes())
 	run.Graph, run.Version, run.StartedBy = sa.graph, sa.version, sa.startedBy
+	run.Draft = sa.draft()
 	run.Status = runStatus(info.GetStatus(), sa.status)
 	run.StartedAt = info.GetStartTime().AsTime().UTC()
 	if info.GetCloseTime() != nil {
@@ -285,11 +307,16 @@ func listQuery(f RunFilter) (string, error) {
 		}
 		q = append(q, fmt.Sprintf("%s = '%s'", SAGraph, f.GraphID))
 	}
-	if f.Version < 0 {
+	if f.Version < 0 || (f.Drafts && f.Version > 0) {
 		return "", fmt.Errorf("version %d: %w", f.Version, ErrBadFilter)
 	}
-	if f.Version > 0 {
+	switch {
+	case f.Drafts:
+		q = append(q, draftRuns)
+	case f.Version > 0:
 		q = append(q, fmt.Sprintf("%s = %d", SAVersion, f.Version))
+	default:
+		q = append(q, notDraftRuns)
 	}
 	switch f.Status {
 	case "":
@@ -353,12 +380,23 @@ func runStatus(s enumspb.WorkflowExecutionStatus, saStatus string) string {
 	}
 }
 
+// draftRuns and notDraftRuns pick draft test runs out of visibility, or leave them out; a
+// run without the version attribute (started by another tool) is not a draft.
+var (
+	draftRuns    = fmt.Sprintf("%s = %d", SAVersion, DraftVersion)
+	notDraftRuns = fmt.Sprintf("(%s > %d OR %s IS NULL)", SAVersion, DraftVersion, SAVersion)
+)
+
 type runAttrs struct {
 	graph, startedBy, status string
 	version                  int
+	hasVersion               bool
 	tokens                   *int64
 	cost                     *float64
 }
+
+// draft says whether the attributes are those of a draft test run.
+func (a runAttrs) draft() bool { return a.hasVersion && a.version == DraftVersion && a.graph != "" }
 
 func decodeSearchAttributes(sa *commonpb.SearchAttributes) runAttrs {
 	var a runAttrs
@@ -376,7 +414,7 @@ func decodeSearchAttributes(sa *commonpb.SearchAttributes) runAttrs {
 	if p, ok := fields[SAVersion]; ok {
 		var v int64
 		if dc.FromPayload(p, &v) == nil {
-			a.version = int(v)
+			a.version, a.hasVersion = int(v), true
 		}
 	}
 	if p, ok := fields[SATokens]; ok {

@@ -76,12 +76,13 @@ func (e *Engine) RunHistory(ctx context.Context, runID string) ([]byte, error) {
 	return b, nil
 }
 
-// CountRuns counts the runs of a graph, open or closed, subgraph runs included.
+// CountRuns counts the runs of a graph, open or closed, subgraph runs included; draft test
+// runs do not count.
 func (e *Engine) CountRuns(ctx context.Context, graphID string) (int, error) {
 	return e.countRuns(ctx, graphID, "")
 }
 
-// CountRunsSince counts the runs of a graph started at or after since.
+// CountRunsSince counts the runs of a graph started at or after since, draft test runs aside.
 func (e *Engine) CountRunsSince(ctx context.Context, graphID string, since time.Time) (int, error) {
 	return e.countRuns(ctx, graphID, fmt.Sprintf("StartTime >= '%s'", since.UTC().Format(time.RFC3339Nano)))
 }
@@ -90,7 +91,7 @@ func (e *Engine) countRuns(ctx context.Context, graphID, extra string) (int, err
 	if graphID == "" || !safeKeyword.MatchString(graphID) {
 		return 0, fmt.Errorf("graph id %q: %w", graphID, ErrBadFilter)
 	}
-	q := []string{fmt.Sprintf("WorkflowType = '%s'", WorkflowName), fmt.Sprintf("%s = '%s'", SAGraph, graphID)}
+	q := []string{fmt.Sprintf("WorkflowType = '%s'", WorkflowName), fmt.Sprintf("%s = '%s'", SAGraph, graphID), notDraftRuns}
 	if extra != "" {
 		q = append(q, extra)
 	}
@@ -129,7 +130,7 @@ func (e *Engine) ListRunRows(ctx context.Context, f RunFilter) ([]RunRow, []byte
 		sa := decodeSearchAttributes(ex.GetSearchAttributes())
 		r := RunRow{RunSummary: RunSummary{RunID: ex.GetExecution().GetWorkflowId(), Graph: sa.graph, Version: sa.version,
 			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC(),
-			Tokens: sa.tokens, Cost: sa.cost}, StartedBy: sa.startedBy}
+			Tokens: sa.tokens, Cost: sa.cost, Draft: sa.draft()}, StartedBy: sa.startedBy}
 		if ex.GetCloseTime() != nil {
 			t := ex.GetCloseTime().AsTime().UTC()
 			r.EndedAt = &t

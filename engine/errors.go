@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
@@ -31,6 +34,63 @@ const (
 type NodeError struct {
 	Message string `json:"message"`
 	Type    string `json:"type"`
+}
+
+// Settings a node error can point at, so that pages link to where they are changed.
+const (
+	FixProviders = "providers"
+	FixSecrets   = "secrets"
+)
+
+// Fix says which setting would fix the error: FixProviders when an llm node finds no usable
+// provider or model, FixSecrets when a secret (an API key) is missing or refused; "" when
+// the fix is in the graph, the input or the service called.
+func (e *NodeError) Fix() string {
+	if e == nil {
+		return ""
+	}
+	switch e.Type {
+	case ErrTypeLLMProvider, errTypeLLMPrefix + "NotFound":
+		return FixProviders
+	case ErrTypeSecret, errTypeLLMPrefix + "Unauthorized", errTypeLLMPrefix + "Forbidden":
+		return FixSecrets
+	}
+	return ""
+}
+
+// cliHint matches the command-line advice some errors end with ("…; configure one with:
+// trellis provider set …"); pages offer a link to the admin page instead.
+var cliHint = regexp.MustCompile(`(?:[;:,]\s*(?:configure (?:one|it) with|set it with)\s*:\s*trellis\s.*$|\s*\(trellis [^)]*\)|\s*\(a local Ollama;[^)]*\))`)
+
+// Brief is the message without command-line advice, for pages that show their own way to
+// fix it (see Fix).
+func (e *NodeError) Brief() string {
+	if e == nil {
+		return ""
+	}
+	if e.Fix() == "" {
+		return e.Message
+	}
+	return strings.TrimSpace(cliHint.ReplaceAllString(e.Message, ""))
+}
+
+// FailedNode reads a run's error as the interpreter writes it when a node fails the run
+// (`node "ID" failed: MESSAGE`): the node and the node's own message. ok is false for any
+// other run error (a bad output expression, a cancellation, a termination).
+func (e *NodeError) FailedNode() (node, message string, ok bool) {
+	if e == nil || !strings.HasPrefix(e.Message, "node ") {
+		return "", "", false
+	}
+	rest := e.Message[len("node "):]
+	q, err := strconv.QuotedPrefix(rest)
+	if err != nil || !strings.HasPrefix(rest[len(q):], " failed: ") {
+		return "", "", false
+	}
+	node, err = strconv.Unquote(q)
+	if err != nil {
+		return "", "", false
+	}
+	return node, rest[len(q)+len(" failed: "):], true
 }
 
 func nonRetryable(errType, msg string) error {

@@ -117,6 +117,7 @@ func BuildTimeline(events []*historypb.HistoryEvent, pending []*workflowpb.Pendi
 	b.attachPending(pending)
 	b.finishActivities()
 	b.personWaits()
+	b.endDueTimers()
 	b.closeOpen()
 	sortEntries(tl.Entries)
 	return tl, nil

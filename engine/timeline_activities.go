@@ -2,12 +2,15 @@ package engine
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
+
+	"trellis/designer"
 )
 
 // The activities of a timeline: one entry per attempt, from the events of each scheduled
@@ -194,5 +197,27 @@ func (b *timelineBuilder) personWaits() {
 			}
 		}
 		b.add(e)
+	}
+}
+
+// endDueTimers ends an approval's due timer where the wait for a person ended. The workflow
+// leaves the timer pending after the decision (it is cancelled only when the run ends, or
+// fires later to no effect), but from the decision on it no longer counts for anything, so
+// its bar must not run on.
+func (b *timelineBuilder) endDueTimers() {
+	for i := range b.tl.Entries {
+		t := &b.tl.Entries[i]
+		if t.Step != StepTimer || t.Kind != designer.KindApproval || !strings.HasPrefix(t.Name, "due ") || t.StartedAt == nil {
+			continue
+		}
+		for _, w := range b.tl.Entries {
+			if w.Node != t.Node || w.Step != StepPerson || w.StartedAt == nil || w.EndedAt == nil ||
+				t.StartedAt.Before(*w.StartedAt) || t.StartedAt.After(*w.EndedAt) {
+				continue
+			}
+			if t.EndedAt == nil || t.EndedAt.After(*w.EndedAt) {
+				t.Status, t.EndedAt = NodeCancelled, ptr(*w.EndedAt)
+			}
+		}
 	}
 }

@@ -338,8 +338,9 @@ var checkTimeline = map[string]func(t *testing.T, tl *Timeline){
 			d.Name != UpdateDecide || !strings.Contains(string(d.Decision), `"outcome":"approve"`) {
 			t.Errorf("wait %s, decision %s (%s)", toJSON(w), toJSON(d), d.Decision)
 		}
-		if ts := entriesOf(tl, "review", StepTimer); len(ts) != 1 || ts[0].Status != NodeCancelled || ts[0].Name != "due 1h" {
-			t.Errorf("due timer = %s, want cancelled by the decision", toJSON(ts))
+		if ts := entriesOf(tl, "review", StepTimer); len(ts) != 1 || ts[0].Status != NodeCancelled || ts[0].Name != "due 1h" ||
+			!ts[0].EndedAt.Equal(*w.EndedAt) {
+			t.Errorf("due timer = %s, want cancelled by the decision, ending with the wait at %s", toJSON(ts), w.EndedAt)
 		}
 	},
 	"due": func(t *testing.T, tl *Timeline) {
