@@ -154,51 +154,59 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><button type=\"button\" class=\"tool-btn tool-problems\" data-action=\"show-problems\" data-testid=\"problem-count\" id=\"problem-count\" aria-controls=\"problems\">No problems</button> <button type=\"button\" class=\"tool-btn\" data-action=\"toggle-panel\" data-testid=\"toggle-panel\" aria-controls=\"panel\" aria-expanded=\"true\" title=\"Show or hide the settings panel\" aria-label=\"Settings panel\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" class=\"tool-icon\"><path d=\"M4 5h16v14H4z M15 5v14\"></path></svg></button> <details class=\"editor-help\"><summary class=\"tool-btn\" data-testid=\"help-toggle\" aria-label=\"Keyboard shortcuts\">?</summary><div class=\"editor-help-body\" id=\"editor-help\"><h2>Keyboard</h2><dl><dt>Tab</dt><dd>Move between steps</dd><dt>Enter</dt><dd>Open the selected step's settings</dd><dt>C</dt><dd>Connect the selected step to another</dd><dt>Delete</dt><dd>Delete the selection</dd><dt>Arrows</dt><dd>Nudge (Shift: further)</dd><dt>Ctrl+Z / Ctrl+Y</dt><dd>Undo / redo</dd><dt>Ctrl+C / Ctrl+V</dt><dd>Copy / paste</dd><dt>Ctrl+A</dt><dd>Select everything</dd><dt>Ctrl+S</dt><dd>Save now</dd><dt>+ / − / F / L</dt><dd>Zoom, fit, auto-layout</dd></dl><h2>Mouse</h2><dl><dt>Drag a port</dt><dd>Connect to the step you drop on</dd><dt>Shift+click</dt><dd>Add to the selection</dd><dt>Shift+drag</dt><dd>Select with a rectangle</dd><dt>Drag the background</dt><dd>Pan (or Space+drag)</dd><dt>Wheel</dt><dd>Zoom</dd></dl></div></details> <button type=\"button\" class=\"btn btn-primary btn-small\" data-action=\"publish\" data-testid=\"publish-open\">Publish…</button></div><div class=\"editor-alert\" id=\"editor-alert\" data-testid=\"editor-alert\" role=\"alert\" hidden></div><div class=\"editor-body\"><aside class=\"editor-palette\" id=\"palette\" aria-labelledby=\"palette-title\" data-testid=\"palette\"><h2 id=\"palette-title\">Add a step</h2><ul role=\"list\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</div><button type=\"button\" class=\"tool-btn tool-problems\" data-action=\"show-problems\" data-testid=\"problem-count\" id=\"problem-count\" aria-controls=\"problems\">No problems</button> <button type=\"button\" class=\"tool-btn\" data-action=\"toggle-panel\" data-testid=\"toggle-panel\" aria-controls=\"panel\" aria-expanded=\"true\" title=\"Show or hide the settings panel\" aria-label=\"Settings panel\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" class=\"tool-icon\"><path d=\"M4 5h16v14H4z M15 5v14\"></path></svg></button> <details class=\"editor-help\"><summary class=\"tool-btn\" data-testid=\"help-toggle\" aria-label=\"Keyboard shortcuts\">?</summary><div class=\"editor-help-body\" id=\"editor-help\"><h2>Keyboard</h2><dl><dt>Tab</dt><dd>Move between steps</dd><dt>Enter</dt><dd>Open the selected step's settings</dd><dt>C</dt><dd>Connect the selected step to another</dd><dt>Delete</dt><dd>Delete the selection</dd><dt>Arrows</dt><dd>Nudge (Shift: further)</dd><dt>Ctrl+Z / Ctrl+Y</dt><dd>Undo / redo</dd><dt>Ctrl+C / Ctrl+V</dt><dd>Copy / paste</dd><dt>Ctrl+A</dt><dd>Select everything</dd><dt>Ctrl+S</dt><dd>Save now</dd><dt>+ / − / F / L</dt><dd>Zoom, fit, auto-layout</dd></dl><h2>Mouse</h2><dl><dt>Drag a port</dt><dd>Connect to the step you drop on</dd><dt>Shift+click</dt><dd>Add to the selection</dd><dt>Shift+drag</dt><dd>Select with a rectangle</dd><dt>Drag the background</dt><dd>Pan (or Space+drag)</dd><dt>Wheel</dt><dd>Zoom</dd></dl></div></details>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = EditorTestRun(p.GraphID).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<button type=\"button\" class=\"btn btn-primary btn-small\" data-action=\"publish\" data-testid=\"publish-open\">Publish…</button></div><div class=\"editor-alert\" id=\"editor-alert\" data-testid=\"editor-alert\" role=\"alert\" hidden></div><div class=\"editor-body\"><aside class=\"editor-palette\" id=\"palette\" aria-labelledby=\"palette-title\" data-testid=\"palette\"><h2 id=\"palette-title\">Add a step</h2><ul role=\"list\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, k := range p.Palette {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<li><button type=\"button\" class=\"palette-item\" data-kind=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<li><button type=\"button\" class=\"palette-item\" data-kind=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templruntime.NewAttributeExpression(k.Name).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 115, Col: 68}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 116, Col: 68}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var6)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templruntime.NewAttributeExpression("palette-" + k.Name).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 115, Col: 104}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 116, Col: 104}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var7)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" title=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\" title=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var8 string
 			templ_7745c5c3_Var8, templ_7745c5c3_Err = templruntime.NewAttributeExpression(k.Description).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 115, Col: 128}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 116, Col: 128}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var8)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -206,51 +214,51 @@ func Editor(p EditorProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<span class=\"palette-text\"><span class=\"palette-label\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<span class=\"palette-text\"><span class=\"palette-label\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var9 string
 			templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(k.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 118, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 119, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</span> <span class=\"palette-desc\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span> <span class=\"palette-desc\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(k.Description)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 119, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 120, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span></span></button></li>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</span></span></button></li>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</ul><p class=\"hint\">Click or press Enter to add a step; drag one onto the canvas to place it.</p></aside><div class=\"editor-stage\" id=\"editor-stage\"><svg class=\"editor-canvas\" id=\"canvas\" data-testid=\"canvas\" role=\"application\" tabindex=\"0\" aria-roledescription=\"graph canvas\" aria-label=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</ul><p class=\"hint\">Click or press Enter to add a step; drag one onto the canvas to place it.</p></aside><div class=\"editor-stage\" id=\"editor-stage\"><svg class=\"editor-canvas\" id=\"canvas\" data-testid=\"canvas\" role=\"application\" tabindex=\"0\" aria-roledescription=\"graph canvas\" aria-label=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
 		templ_7745c5c3_Var11, templ_7745c5c3_Err = templruntime.NewAttributeExpression("Canvas of " + p.Name + ". Tab moves between steps.").Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 128, Col: 197}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 129, Col: 197}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var11)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\" aria-describedby=\"editor-help\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head\"></path></marker> <marker id=\"arrow-selected\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-selected\"></path></marker> <marker id=\"arrow-problem\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-problem\"></path></marker> <pattern id=\"grid\" width=\"24\" height=\"24\" patternUnits=\"userSpaceOnUse\"><circle cx=\"1\" cy=\"1\" r=\"1\" class=\"grid-dot\"></circle></pattern></defs> <rect class=\"canvas-bg\" id=\"canvas-bg\" width=\"100%\" height=\"100%\"></rect> <g class=\"viewport\" id=\"viewport\"><g class=\"edges\" id=\"edges-layer\"></g> <g class=\"edge-labels\" id=\"edge-labels-layer\"></g> <g class=\"nodes\" id=\"nodes-layer\" role=\"listbox\" aria-multiselectable=\"true\" aria-label=\"Steps\"></g> <g class=\"drag-layer\" id=\"drag-layer\"></g> <g class=\"overlay\" id=\"overlay-layer\"></g></g> <rect class=\"rubber-band\" id=\"rubber-band\" width=\"0\" height=\"0\" visibility=\"hidden\"></rect></svg><div class=\"canvas-empty\" id=\"canvas-empty\" data-testid=\"canvas-empty\" hidden><p class=\"canvas-empty-title\">This graph has no steps yet</p><p>Add a first step from the palette on the left. Connect steps by dragging from the dots on their right edge.</p></div><div class=\"canvas-hint\" id=\"canvas-hint\" role=\"status\" aria-live=\"polite\"></div></div><section class=\"editor-panel\" role=\"region\" aria-labelledby=\"panel-title\" data-testid=\"panel\" id=\"panel\"><button type=\"button\" class=\"btn btn-link btn-small panel-close\" data-action=\"toggle-panel\" data-testid=\"panel-close\" aria-label=\"Close the settings panel\" title=\"Close the settings panel\">✕</button><div class=\"panel-scroll\"><div class=\"panel-body\" id=\"panel-body\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\" aria-describedby=\"editor-help\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head\"></path></marker> <marker id=\"arrow-selected\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-selected\"></path></marker> <marker id=\"arrow-problem\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow-head arrow-head-problem\"></path></marker> <pattern id=\"grid\" width=\"24\" height=\"24\" patternUnits=\"userSpaceOnUse\"><circle cx=\"1\" cy=\"1\" r=\"1\" class=\"grid-dot\"></circle></pattern></defs> <rect class=\"canvas-bg\" id=\"canvas-bg\" width=\"100%\" height=\"100%\"></rect> <g class=\"viewport\" id=\"viewport\"><g class=\"edges\" id=\"edges-layer\"></g> <g class=\"edge-labels\" id=\"edge-labels-layer\"></g> <g class=\"nodes\" id=\"nodes-layer\" role=\"listbox\" aria-multiselectable=\"true\" aria-label=\"Steps\"></g> <g class=\"drag-layer\" id=\"drag-layer\"></g> <g class=\"overlay\" id=\"overlay-layer\"></g></g> <rect class=\"rubber-band\" id=\"rubber-band\" width=\"0\" height=\"0\" visibility=\"hidden\"></rect></svg><div class=\"canvas-empty\" id=\"canvas-empty\" data-testid=\"canvas-empty\" hidden><p class=\"canvas-empty-title\">This graph has no steps yet</p><p>Add a first step from the palette on the left. Connect steps by dragging from the dots on their right edge.</p></div><div class=\"canvas-hint\" id=\"canvas-hint\" role=\"status\" aria-live=\"polite\"></div></div><section class=\"editor-panel\" role=\"region\" aria-labelledby=\"panel-title\" data-testid=\"panel\" id=\"panel\"><button type=\"button\" class=\"btn btn-link btn-small panel-close\" data-action=\"toggle-panel\" data-testid=\"panel-close\" aria-label=\"Close the settings panel\" title=\"Close the settings panel\">✕</button><div class=\"panel-scroll\"><div class=\"panel-body\" id=\"panel-body\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -258,7 +266,7 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</div></div><section class=\"panel-problems\" aria-labelledby=\"problems-title\" id=\"problems\" tabindex=\"-1\" data-testid=\"problems-section\"><h2 id=\"problems-title\"><button type=\"button\" class=\"problems-toggle\" data-action=\"toggle-problems\" data-testid=\"problems-toggle\" aria-expanded=\"true\" aria-controls=\"problems-body\">Problems <span class=\"problems-total\" id=\"problems-total\" data-testid=\"problems-total\">0</span></button></h2><div class=\"problems-body\" id=\"problems-body\"><p class=\"hint problems-none\" id=\"problems-none\" data-testid=\"problems-none\">No problems: this draft can be published.</p><ul class=\"problem-list\" role=\"list\" id=\"problem-list\" data-testid=\"problems\"></ul></div></section></section></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</div></div><section class=\"panel-problems\" aria-labelledby=\"problems-title\" id=\"problems\" tabindex=\"-1\" data-testid=\"problems-section\"><h2 id=\"problems-title\"><button type=\"button\" class=\"problems-toggle\" data-action=\"toggle-problems\" data-testid=\"problems-toggle\" aria-expanded=\"true\" aria-controls=\"problems-body\">Problems <span class=\"problems-total\" id=\"problems-total\" data-testid=\"problems-total\">0</span></button></h2><div class=\"problems-body\" id=\"problems-body\"><p class=\"hint problems-none\" id=\"problems-none\" data-testid=\"problems-none\">No problems: this draft can be published.</p><ul class=\"problem-list\" role=\"list\" id=\"problem-list\" data-testid=\"problems\"></ul></div></section></section></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -278,20 +286,20 @@ func Editor(p EditorProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<script type=\"module\" src=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<script type=\"module\" src=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var12 string
 		templ_7745c5c3_Var12, templ_7745c5c3_Err = templruntime.NewAttributeExpression(Asset("js/editor/main.js")).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 183, Col: 56}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 184, Col: 56}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var12)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "\"></script></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\"></script></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -317,72 +325,72 @@ func editorToolButton(action, label, d string) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<button type=\"button\" class=\"tool-btn\" data-action=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<button type=\"button\" class=\"tool-btn\" data-action=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var14 string
 		templ_7745c5c3_Var14, templ_7745c5c3_Err = templruntime.NewAttributeExpression(action).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 60}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 190, Col: 60}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var14)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" data-testid=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\" data-testid=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var15 string
 		templ_7745c5c3_Var15, templ_7745c5c3_Err = templruntime.NewAttributeExpression("tool-" + action).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 93}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 190, Col: 93}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var15)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\" title=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\" title=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var16 string
 		templ_7745c5c3_Var16, templ_7745c5c3_Err = templruntime.NewAttributeExpression(label).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 190, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var16)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\" aria-label=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" aria-label=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var17 string
 		templ_7745c5c3_Var17, templ_7745c5c3_Err = templruntime.NewAttributeExpression(label).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 189, Col: 130}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 190, Col: 130}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var17)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" class=\"tool-icon\"><path d=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\"><svg viewBox=\"0 0 24 24\" aria-hidden=\"true\" class=\"tool-icon\"><path d=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var18 string
 		templ_7745c5c3_Var18, templ_7745c5c3_Err = templruntime.NewAttributeExpression(d).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 190, Col: 75}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 191, Col: 75}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var18)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\"></path></svg></button>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\"></path></svg></button>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -408,61 +416,61 @@ func EditorKindChip(kind, icon, color string) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "<svg class=\"kind-chip\" viewBox=\"0 0 28 28\" aria-hidden=\"true\"><rect width=\"28\" height=\"28\" rx=\"7\" fill=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<svg class=\"kind-chip\" viewBox=\"0 0 28 28\" aria-hidden=\"true\"><rect width=\"28\" height=\"28\" rx=\"7\" fill=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var20 string
 		templ_7745c5c3_Var20, templ_7745c5c3_Err = templruntime.NewAttributeExpression(color).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 197, Col: 50}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 198, Col: 50}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var20)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "\"></rect> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\"></rect> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if editorKindIcons[kind] {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<use href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<use href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var21 string
 			templ_7745c5c3_Var21, templ_7745c5c3_Err = templruntime.NewAttributeExpression("#kind-icon-" + kind).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 199, Col: 35}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 200, Col: 35}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var21)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "\" x=\"4\" y=\"4\" width=\"20\" height=\"20\" class=\"kind-icon\"></use>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\" x=\"4\" y=\"4\" width=\"20\" height=\"20\" class=\"kind-icon\"></use>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<text x=\"14\" y=\"19\" text-anchor=\"middle\" class=\"kind-glyph\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<text x=\"14\" y=\"19\" text-anchor=\"middle\" class=\"kind-glyph\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var22 string
 			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(icon)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 201, Col: 69}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 202, Col: 69}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "</text>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</text>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</svg>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</svg>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -488,7 +496,7 @@ func editorIcons() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "<svg class=\"icon-sprite\" aria-hidden=\"true\" focusable=\"false\"><symbol id=\"kind-icon-transform\" viewBox=\"0 0 24 24\"><path d=\"M8 3C6 3 5 4 5 6v3c0 1.5-1 2.5-2.5 3C4 12.5 5 13.5 5 15v3c0 2 1 3 3 3 M16 3c2 0 3 1 3 3v3c0 1.5 1 2.5 2.5 3-1.5.5-2.5 1.5-2.5 3v3c0 2-1 3-3 3 M9.5 12h5\"></path></symbol> <symbol id=\"kind-icon-http\" viewBox=\"0 0 24 24\"><circle cx=\"12\" cy=\"12\" r=\"9\"></circle> <path d=\"M3 12h18 M12 3c3.2 3.2 3.2 14.8 0 18 M12 3c-3.2 3.2-3.2 14.8 0 18\"></path></symbol> <symbol id=\"kind-icon-llm\" viewBox=\"0 0 24 24\"><path d=\"M10 3l1.8 5.2L17 10l-5.2 1.8L10 17l-1.8-5.2L3 10l5.2-1.8z M18 14l.9 2.1L21 17l-2.1.9L18 20l-.9-2.1L15 17l2.1-.9z\"></path></symbol> <symbol id=\"kind-icon-approval\" viewBox=\"0 0 24 24\"><circle cx=\"9\" cy=\"7.5\" r=\"3.5\"></circle> <path d=\"M2.5 20v-1a6 6 0 0 1 6-6h1.5 M14 17.5l2.5 2.5 5-5\"></path></symbol> <symbol id=\"kind-icon-wait\" viewBox=\"0 0 24 24\"><circle cx=\"12\" cy=\"13\" r=\"8\"></circle> <path d=\"M12 9v4l2.5 2 M9.5 2.5h5\"></path></symbol> <symbol id=\"kind-icon-subgraph\" viewBox=\"0 0 24 24\"><rect x=\"8\" y=\"8\" width=\"13\" height=\"13\" rx=\"2\"></rect> <path d=\"M16 4.5V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v9a2 2 0 0 0 2 2h.5\"></path></symbol></svg>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<svg class=\"icon-sprite\" aria-hidden=\"true\" focusable=\"false\"><symbol id=\"kind-icon-transform\" viewBox=\"0 0 24 24\"><path d=\"M8 3C6 3 5 4 5 6v3c0 1.5-1 2.5-2.5 3C4 12.5 5 13.5 5 15v3c0 2 1 3 3 3 M16 3c2 0 3 1 3 3v3c0 1.5 1 2.5 2.5 3-1.5.5-2.5 1.5-2.5 3v3c0 2-1 3-3 3 M9.5 12h5\"></path></symbol> <symbol id=\"kind-icon-http\" viewBox=\"0 0 24 24\"><circle cx=\"12\" cy=\"12\" r=\"9\"></circle> <path d=\"M3 12h18 M12 3c3.2 3.2 3.2 14.8 0 18 M12 3c-3.2 3.2-3.2 14.8 0 18\"></path></symbol> <symbol id=\"kind-icon-llm\" viewBox=\"0 0 24 24\"><path d=\"M10 3l1.8 5.2L17 10l-5.2 1.8L10 17l-1.8-5.2L3 10l5.2-1.8z M18 14l.9 2.1L21 17l-2.1.9L18 20l-.9-2.1L15 17l2.1-.9z\"></path></symbol> <symbol id=\"kind-icon-approval\" viewBox=\"0 0 24 24\"><circle cx=\"9\" cy=\"7.5\" r=\"3.5\"></circle> <path d=\"M2.5 20v-1a6 6 0 0 1 6-6h1.5 M14 17.5l2.5 2.5 5-5\"></path></symbol> <symbol id=\"kind-icon-wait\" viewBox=\"0 0 24 24\"><circle cx=\"12\" cy=\"13\" r=\"8\"></circle> <path d=\"M12 9v4l2.5 2 M9.5 2.5h5\"></path></symbol> <symbol id=\"kind-icon-subgraph\" viewBox=\"0 0 24 24\"><rect x=\"8\" y=\"8\" width=\"13\" height=\"13\" rx=\"2\"></rect> <path d=\"M16 4.5V5a2 2 0 0 0-2-2H5a2 2 0 0 0-2 2v9a2 2 0 0 0 2 2h.5\"></path></symbol></svg>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -515,107 +523,94 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<div class=\"panel-section\" id=\"graph-settings\" data-testid=\"graph-settings\"><h2 class=\"panel-title\" id=\"panel-title\">Graph settings</h2><p class=\"hint\">Select a step to change its settings, or change the graph's own here.</p><div class=\"field\"><label for=\"g-name\">Name</label> <input type=\"text\" id=\"g-name\" data-graph-path=\"name\" data-type=\"string\" data-testid=\"graph-name\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "<div class=\"panel-section\" id=\"graph-settings\" data-testid=\"graph-settings\"><h2 class=\"panel-title\" id=\"panel-title\">Graph settings</h2><p class=\"hint\">Select a step to change its settings, or change the graph's own here.</p><div class=\"field\"><label for=\"g-name\">Name</label> <input type=\"text\" id=\"g-name\" data-graph-path=\"name\" data-type=\"string\" data-testid=\"graph-name\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var25 string
 		templ_7745c5c3_Var25, templ_7745c5c3_Err = templruntime.NewAttributeExpression(st.Name).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 242, Col: 116}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 243, Col: 116}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var25)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" maxlength=\"200\" aria-describedby=\"g-name-error\"><p class=\"field-error\" id=\"g-name-error\" data-error-for=\"name\" hidden></p></div><div class=\"field\"><label for=\"g-description\">Description</label> <textarea id=\"g-description\" data-graph-path=\"description\" data-type=\"string\" rows=\"3\" data-testid=\"graph-description\" aria-describedby=\"g-description-hint\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "\" maxlength=\"200\" aria-describedby=\"g-name-error\"><p class=\"field-error\" id=\"g-name-error\" data-error-for=\"name\" hidden></p></div><div class=\"field\"><label for=\"g-description\">Description</label> <textarea id=\"g-description\" data-graph-path=\"description\" data-type=\"string\" rows=\"3\" data-testid=\"graph-description\" aria-describedby=\"g-description-hint\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var26 string
 		templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(st.Description)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 247, Col: 176}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 248, Col: 176}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</textarea><p class=\"hint\" id=\"g-description-hint\">What the graph does, for the graph list and the people who start runs.</p></div><div class=\"field\"><label for=\"g-input\">Input schema</label> <textarea id=\"g-input\" class=\"mono\" data-graph-path=\"input\" data-type=\"json\" data-keep-text=\"true\" rows=\"8\" spellcheck=\"false\" data-testid=\"graph-input\" aria-describedby=\"g-input-hint g-input-error\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</textarea><p class=\"hint\" id=\"g-description-hint\">What the graph does, for the graph list and the people who start runs.</p></div><div class=\"field\"><label for=\"g-input\">Input schema</label> <textarea id=\"g-input\" class=\"mono\" data-graph-path=\"input\" data-type=\"json\" data-keep-text=\"true\" rows=\"8\" spellcheck=\"false\" data-testid=\"graph-input\" aria-describedby=\"g-input-hint g-input-error\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var27 string
 		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(st.Input)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 252, Col: 212}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 212}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</textarea><p class=\"hint\" id=\"g-input-hint\">Optional JSON Schema of a run's input, such as ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</textarea><p class=\"hint\" id=\"g-input-hint\">Optional JSON Schema of a run's input, such as ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var28 string
 		templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 89}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 254, Col: 89}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, " \"type\": \"object\", \"properties\": ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, " \"type\": \"object\", \"properties\": ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var29 string
 		templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 129}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 254, Col: 129}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, " \"amount\": ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, " \"amount\": ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var30 string
 		templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 147}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 254, Col: 147}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, " \"type\": \"number\" ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, " \"type\": \"number\" ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var31 string
 		templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 172}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 254, Col: 172}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, " ")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		var templ_7745c5c3_Var32 string
-		templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs("}")
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 180}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -623,55 +618,68 @@ func editorGraphSettings(st EditorGraphSettings) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
+		var templ_7745c5c3_Var32 string
+		templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs("}")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 254, Col: 180}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, " ")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
 		var templ_7745c5c3_Var33 string
 		templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 253, Col: 188}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 254, Col: 188}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, ". It builds the start-run form.</p><p class=\"field-error\" id=\"g-input-error\" data-error-for=\"input\" hidden></p></div><div class=\"field\"><label for=\"g-output\">Output</label> <textarea id=\"g-output\" class=\"mono\" data-graph-path=\"output\" data-type=\"string\" rows=\"3\" spellcheck=\"false\" data-testid=\"graph-output\" aria-describedby=\"g-output-hint g-output-error\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, ". It builds the start-run form.</p><p class=\"field-error\" id=\"g-input-error\" data-error-for=\"input\" hidden></p></div><div class=\"field\"><label for=\"g-output\">Output</label> <textarea id=\"g-output\" class=\"mono\" data-graph-path=\"output\" data-type=\"string\" rows=\"3\" spellcheck=\"false\" data-testid=\"graph-output\" aria-describedby=\"g-output-hint g-output-error\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var34 string
 		templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(st.Output)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 258, Col: 198}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 259, Col: 198}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</textarea><p class=\"hint\" id=\"g-output-hint\">Optional expression for the run's result, such as ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</textarea><p class=\"hint\" id=\"g-output-hint\">Optional expression for the run's result, such as ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var35 string
 		templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs("{")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 259, Col: 93}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 260, Col: 93}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, " reply: nodes.reply.output.text ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, " reply: nodes.reply.output.text ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var36 string
 		templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs("}")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 259, Col: 132}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 260, Col: 132}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, ". Without it the result holds the output of every last step.</p><p class=\"field-error\" id=\"g-output-error\" data-error-for=\"output\" hidden></p></div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, ". Without it the result holds the output of every last step.</p><p class=\"field-error\" id=\"g-output-error\" data-error-for=\"output\" hidden></p></div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -697,20 +705,20 @@ func editorPublishDialog(graphID string) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "<dialog class=\"editor-dialog\" id=\"publish-dialog\" data-testid=\"publish-dialog\" aria-labelledby=\"publish-title\"><form method=\"dialog\" class=\"form\" id=\"publish-form\"><h2 id=\"publish-title\">Publish a version</h2><div id=\"publish-body\"><p class=\"muted\">The draft becomes the next version. Runs started from now on use it; runs already going keep theirs.</p><div class=\"field\"><label for=\"publish-note\">Note</label> <textarea id=\"publish-note\" name=\"note\" rows=\"3\" maxlength=\"2000\" data-testid=\"publish-note\" aria-describedby=\"publish-note-hint\"></textarea><p class=\"hint\" id=\"publish-note-hint\">What changed, for the version history.</p></div></div><div class=\"alert alert-error\" id=\"publish-error\" data-testid=\"publish-error\" role=\"alert\" hidden></div><div class=\"alert alert-success\" id=\"publish-done\" data-testid=\"publish-done\" role=\"status\" hidden></div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"publish\" id=\"publish-submit\" data-testid=\"publish-submit\">Publish</button> <button type=\"submit\" class=\"btn btn-secondary\" value=\"cancel\" formnovalidate data-testid=\"publish-close\">Close</button> <a class=\"btn btn-link\" href=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<dialog class=\"editor-dialog\" id=\"publish-dialog\" data-testid=\"publish-dialog\" aria-labelledby=\"publish-title\"><form method=\"dialog\" class=\"form\" id=\"publish-form\"><h2 id=\"publish-title\">Publish a version</h2><div id=\"publish-body\"><p class=\"muted\">The draft becomes the next version. Runs started from now on use it; runs already going keep theirs.</p><div class=\"field\"><label for=\"publish-note\">Note</label> <textarea id=\"publish-note\" name=\"note\" rows=\"3\" maxlength=\"2000\" data-testid=\"publish-note\" aria-describedby=\"publish-note-hint\"></textarea><p class=\"hint\" id=\"publish-note-hint\">What changed, for the version history.</p></div></div><div class=\"alert alert-error\" id=\"publish-error\" data-testid=\"publish-error\" role=\"alert\" hidden></div><div class=\"alert alert-success\" id=\"publish-done\" data-testid=\"publish-done\" role=\"status\" hidden></div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"publish\" id=\"publish-submit\" data-testid=\"publish-submit\">Publish</button> <button type=\"submit\" class=\"btn btn-secondary\" value=\"cancel\" formnovalidate data-testid=\"publish-close\">Close</button> <a class=\"btn btn-link\" href=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var38 string
 		templ_7745c5c3_Var38, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL("/graphs/" + graphID)).ResolveURL(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 283, Col: 70}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/editor.templ`, Line: 284, Col: 70}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var38)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "\" id=\"publish-overview\" data-testid=\"publish-overview\" hidden>Open the graph</a></div></form></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "\" id=\"publish-overview\" data-testid=\"publish-overview\" hidden>Open the graph</a></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -736,7 +744,7 @@ func editorConnectDialog() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<dialog class=\"editor-dialog\" id=\"connect-dialog\" data-testid=\"connect-dialog\" aria-labelledby=\"connect-title\"><form method=\"dialog\" class=\"form\" id=\"connect-form\"><h2 id=\"connect-title\">Connect</h2><div class=\"field\"><label for=\"connect-port\">From exit</label> <select id=\"connect-port\" data-testid=\"connect-port\"></select></div><div class=\"field\"><label for=\"connect-filter\">To step</label> <input type=\"search\" id=\"connect-filter\" placeholder=\"Filter by name or id\" autocomplete=\"off\" data-testid=\"connect-filter\"> <select id=\"connect-target\" size=\"8\" data-testid=\"connect-target\" aria-label=\"Step to connect to\"></select></div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"connect\" data-testid=\"connect-submit\">Connect</button> <button type=\"submit\" class=\"btn btn-secondary\" value=\"cancel\" formnovalidate>Cancel</button></div></form></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<dialog class=\"editor-dialog\" id=\"connect-dialog\" data-testid=\"connect-dialog\" aria-labelledby=\"connect-title\"><form method=\"dialog\" class=\"form\" id=\"connect-form\"><h2 id=\"connect-title\">Connect</h2><div class=\"field\"><label for=\"connect-port\">From exit</label> <select id=\"connect-port\" data-testid=\"connect-port\"></select></div><div class=\"field\"><label for=\"connect-filter\">To step</label> <input type=\"search\" id=\"connect-filter\" placeholder=\"Filter by name or id\" autocomplete=\"off\" data-testid=\"connect-filter\"> <select id=\"connect-target\" size=\"8\" data-testid=\"connect-target\" aria-label=\"Step to connect to\"></select></div><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"connect\" data-testid=\"connect-submit\">Connect</button> <button type=\"submit\" class=\"btn btn-secondary\" value=\"cancel\" formnovalidate>Cancel</button></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -762,7 +770,7 @@ func editorLeaveDialog() templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<dialog class=\"editor-dialog\" id=\"leave-dialog\" data-testid=\"leave-dialog\" aria-labelledby=\"leave-title\"><form method=\"dialog\" class=\"form\"><h2 id=\"leave-title\">Leave without saving?</h2><p id=\"leave-lead\"></p><ul id=\"leave-list\" class=\"leave-list\" data-testid=\"leave-list\"></ul><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"stay\" data-testid=\"leave-stay\">Stay and fix it</button> <button type=\"submit\" class=\"btn btn-danger\" value=\"leave\" data-testid=\"leave-confirm\">Leave anyway</button></div></form></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<dialog class=\"editor-dialog\" id=\"leave-dialog\" data-testid=\"leave-dialog\" aria-labelledby=\"leave-title\"><form method=\"dialog\" class=\"form\"><h2 id=\"leave-title\">Leave without saving?</h2><p id=\"leave-lead\"></p><ul id=\"leave-list\" class=\"leave-list\" data-testid=\"leave-list\"></ul><div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" value=\"stay\" data-testid=\"leave-stay\">Stay and fix it</button> <button type=\"submit\" class=\"btn btn-danger\" value=\"leave\" data-testid=\"leave-confirm\">Leave anyway</button></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

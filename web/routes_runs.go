@@ -20,6 +20,11 @@ func (s *Server) runRoutes() []Route {
 		{Method: http.MethodGet, Path: "/runs/:id/history", Roles: runReaders, Handler: s.runHistory},
 		{Method: http.MethodPost, Path: "/runs/:id/cancel", Roles: runCancellers, MaxBody: runFormLimit, Handler: s.runCancel},
 		{Method: http.MethodPost, Path: "/runs/:id/rerun", Roles: runStarters, MaxBody: runFormLimit, Handler: s.runRerun},
+
+		// Test runs of a graph's draft, from the editor (graph_test_run.go).
+		{Method: http.MethodPost, Path: "/api/v1/graphs/:id/draft/runs", Roles: runStarters, MaxBody: graphRunStartLimit, Handler: s.needGraphs(s.graphTestRunAPI)},
+		{Method: http.MethodGet, Path: "/graphs/:id/test-run", Roles: runStarters, Handler: s.needGraphs(s.graphTestRunNew)},
+		{Method: http.MethodPost, Path: "/graphs/:id/test-run", Roles: runStarters, MaxBody: graphRunStartLimit, Handler: s.needGraphs(s.graphTestRunSubmit)},
 	}
 	for i := range rows {
 		rows[i].Handler = s.needRuns(rows[i].Handler)

@@ -54,7 +54,7 @@ func renderString(tb testing.TB, c templates.Page) string {
 // attempts with their error, a critical path, and the selected node's inspector.
 func TestRunPageOf500Nodes(t *testing.T) {
 	rv := synthRunView(t, 500, "n022")
-	live := rv.live(true, true)
+	live := rv.live(true, true, false)
 	if got := len(live.Timeline.Rows); got != 500 {
 		t.Fatalf("timeline rows = %d, want 500", got)
 	}
@@ -133,7 +133,7 @@ func BenchmarkRunPage500(b *testing.B) {
 			b.Fatal(err)
 		}
 		rv := &runView{tl: tl, run: synthRun(tl), now: *tl.EndedAt, view: ganttView{Node: "n250"}, graphName: "Synth", latest: 4}
-		props := templates.RunShowProps{Live: rv.live(true, true), IO: rv.io()}
+		props := templates.RunShowProps{Live: rv.live(true, true, false), IO: rv.io()}
 		t1 := time.Now()
 		buf.Reset()
 		if err := templates.Layout(templates.Page{Title: "run", Body: templates.RunShow(props)}).Render(ctx, &buf); err != nil {

@@ -219,7 +219,7 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 		row := templates.TimelineRow{Node: n.id, Label: ganttClip(n.label), Kind: n.kind, Status: status,
 			Y: float64(ri) * ganttRowHeight, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
 			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id})}
-		row.Title = fmt.Sprintf("%s (%s): %s", n.label, n.id, status)
+		row.Title = fmt.Sprintf("%s (%s): %s", n.label, n.id, runStatusText(status))
 		if sp, ok := spans[n.id]; ok {
 			row.Title += ", " + runDuration(sp.end.Sub(sp.start))
 		}
@@ -330,6 +330,10 @@ func ganttBarClass(e *engine.TimelineEntry, critical bool) string {
 	if e.Status == engine.NodeFailed && e.Step != engine.StepActivity && e.Step != engine.StepLocal {
 		c += " tl-failed"
 	}
+	// A timer or a wait stopped before its end keeps its look, outlined as stopped.
+	if e.Status == engine.NodeCancelled && c != "tl-"+engine.NodeCancelled {
+		c += " tl-stopped"
+	}
 	if critical {
 		c += " tl-critical"
 	}
@@ -365,8 +369,9 @@ func ganttBarTitle(node string, e *engine.TimelineEntry, sched, start, end time.
 	if e.StartedAt == nil && e.EndedAt == nil && e.Status == engine.NodeFailed {
 		b.WriteString(" · times not recorded")
 	}
-	if e.Error != nil {
-		b.WriteString("\n" + e.Error.Type + ": " + e.Error.Message)
+	if e.Error != nil && e.Error.Type != engine.ErrTypeCancelled {
+		v := runErrorView(e.Error, false)
+		b.WriteString("\n" + v.Title + ": " + v.Message)
 	}
 	return b.String()
 }

@@ -18,7 +18,8 @@ import (
 func (s *Server) runList(c echo.Context) error {
 	ctx := c.Request().Context()
 	q, qerr := readRunListQuery(c)
-	p := templates.RunListProps{Version: c.QueryParam("version"), Filtered: q.Graph != "" || q.Status != "" || c.QueryParam("version") != ""}
+	p := templates.RunListProps{Version: c.QueryParam("version"), Drafts: q.Drafts,
+		Filtered: q.Graph != "" || q.Status != "" || c.QueryParam("version") != "" || q.Drafts}
 	status := http.StatusOK
 	var rows []engine.RunRow
 	var next []byte
@@ -61,7 +62,7 @@ func (s *Server) runList(c echo.Context) error {
 	now := s.cfg.Now()
 	for _, r := range rows {
 		row := templates.RunListRow{RunID: r.RunID, GraphID: r.Graph, GraphName: names[r.Graph], Version: r.Version,
-			Status: r.Status, StartedBy: r.StartedBy, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
+			Draft: r.Draft, Status: r.Status, StartedBy: r.StartedBy, StartedAt: r.StartedAt, EndedAt: r.EndedAt}
 		end := now
 		if r.EndedAt != nil {
 			end = *r.EndedAt

@@ -22,14 +22,19 @@ type runListQuery struct {
 	Graph   string
 	Version int
 	Status  string
-	Page    string
-	Limit   int
+	// Drafts lists the test runs of drafts instead of the runs of versions.
+	Drafts bool
+	Page   string
+	Limit  int
 }
 
 // filter checks the query and turns it into an engine filter: 400 for a graph id, version,
 // status, page token or limit that cannot be.
 func (q runListQuery) filter() (engine.RunFilter, error) {
-	f := engine.RunFilter{GraphID: q.Graph, Version: q.Version, Status: q.Status, PageSize: q.Limit}
+	f := engine.RunFilter{GraphID: q.Graph, Version: q.Version, Status: q.Status, Drafts: q.Drafts, PageSize: q.Limit}
+	if q.Drafts && q.Version > 0 {
+		return f, NewError(http.StatusBadRequest, "Test runs of drafts have no version; leave out the version to list them.")
+	}
 	if q.Graph != "" && !store.ValidGraphID(q.Graph) {
 		return f, NewError(http.StatusBadRequest, fmt.Sprintf("%q is not a graph id.", q.Graph))
 	}
@@ -56,10 +61,13 @@ func (q runListQuery) values() url.Values {
 	if q.Status != "" {
 		v.Set("status", q.Status)
 	}
+	if q.Drafts {
+		v.Set("draft", "true")
+	}
 	return v
 }
 
-// readRunListQuery reads graph, version, status, page and limit from the URL.
+// readRunListQuery reads graph, version, status, draft, page and limit from the URL.
 func readRunListQuery(c echo.Context) (runListQuery, error) {
 	q := runListQuery{Graph: strings.TrimSpace(c.QueryParam("graph")), Status: strings.TrimSpace(c.QueryParam("status")),
 		Page: c.QueryParam("page")}
@@ -69,6 +77,13 @@ func readRunListQuery(c echo.Context) (runListQuery, error) {
 			return q, err
 		}
 		q.Version = n
+	}
+	switch strings.TrimSpace(c.QueryParam("draft")) {
+	case "", "false":
+	case "true":
+		q.Drafts = true
+	default:
+		return q, NewError(http.StatusBadRequest, "draft must be true (test runs of drafts) or false (runs of versions).")
 	}
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -80,11 +95,12 @@ func readRunListQuery(c echo.Context) (runListQuery, error) {
 	return q, nil
 }
 
-// runListAPI answers GET /api/v1/runs?graph=&version=&status=&page=&limit=: [{run_id, graph,
-// version, status, started_at, ended_at, started_by}] in visibility's order (runs still going,
+// runListAPI answers GET /api/v1/runs?graph=&version=&status=&draft=&page=&limit=: [{run_id, graph,
+// version, status, started_at, ended_at, started_by, draft}] in visibility's order (runs still going,
 // then those that ended most recently), 100 a page unless limit says otherwise. When there are
 // more, the X-Next-Page header holds the token to pass as page, and a Link header
-// (rel="next") the whole URL of the next page.
+// (rel="next") the whole URL of the next page. Test runs of drafts (version 0) are listed
+// only with draft=true, and then only they.
 func (s *Server) runListAPI(c echo.Context) error {
 	q, err := readRunListQuery(c)
 	if err != nil {

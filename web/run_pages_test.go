@@ -159,7 +159,7 @@ func TestRunPages(t *testing.T) {
 		}
 		rc.waitRun(t, paused, "cancelled", runEnded)
 		r = dev.get("/runs/" + paused + "?notice=cancel")
-		runWantBody(t, r, "The run was cancelled.", `data-status="cancelled"`, "status-cancelled")
+		runWantBody(t, r, "The run was cancelled by dev at ", `data-status="cancelled"`, "status-cancelled")
 		runWantNoBody(t, r, `data-testid="run-cancel"`)
 		wantStatus(t, dev.postForm("/runs/"+paused+"/cancel", nil), http.StatusConflict)
 		// Without the CSRF token the form is refused.

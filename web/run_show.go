@@ -34,14 +34,10 @@ func (s *Server) runShow(c echo.Context) error {
 	}
 	rv.view = readGanttView(c)
 	v := viewer(c)
-	live := rv.live(v.HasRole(store.RoleDeveloper), v.HasRole(store.RoleAnalyst))
+	live := rv.live(v.HasRole(store.RoleDeveloper), v.HasRole(store.RoleAnalyst), v.HasRole(store.RoleAdmin))
+	// After a cancel, the page itself says that the run is stopping or was cancelled; a
+	// notice would say it twice.
 	switch c.QueryParam("notice") {
-	case "cancel":
-		if live.Status == engine.RunRunning || live.Status == engine.RunWaiting {
-			live.Notice = "Cancellation requested."
-		} else if live.Status == engine.RunCancelled {
-			live.Notice = "The run was cancelled."
-		}
 	case "started":
 		live.Notice = "This run was started with the same input as " + c.QueryParam("from_run") + "."
 		if !runIDPattern.MatchString(c.QueryParam("from_run")) {
@@ -62,6 +58,12 @@ func (s *Server) runShow(c echo.Context) error {
 	title := "Run " + id
 	if rv.graphName != "" {
 		title = rv.graphName + " · run " + id
+	}
+	if rv.draft() {
+		title = "Test run " + id
+		if rv.graphName != "" {
+			title = rv.graphName + " · test run " + id
+		}
 	}
 	return Render(c, http.StatusOK, templates.Page{Title: title, Section: "/runs",
 		Body: templates.RunShow(templates.RunShowProps{Live: live, IO: rv.io()})})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"trellis/designer"
@@ -17,7 +18,7 @@ const runJSONLimit = 64 << 10
 
 // runStatusOrder is the order node counts are shown in.
 var runStatusOrder = []string{engine.NodeRunning, engine.NodeWaiting, engine.NodeFailed, engine.NodeCompleted,
-	engine.NodeCancelled, engine.NodeSkipped, engine.NodePending}
+	engine.NodeCancelled, engine.NodeSkipped, engine.NodePending, runNotReached}
 
 // runView is everything the run page is drawn from.
 type runView struct {
@@ -65,13 +66,50 @@ func (rv *runView) nodeStatuses() map[string]string {
 			}
 		}
 	}
+	ended := !rv.open()
 	for _, n := range rv.tl.Definition.Nodes {
-		if st[n.ID] == "" {
+		switch {
+		case st[n.ID] == "" && ended, st[n.ID] == engine.NodePending && ended:
+			st[n.ID] = runNotReached
+		case st[n.ID] == "":
 			st[n.ID] = engine.NodePending
 		}
 	}
 	return st
 }
+
+// failure is the node that failed the run and its own error, when a node did.
+func (rv *runView) failure() (string, *engine.NodeError) {
+	runErr := rv.runError()
+	node, msg, ok := runErr.FailedNode()
+	if !ok {
+		return "", nil
+	}
+	if rv.run != nil && rv.run.Nodes[node].Error != nil {
+		return node, rv.run.Nodes[node].Error
+	}
+	return node, &engine.NodeError{Type: runErr.Type, Message: msg}
+}
+
+func (rv *runView) runError() *engine.NodeError {
+	if rv.run != nil && rv.run.Error != nil {
+		return rv.run.Error
+	}
+	return rv.tl.Error
+}
+
+// nodeName is a node's label, or its id.
+func (rv *runView) nodeName(id string) string {
+	for _, n := range rv.tl.Definition.Nodes {
+		if n.ID == id {
+			return runNodeName(n.Label, id)
+		}
+	}
+	return id
+}
+
+// draft says whether the run is a test run of a graph's draft.
+func (rv *runView) draft() bool { return rv.tl.Version == engine.DraftVersion && rv.tl.GraphID != "" }
 
 func (rv *runView) status() string {
 	if rv.run != nil && rv.run.Status != "" {
@@ -92,16 +130,20 @@ func (rv *runView) open() bool {
 	return s == engine.RunRunning || s == engine.RunWaiting
 }
 
-// live builds the part of the page that follows the run.
-func (rv *runView) live(canCancel, canRerun bool) templates.RunLiveProps {
+// live builds the part of the page that follows the run. admin says whether the viewer may
+// open the admin pages an error's fix links to.
+func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps {
 	tl := rv.tl
 	id := tl.RunID
 	statuses := rv.nodeStatuses()
 	p := templates.RunLiveProps{RunID: id, GraphID: tl.GraphID, GraphName: rv.graphName, Version: tl.Version,
 		LatestVersion: rv.latest, VersionRetired: rv.retired, StartedBy: tl.StartedBy, Status: rv.status(),
 		StartedAt: tl.StartedAt, EndedAt: rv.endedAt(), Polling: rv.open(), PollURL: runShowURL(id, rv.view),
-		CanCancel: canCancel && rv.open(), CanRerun: canRerun}
-	if canRerun && rv.retired {
+		CanCancel: canCancel && rv.open(), CanRerun: canRerun, Draft: rv.draft()}
+	if p.Draft {
+		p.LatestVersion = 0
+	}
+	if canRerun && rv.retired && !p.Draft {
 		p.CanRerun = false
 		p.RerunRefusal = "Version " + strconv.Itoa(tl.Version) + " is retired, so it cannot run again."
 	}
@@ -110,14 +152,12 @@ func (rv *runView) live(canCancel, canRerun bool) templates.RunLiveProps {
 		end = *p.EndedAt
 	}
 	p.Duration = runDuration(end.Sub(tl.StartedAt))
-	if rv.run != nil && rv.run.Error != nil {
-		p.Error = &templates.RunErrorView{Type: rv.run.Error.Type, Message: rv.run.Error.Message}
-	} else if tl.Error != nil {
-		p.Error = &templates.RunErrorView{Type: tl.Error.Type, Message: tl.Error.Message}
-	}
 	if tl.CancelRequestedAt != nil && rv.open() {
 		p.CancelNote = "Cancellation was requested at " + tl.CancelRequestedAt.UTC().Format("15:04:05 MST") + "; nodes in flight are stopping."
 	}
+	link := func(v ganttView) templates.RunLink { return templates.RunLink{Page: runShowURL(id, v)} }
+	failedNode, failedErr := rv.failure()
+	rv.explainEnd(&p, statuses, failedNode, failedErr, admin, link)
 
 	classes := make(map[string]string, len(statuses))
 	notes := make(map[string]string, len(statuses))
@@ -129,7 +169,7 @@ func (rv *runView) live(canCancel, canRerun bool) templates.RunLiveProps {
 		if n.ID == rv.view.Node {
 			classes[n.ID] += " is-selected"
 		}
-		notes[n.ID] = s
+		notes[n.ID] = runStatusText(s)
 		if rv.run != nil && rv.run.Nodes[n.ID].Attempts > 1 {
 			notes[n.ID] += ", " + strconv.Itoa(rv.run.Nodes[n.ID].Attempts) + " attempts"
 		}
@@ -139,30 +179,109 @@ func (rv *runView) live(canCancel, canRerun bool) templates.RunLiveProps {
 			p.Counts = append(p.Counts, templates.RunCount{Status: s, N: count[s]})
 		}
 	}
+	p.Legend = runLegend(count, failedNode, rv.nodeName(failedNode), p.Status)
 	p.Graph = templates.GraphSVGProps{Graph: &tl.Definition, ID: "run-graph", Title: "Graph of run " + id + ", nodes coloured by status",
 		NodeClass: classes, NodeNote: notes}
 
-	link := func(v ganttView) templates.RunLink { return templates.RunLink{Page: runShowURL(id, v)} }
 	p.Timeline = buildGantt(ganttInput{tl: tl, statuses: statuses, now: rv.now, view: rv.view, link: link})
-	for _, e := range tl.Entries {
-		if e.Status != engine.NodeFailed || e.Error == nil {
+	// Failed attempts other than the one the error above already tells of: retries, and
+	// failures of nodes that continued on their error port.
+	last := -1
+	for i, e := range tl.Entries {
+		if failedErr != nil && e.Node == failedNode && e.Status == engine.NodeFailed && e.Error != nil && e.Error.Type == failedErr.Type {
+			last = i
+		}
+	}
+	for i, e := range tl.Entries {
+		if e.Status != engine.NodeFailed || e.Error == nil || i == last {
 			continue
 		}
-		f := templates.RunFailureRow{Node: e.Node, Attempt: e.Attempt,
-			Error:  templates.RunErrorView{Type: e.Error.Type, Message: e.Error.Message},
+		f := templates.RunFailureRow{Node: e.Node, Label: rv.nodeName(e.Node), Attempt: e.Attempt, Error: *runErrorView(e.Error, admin),
 			Select: link(ganttView{From: rv.view.From, To: rv.view.To, Node: e.Node})}
 		if e.StartedAt != nil {
 			f.At = "at " + ganttOffset(e.StartedAt.Sub(tl.StartedAt))
 		}
 		p.Failures = append(p.Failures, f)
 	}
-	p.Inspector = rv.inspector(statuses, link)
+	p.Inspector = rv.inspector(statuses, link, failedNode, admin)
 	p.Usage = rv.runUsage(statuses)
 	return p
 }
 
+// explainEnd says how a run that did not complete ended, once: the node that failed it and
+// why, with where to fix it, or when it was cancelled; and what became of the other nodes.
+func (rv *runView) explainEnd(p *templates.RunLiveProps, statuses map[string]string, failedNode string, failedErr *engine.NodeError,
+	admin bool, link func(ganttView) templates.RunLink) {
+	var stopped, notReached int
+	for _, st := range statuses {
+		switch st {
+		case engine.NodeCancelled:
+			stopped++
+		case runNotReached:
+			notReached++
+		}
+	}
+	var others []string
+	if stopped > 0 {
+		o := runPlural(stopped, "node") + runWasWere(stopped) + " still running and stopped (shown as cancelled)"
+		if failedNode != "" {
+			o = runPlural(stopped, "node") + runWasWere(stopped) + " still running and stopped when " + rv.nodeName(failedNode) + " failed (shown as cancelled)"
+		}
+		others = append(others, o)
+	}
+	if notReached > 0 {
+		others = append(others, runPlural(notReached, "node")+runWasWere(notReached)+" not reached")
+	}
+	if len(others) > 0 {
+		p.Others = strings.Join(others, "; ") + "."
+	}
+	switch p.Status {
+	case engine.RunCancelled:
+		p.Cancelled = runCancelledNote(rv.tl.CancelRequestedAt, rv.tl.CancelReason)
+	case engine.RunFailed:
+		if failedNode != "" {
+			p.Error = runErrorView(failedErr, admin)
+			p.Error.Node, p.Error.Select = rv.nodeName(failedNode), link(ganttView{From: rv.view.From, To: rv.view.To, Node: failedNode})
+		} else {
+			p.Error = runErrorView(rv.runError(), admin)
+		}
+	}
+}
+
+// runLegend explains the statuses a drawing shows that do not explain themselves.
+func runLegend(count map[string]int, failedNode, failedName, runStatus string) []templates.RunLegendItem {
+	var out []templates.RunLegendItem
+	if count[engine.NodeCancelled] > 0 {
+		why := "stopped before they finished, because the run was cancelled"
+		if failedNode != "" {
+			why = "stopped before they finished, because " + failedName + " failed and the run ended"
+		} else if runStatus != engine.RunCancelled {
+			why = "stopped before they finished"
+		}
+		out = append(out, templates.RunLegendItem{Status: engine.NodeCancelled, Text: why})
+	}
+	if count[engine.NodeSkipped] > 0 {
+		out = append(out, templates.RunLegendItem{Status: engine.NodeSkipped, Text: "on a branch the run did not take"})
+	}
+	if count[runNotReached] > 0 {
+		out = append(out, templates.RunLegendItem{Status: runNotReached, Text: "the run ended before their turn came, so they never ran"})
+	}
+	if count[engine.NodePending] > 0 {
+		out = append(out, templates.RunLegendItem{Status: engine.NodePending, Text: "not started yet"})
+	}
+	return out
+}
+
+// runStatusText is a node status in words.
+func runStatusText(s string) string {
+	if s == runNotReached {
+		return "not reached"
+	}
+	return s
+}
+
 // inspector shows the selected node.
-func (rv *runView) inspector(statuses map[string]string, link func(ganttView) templates.RunLink) templates.RunInspectorProps {
+func (rv *runView) inspector(statuses map[string]string, link func(ganttView) templates.RunLink, failedNode string, admin bool) templates.RunInspectorProps {
 	tl := rv.tl
 	var node *designer.Node
 	for i := range tl.Definition.Nodes {
@@ -195,8 +314,35 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 			p.Duration = runDuration(state.EndedAt.Sub(*state.StartedAt))
 		}
 	}
-	if state.Error != nil {
-		p.Error = &templates.RunErrorView{Type: state.Error.Type, Message: state.Error.Message}
+	nodeErr := state.Error
+	if nodeErr == nil && statuses[node.ID] == engine.NodeFailed {
+		// Without the run's state (no worker to answer), the node's last failed step tells.
+		for i := range tl.Entries {
+			if e := &tl.Entries[i]; e.Node == node.ID && e.Status == engine.NodeFailed && e.Error != nil {
+				nodeErr = e.Error
+			}
+		}
+	}
+	switch st := statuses[node.ID]; {
+	case st == engine.NodeCancelled && node.ID != failedNode:
+		// A cancelled node's error says only "cancelled"; say why instead.
+		p.Note = "Stopped before it finished, because the run was cancelled."
+		if failedNode != "" {
+			p.Note = "Stopped before it finished, because " + rv.nodeName(failedNode) + " failed and the run ended."
+		} else if rv.status() != engine.RunCancelled {
+			p.Note = "Stopped before it finished."
+		}
+		nodeErr = nil
+	case st == runNotReached:
+		p.Note = "Not reached: the run ended before this node's turn came, so it never ran."
+	case st == engine.NodeSkipped:
+		p.Note = "Skipped: it is on a branch the run did not take."
+	case st == engine.NodeFailed || (st == engine.NodeRunning || st == engine.NodeWaiting) && nodeErr != nil:
+		p.Error = runErrorView(nodeErr, admin)
+	case st == engine.NodeCompleted && nodeErr != nil && state.Port == designer.PortError:
+		// on_error: continue: the node failed and went on by its error port.
+		p.Error = runErrorView(nodeErr, admin)
+		p.Note = "It failed and continued on its error port."
 	}
 	var entries []*engine.TimelineEntry
 	attempts := 0
@@ -229,8 +375,9 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 		default:
 			r.Started = "when it ran was not recorded"
 		}
-		if e.Error != nil {
-			r.Error = &templates.RunErrorView{Type: e.Error.Type, Message: e.Error.Message}
+		// The error the inspector shows above is not repeated on its step.
+		if e.Error != nil && !(p.Error != nil && runSameError(e.Error, nodeErr)) && e.Error.Type != engine.ErrTypeCancelled {
+			r.Error = runErrorView(e.Error, admin)
 		}
 		p.Rows = append(p.Rows, r)
 		if e.Input != nil {
@@ -247,7 +394,20 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 		}
 	}
 	if p.Input == "" && p.InputNote == "" {
-		p.InputNote = runInputNote(node.Kind, len(entries) > 0)
+		p.InputNote = runInputNote(node.Kind, len(entries) > 0, statuses[node.ID] == runNotReached)
+	}
+	p.OutputNote = "No output."
+	switch statuses[node.ID] {
+	case runNotReached:
+		p.OutputNote = "No output: the node was not reached."
+	case engine.NodeFailed:
+		p.OutputNote = "No output: the node failed."
+	case engine.NodeCancelled:
+		p.OutputNote = "No output: the node was stopped."
+	case engine.NodePending:
+		p.OutputNote = "No output yet: the node has not started."
+	case engine.NodeRunning, engine.NodeWaiting:
+		p.OutputNote = "No output yet."
 	}
 	switch {
 	case state.Output != nil:
@@ -287,10 +447,12 @@ func runEntryInput(e *engine.TimelineEntry) (string, string) {
 	return runPrettyRaw(e.Input), ""
 }
 
-func runInputNote(kind string, ran bool) string {
+func runInputNote(kind string, ran, notReached bool) string {
 	switch {
+	case notReached:
+		return "The node was not reached, so it had no input."
 	case !ran:
-		return "The node has not run."
+		return "The node has not run yet."
 	case kind == designer.KindTransform:
 		return "A transform is evaluated inside the workflow, so history records its result but not its input; the config shows what it reads."
 	case kind == designer.KindWait:
@@ -330,12 +492,20 @@ func runCut(s string) string {
 
 // io is the run's input and output.
 func (rv *runView) io() templates.RunIOProps {
-	p := templates.RunIOProps{Input: runPrettyValue(rv.tl.Input)}
+	p := templates.RunIOProps{Input: runPrettyValue(rv.tl.Input), OutputNote: "No output yet."}
 	if rv.run != nil && rv.run.Input != nil {
 		p.Input = runPrettyValue(rv.run.Input)
 	}
 	if rv.run != nil && rv.run.Output != nil {
 		p.Output, p.HasOutput = runPrettyValue(rv.run.Output), true
+	}
+	switch rv.status() {
+	case engine.RunFailed:
+		p.OutputNote = "No output: the run failed."
+	case engine.RunCancelled:
+		p.OutputNote = "No output: the run was cancelled."
+	case engine.RunCompleted:
+		p.OutputNote = "No output."
 	}
 	return p
 }

@@ -1,6 +1,7 @@
 // main.js: starts the graph editor from the JSON data block the server wrote into the page,
 // and marks when it is ready (performance.mark "editor-ready"; the benchmark reads it).
 import { Editor } from "./editor.js";
+import "./testrun.js";
 
 performance.mark("editor-start");
 const root = document.getElementById("editor");
