@@ -38,6 +38,7 @@ func (s *Server) routeTable() []Route {
 		// Health and assets.
 		{Method: http.MethodGet, Path: "/healthz", Bare: true, Handler: s.healthCheck},
 		{Method: http.MethodGet, Path: "/api/v1/healthz", Bare: true, Handler: s.healthCheck},
+		{Method: http.MethodGet, Path: "/api/v1/openapi.json", Handler: s.openAPIShow},
 		{Method: http.MethodGet, Path: "/static/:version/*", Bare: true, Handler: s.staticServe},
 
 		// Sessions.
