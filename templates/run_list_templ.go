@@ -158,7 +158,7 @@ func RunList(p RunListProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</select></div><div class=\"field\"><label for=\"run-filter-draft\">Runs of</label> <select id=\"run-filter-draft\" name=\"draft\" data-testid=\"run-filter-draft\"><option value=\"\">Published versions</option> <option value=\"true\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</select></div><div class=\"field\"><label for=\"run-filter-draft\">Runs of</label> <select id=\"run-filter-draft\" name=\"drafts\" data-testid=\"run-filter-draft\"><option value=\"\">Published versions</option> <option value=\"true\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

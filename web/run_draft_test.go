@@ -52,7 +52,7 @@ func TestRunDraftTestRuns(t *testing.T) {
 		http.StatusConflict, "conflict")
 
 	// Lists and counts leave it out, unless asked for drafts.
-	rows := runRowsOf(t, ana.waitListed("draft=true", 1))
+	rows := runRowsOf(t, ana.waitListed("drafts=true", 1))
 	if rows[0].RunID != draft || rows[0].Version != 0 {
 		t.Errorf("draft runs = %+v", rows)
 	}
@@ -61,8 +61,8 @@ func TestRunDraftTestRuns(t *testing.T) {
 			t.Errorf("GET /runs?%s = %+v, want only the run of v1", q, rows)
 		}
 	}
-	wantStatus(t, ana.get("/runs?draft=true&version=1"), http.StatusBadRequest)
-	wantStatus(t, ana.get("/runs?draft=maybe"), http.StatusBadRequest)
+	wantStatus(t, ana.get("/runs?drafts=true&version=1"), http.StatusBadRequest)
+	wantStatus(t, ana.get("/runs?drafts=maybe"), http.StatusBadRequest)
 	if n, err := rc.eng.CountRuns(context.Background(), g); err != nil || n != 1 {
 		t.Errorf("runs of %s = %d, %v; want 1", g, n, err)
 	}
@@ -74,7 +74,7 @@ func TestRunDraftTestRuns(t *testing.T) {
 		wantStatus(t, r, http.StatusOK)
 		runWantBody(t, r, `data-testid="run-draft"`, "Draft test run", `href="/graphs/`+g+`/edit"`, `data-testid="node-pause"`)
 		runWantNoBody(t, r, `data-testid="run-version"`, "Version 0", `data-testid="run-compare"`)
-		r = dev.get("/runs?draft=true")
+		r = dev.get("/runs?drafts=true")
 		runWantBody(t, r, `data-testid="run-draft-`+draft+`"`, `<option value="true" selected>`)
 		runWantNoBody(t, r, `data-testid="run-row-`+pub+`"`)
 		runWantNoBody(t, dev.get("/runs"), `data-testid="run-row-`+draft+`"`)

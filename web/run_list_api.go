@@ -62,12 +62,12 @@ func (q runListQuery) values() url.Values {
 		v.Set("status", q.Status)
 	}
 	if q.Drafts {
-		v.Set("draft", "true")
+		v.Set("drafts", "true")
 	}
 	return v
 }
 
-// readRunListQuery reads graph, version, status, draft, page and limit from the URL.
+// readRunListQuery reads graph, version, status, drafts, page and limit from the URL.
 func readRunListQuery(c echo.Context) (runListQuery, error) {
 	q := runListQuery{Graph: strings.TrimSpace(c.QueryParam("graph")), Status: strings.TrimSpace(c.QueryParam("status")),
 		Page: c.QueryParam("page")}
@@ -78,12 +78,12 @@ func readRunListQuery(c echo.Context) (runListQuery, error) {
 		}
 		q.Version = n
 	}
-	switch strings.TrimSpace(c.QueryParam("draft")) {
+	switch strings.TrimSpace(c.QueryParam("drafts")) {
 	case "", "false":
 	case "true":
 		q.Drafts = true
 	default:
-		return q, NewError(http.StatusBadRequest, "draft must be true (test runs of drafts) or false (runs of versions).")
+		return q, NewError(http.StatusBadRequest, "drafts must be true (test runs of drafts) or false (runs of versions).")
 	}
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -95,12 +95,12 @@ func readRunListQuery(c echo.Context) (runListQuery, error) {
 	return q, nil
 }
 
-// runListAPI answers GET /api/v1/runs?graph=&version=&status=&draft=&page=&limit=: [{run_id, graph,
+// runListAPI answers GET /api/v1/runs?graph=&version=&status=&drafts=&page=&limit=: [{run_id, graph,
 // version, status, started_at, ended_at, started_by, draft}] in visibility's order (runs still going,
 // then those that ended most recently), 100 a page unless limit says otherwise. When there are
 // more, the X-Next-Page header holds the token to pass as page, and a Link header
 // (rel="next") the whole URL of the next page. Test runs of drafts (version 0) are listed
-// only with draft=true, and then only they.
+// only with drafts=true, and then only they.
 func (s *Server) runListAPI(c echo.Context) error {
 	q, err := readRunListQuery(c)
 	if err != nil {
