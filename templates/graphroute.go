@@ -30,6 +30,8 @@ const (
 	routePad = 5.0
 	// RouteRadius rounds the corners of a route.
 	RouteRadius = 8.0
+	// routeTries is how many routes of each shape are tried before the plain one is taken.
+	routeTries = 24
 )
 
 type routeSeg struct {
@@ -42,8 +44,26 @@ type routeSeg struct {
 // to b (the entry on the left side of box to), first and last included. boxes are every box
 // of the drawing, from and to among them.
 func RouteEdge(a, b RoutePoint, from, to RouteBox, boxes []RouteBox) []RoutePoint {
-	r := router{a: a, b: b, from: from, to: to, boxes: boxes}
+	// Every route stays between the two ends, give or take a stub and a gap: only the boxes
+	// there can be in its way.
+	lo := math.Min(a.X, b.X) - RouteStub - routeGap
+	hi := math.Max(a.X, b.X) + RouteStub + routeGap
+	near := make([]RouteBox, 0, 16)
+	for _, bx := range boxes {
+		if bx.X <= hi && bx.X+bx.W >= lo {
+			near = append(near, bx)
+		}
+	}
+	r := router{a: a, b: b, from: from, to: to, boxes: near}
 	return simplifyRoute(r.route())
+}
+
+// firstTries is the first routeTries candidates.
+func firstTries(list []float64) []float64 {
+	if len(list) > routeTries {
+		return list[:routeTries]
+	}
+	return list
 }
 
 type router struct {
@@ -57,13 +77,13 @@ func (r *router) route() []RoutePoint {
 	x1, x2 := a.X+RouteStub, b.X-RouteStub
 	if x2 >= x1 {
 		// Forward: one vertical segment in the gap, where it crosses nothing.
-		for _, xm := range r.columns(x1, x2) {
+		for _, xm := range firstTries(r.columns(x1, x2)) {
 			pts := []RoutePoint{a, {xm, a.Y}, {xm, b.Y}, b}
 			if r.free(pts) {
 				return pts
 			}
 		}
-		for _, yc := range r.channels(x1, x2) {
+		for _, yc := range firstTries(r.channels(x1, x2)) {
 			pts := []RoutePoint{a, {x1, a.Y}, {x1, yc}, {x2, yc}, {x2, b.Y}, b}
 			if r.free(pts) {
 				return pts
@@ -73,7 +93,7 @@ func (r *router) route() []RoutePoint {
 		return []RoutePoint{a, {xm, a.Y}, {xm, b.Y}, b}
 	}
 	// Backward or too close: out to the right, round through a channel, in from the left.
-	for _, yc := range r.channels(x2, x1) {
+	for _, yc := range firstTries(r.channels(x2, x1)) {
 		pts := []RoutePoint{a, {x1, a.Y}, {x1, yc}, {x2, yc}, {x2, b.Y}, b}
 		if r.free(pts) {
 			return pts

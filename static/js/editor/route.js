@@ -11,12 +11,19 @@ export const STUB = 16; // how far an edge runs straight out of its exit and int
 const GAP = 14; // the clearance a route keeps from the boxes it passes
 const PAD = 5; // how close a segment may come to a box before it counts as crossing it
 const RADIUS = 8; // rounds the corners
+const TRIES = 24; // routes tried of each shape before the plain one is taken
 
 // routeEdge returns the corners of the route from a (an exit on the right side of box from)
 // to b (the entry on the left side of box to), first and last included. boxes are every box
 // of the drawing ({x, y, w, h}), from and to among them.
 export function routeEdge(a, b, from, to, boxes) {
-  return simplify(route(a, b, from, to, boxes));
+  // Every route stays between the two ends, give or take a stub and a gap: only the boxes
+  // there can be in its way.
+  const lo = Math.min(a.x, b.x) - STUB - GAP;
+  const hi = Math.max(a.x, b.x) + STUB + GAP;
+  const near = [];
+  for (const bx of boxes) if (bx.x <= hi && bx.x + bx.w >= lo) near.push(bx);
+  return simplify(route(a, b, from, to, near));
 }
 
 function route(a, b, from, to, boxes) {
@@ -25,11 +32,11 @@ function route(a, b, from, to, boxes) {
   const free = (pts) => isFree(pts, from, to, boxes);
   if (x2 >= x1) {
     // Forward: one vertical segment in the gap, where it crosses nothing.
-    for (const xm of columns(a, b, x1, x2, boxes)) {
+    for (const xm of columns(a, b, x1, x2, boxes).slice(0, TRIES)) {
       const pts = [a, { x: xm, y: a.y }, { x: xm, y: b.y }, b];
       if (free(pts)) return pts;
     }
-    for (const yc of channels(a, b, x1, x2, boxes)) {
+    for (const yc of channels(a, b, x1, x2, boxes).slice(0, TRIES)) {
       const pts = [a, { x: x1, y: a.y }, { x: x1, y: yc }, { x: x2, y: yc }, { x: x2, y: b.y }, b];
       if (free(pts)) return pts;
     }
@@ -37,7 +44,7 @@ function route(a, b, from, to, boxes) {
     return [a, { x: xm, y: a.y }, { x: xm, y: b.y }, b];
   }
   // Backward or too close: out to the right, round through a channel, in from the left.
-  for (const yc of channels(a, b, x2, x1, boxes)) {
+  for (const yc of channels(a, b, x2, x1, boxes).slice(0, TRIES)) {
     const pts = [a, { x: x1, y: a.y }, { x: x1, y: yc }, { x: x2, y: yc }, { x: x2, y: b.y }, b];
     if (free(pts)) return pts;
   }
