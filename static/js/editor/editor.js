@@ -129,7 +129,7 @@ export class Editor {
     document.addEventListener("click", async (ev) => {
       const a = ev.target.closest && ev.target.closest("a[href]");
       if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
-      if ((a.target && a.target !== "_self") || a.hasAttribute("download") || a.closest("dialog")) return;
+      if ((a.target && a.target !== "_self") || a.hasAttribute("download") || a.closest("#leave-dialog")) return;
       if (!this.hasUnsaved()) return;
       ev.preventDefault();
       const href = a.href;
