@@ -1,8 +1,11 @@
 package web
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -11,24 +14,53 @@ import (
 	"trellis/store"
 )
 
-// napDoc waits three seconds, then greets.
+// napDoc calls $URL, which answers only when the test says so, then greets. The call is
+// held open, not timed: the page must find it running however slow the machine is.
 const napDoc = `{"format": "trellis.graph/v1", "name": "Nap then greet",
   "nodes": [{"id": "load", "kind": "transform", "label": "Load", "config": {"value": "input.name"}},
-            {"id": "pause", "kind": "wait", "label": "Nap", "config": {"duration": "3s"}},
+            {"id": "pause", "kind": "http", "label": "Nap", "config": {"url": "$URL/nap"}},
             {"id": "done", "kind": "transform", "label": "Greet", "config": {"value": "'Hello ' + nodes.load.output"}}],
   "edges": [{"from": "load", "to": "pause"}, {"from": "pause", "to": "done"}]}`
 
-// TestRunBrowserLive opens a running run and watches its wait node turn from running to
+// heldService answers every request with {"ok": true}, but only once release is closed.
+type heldService struct {
+	*httptest.Server
+	release chan struct{}
+	once    sync.Once
+}
+
+func newHeldService(t *testing.T) *heldService {
+	h := &heldService{release: make(chan struct{})}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok": true}`)
+	}))
+	// Cleanups run last first: release, so that Close does not wait for a held request.
+	t.Cleanup(h.Close)
+	t.Cleanup(h.let)
+	return h
+}
+
+// let answers the requests held and every later one.
+func (h *heldService) let() { h.once.Do(func() { close(h.release) }) }
+
+// TestRunBrowserLive opens a running run and watches its http node turn from running to
 // completed without a reload; then selects a node and zooms the timeline in place.
 func TestRunBrowserLive(t *testing.T) {
 	requireChromium(t)
 	app, rc := newRunApp(t)
 	ana := app.api("ana", store.RoleAnalyst)
 	app.user("dev", store.RoleDeveloper)
-	g := ana.createGraph("Nap then greet", napDoc)
+	svc := newHeldService(t)
+	g := ana.createGraph("Nap then greet", strings.Replace(napDoc, "$URL", svc.URL, 1))
 	ana.publish(g, "first")
 	id := ana.startRun(g, map[string]any{"name": "Ada"})
-	rc.waitRun(t, id, "napping", func(r *engine.Run) bool { return r.Nodes["pause"].Status == engine.NodeRunning })
+	rc.waitRun(t, id, "calling", func(r *engine.Run) bool { return r.Nodes["pause"].Status == engine.NodeRunning })
 
 	b := newBrowser(t, app)
 	b.login("dev", testPassword)
@@ -40,6 +72,7 @@ func TestRunBrowserLive(t *testing.T) {
 	b.screenshot("run-running")
 	// A reload would lose this.
 	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.trellisTestMark = "same page"`))
+	svc.let()
 	b.do("wait for pause to complete", chromedp.WaitVisible(chromedp.CSS(`[data-testid="node-pause"].status-completed`)))
 	b.do("wait for the run to complete", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="completed"]`)))
 	if mark := browserRun(b, "mark", chromedp.Evaluate[string](`window.trellisTestMark || ""`)); mark != "same page" {

@@ -121,7 +121,7 @@ func TestBuildGantt(t *testing.T) {
 		}
 	}
 	first, second := slow.Bars[0], slow.Bars[1]
-	if !strings.Contains(first.Class, "tl-failed") || !strings.Contains(first.Title, "HTTPStatus: unexpected HTTP status 503") ||
+	if !strings.Contains(first.Class, "tl-failed") || !strings.Contains(first.Title, "unexpected HTTP status 503") ||
 		!strings.Contains(second.Class, "tl-completed tl-critical") || second.QueueW < 19 || second.QueueW > 21 || second.Label != "#2" {
 		t.Errorf("slow's bars = %+v", slow.Bars)
 	}
