@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -37,7 +38,15 @@ func init() {
 	registerActivity(benchActivity, func(*Deps) any { return benchNoop })
 }
 
-func (benchNoopKind) compile(*designer.Node, *problemList) any { return nil }
+// compile compiles a config like transform's the same way, so that a large graph of
+// bench_noop nodes costs what real nodes cost to compile.
+func (benchNoopKind) compile(n *designer.Node, ps *problemList) any {
+	if len(n.Config) == 0 {
+		return nil
+	}
+	return transformKind{}.compile(n, ps)
+}
+
 func (benchNoopKind) ports(*designer.Node, any) []string {
 	return []string{designer.PortOut, designer.PortError}
 }
@@ -196,25 +205,80 @@ func BenchmarkThroughput10Node(b *testing.B) {
 }
 
 // BenchmarkLargeGraph2000 runs 2,000 no-op activity nodes (20 layers of 100, each node
-// after two of the layer before) and reports the history it leaves.
+// after two of the layer before, each with an expression to compile) and reports the
+// history it leaves, and first_task_ms: the median of three runs' first workflow task on a
+// worker that has not compiled the definition before (a `trellis worker` elsewhere, or
+// after a restart), which must stay far from the SDK's one-second deadlock limit.
 func BenchmarkLargeGraph2000(b *testing.B) {
 	cl := startBenchCluster(b)
-	g := layeredGraph(20, 100, benchKind)
+	g := largeBenchGraph()
 	p, err := compile(&g)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var events, size int
+	var firstTasks []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		id := runToEnd(b, cl, g)
 		b.StopTimer()
 		events, size = historySize(b, cl.c, id)
+		for range 3 {
+			firstTasks = append(firstTasks, coldFirstTask(b, cl))
+		}
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(events), "events")
 	b.ReportMetric(float64(size), "history-bytes")
 	b.ReportMetric(float64(p.events), "estimated-events")
+	b.ReportMetric(float64(median(firstTasks).Microseconds())/1000, "first_task_ms")
+}
+
+// largeBenchGraph is layeredGraph's 2,000 transforms as bench_noop nodes.
+func largeBenchGraph() designer.Graph {
+	g := layeredGraph(20, 100, "transform")
+	for i := range g.Nodes {
+		g.Nodes[i].Kind = benchKind
+	}
+	return g
+}
+
+var coldRuns atomic.Int64
+
+// coldFirstTask starts a definition the worker has not seen, directly (StartRun would
+// compile it in this process first), and returns its first workflow task's time from
+// started to completed, as the server recorded it.
+func coldFirstTask(b *testing.B, cl *testCluster) time.Duration {
+	ctx := context.Background()
+	g := largeBenchGraph()
+	g.Name = fmt.Sprintf("cold %d", coldRuns.Add(1))
+	run, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: DefaultTaskQueue}, WorkflowName,
+		RunInput{GraphID: "bench", Version: 1, Definition: g, StartedBy: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out any
+	if err := run.Get(ctx, &out); err != nil {
+		b.Fatalf("cold run: %v", err)
+	}
+	var started time.Time
+	it := cl.c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, 0)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			started = ev.GetEventTime().AsTime()
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+			b.Fatalf("the first workflow task failed: %v", ev.GetWorkflowTaskFailedEventAttributes().GetFailure())
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			return ev.GetEventTime().AsTime().Sub(started)
+		}
+	}
+	b.Fatal("no workflow task in the history")
+	return 0
 }
 
 func historySize(b *testing.B, c client.Client, id string) (events, size int) {

@@ -92,18 +92,23 @@ func TestDurableAcrossRestart(t *testing.T) {
 	}
 }
 
-// gatedServer fails the first two requests with 500 and holds the third until released.
+// gatedServer answers 503 to every request until restarted is set; then it answers the
+// first request 503 too and holds the next one until released. It goes by what the test
+// has done, not by the clock: however slow the machine, the node is between attempts when
+// the server stops and in flight after the restart.
 type gatedServer struct {
 	*httptest.Server
-	hits    atomic.Int64
-	release chan struct{}
+	hits      atomic.Int64
+	restarted atomic.Bool
+	after     atomic.Int64 // requests since restarted
+	release   chan struct{}
 }
 
 func newGatedServer(t *testing.T) *gatedServer {
 	g := &gatedServer{release: make(chan struct{})}
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := g.hits.Add(1)
-		if n <= 2 {
+		if !g.restarted.Load() || g.after.Add(1) == 1 {
 			http.Error(w, "not yet", http.StatusServiceUnavailable)
 			return
 		}
@@ -127,7 +132,7 @@ func newGatedServer(t *testing.T) *gatedServer {
 }
 
 // TestRetryingHTTPSurvivesRestart stops the server while an http node is between
-// attempts; after the restart the retries go on and the node succeeds on attempt 3.
+// attempts; after the restart the retries go on, one more fails, and the next succeeds.
 func TestRetryingHTTPSurvivesRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded server")
@@ -137,7 +142,7 @@ func TestRetryingHTTPSurvivesRestart(t *testing.T) {
 	srv := newGatedServer(t)
 	cl := startCluster(t, dir, Deps{})
 	g := mustGraph(t, strings.ReplaceAll(`{"nodes": [{"id": "call", "kind": "http", "config": {"url": "$URL/x"},
-		"retry": {"max_attempts": 5, "initial_interval": "3s", "backoff": 1}}], "edges": []}`, "$URL", srv.URL))
+		"retry": {"max_attempts": 20, "initial_interval": "3s", "backoff": 1}}], "edges": []}`, "$URL", srv.URL))
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "retry", Version: 1, Definition: g, StartedBy: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -148,22 +153,27 @@ func TestRetryingHTTPSurvivesRestart(t *testing.T) {
 		t.Errorf("node error while retrying = %+v", e)
 	}
 	cl.stop()
+	// Attempts before the stop all failed; usually one, more on a slow machine.
+	before := srv.hits.Load()
+	srv.restarted.Store(true)
 
 	cl = startCluster(t, dir, Deps{})
-	// While attempt 3 is held by the server, GetRun shows the live attempt and the last failure.
-	r = waitRun(t, cl.eng, id, "attempt 3 is in flight", func(r *Run) bool { return r.Nodes["call"].Attempts >= 3 })
+	// While the attempt after the next is held by the server, GetRun shows the live attempt
+	// and the last failure.
+	held := int(before) + 2
+	r = waitRun(t, cl.eng, id, "the held attempt is in flight", func(r *Run) bool { return r.Nodes["call"].Attempts >= held })
 	call := r.Nodes["call"]
 	if r.Status != RunRunning || call.Status != NodeRunning || call.Error == nil ||
-		!strings.Contains(call.Error.Message, "attempt 2 failed: unexpected HTTP status 503") {
+		!strings.Contains(call.Error.Message, fmt.Sprintf("attempt %d failed: unexpected HTTP status 503", held-1)) {
 		t.Errorf("run while retrying = %s", toJSON(r))
 	}
 	close(srv.release)
 	r = waitRun(t, cl.eng, id, "completed", ended)
 	call = r.Nodes["call"]
-	if r.Status != RunCompleted || call.Attempts != 3 || srv.hits.Load() != 3 || call.Error != nil {
-		t.Errorf("run = %s, hits %d; want completed on attempt 3", toJSON(r), srv.hits.Load())
+	if r.Status != RunCompleted || call.Attempts != held || srv.hits.Load() != int64(held) || call.Error != nil {
+		t.Errorf("run = %s, hits %d; want completed on attempt %d", toJSON(r), srv.hits.Load(), held)
 	}
-	if body := toJSON(call.Output.(map[string]any)["body"]); body != `{"hit":3}` {
+	if body := toJSON(call.Output.(map[string]any)["body"]); body != fmt.Sprintf(`{"hit":%d}`, held) {
 		t.Errorf("body = %s", body)
 	}
 }

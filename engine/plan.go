@@ -3,9 +3,11 @@ package engine
 import (
 	"container/list"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"sync"
@@ -89,8 +91,11 @@ func (ps *problemList) edge(i int, field string, err error) {
 	*ps = append(*ps, p)
 }
 
-// plan is a definition compiled for execution: kinds resolved, configs decoded, expressions
-// compiled and edges indexed. It is immutable, so runs of the same definition share it.
+// plan is a definition compiled for execution: kinds resolved, edges indexed and checked,
+// expressions compiled. Node configs are compiled on first use (planNode.config), so that
+// a run's first workflow task does work in proportion to the nodes it starts, not to the
+// whole graph. A plan never changes but for that memo, so runs of the same definition
+// share it.
 type plan struct {
 	graph  *designer.Graph
 	nodes  []planNode
@@ -99,16 +104,39 @@ type plan struct {
 	in     [][]int // edge indexes into each node, in document order
 	out    [][]int // edge indexes out of each node, in document order
 	output *designer.Expr
-	// events is the estimated history length of a run (see estimateHistory).
+	// events is the estimated history length of a run (see estimateHistory), without what
+	// only configs tell when the plan came from compileStructure.
 	events int
+	// checked is done once every node's config is compiled; checkErr lists their problems.
+	checked  sync.Once
+	checkErr error
 }
 
 type planNode struct {
 	node    *designer.Node
 	kind    kind
-	cfg     any
 	retry   *temporal.RetryPolicy
 	timeout time.Duration
+	cfg     *nodeConfig
+}
+
+// nodeConfig is a node's config as its kind compiled it, and the problems found doing so.
+type nodeConfig struct {
+	once     sync.Once
+	val      any
+	problems []designer.Problem
+}
+
+// config compiles the node's config on first use. Compiling is pure, so it does not matter
+// which run, replay or start check comes first; problems mean the node cannot run.
+func (pn *planNode) config() (any, []designer.Problem) {
+	c := pn.cfg
+	c.once.Do(func() {
+		var ps problemList
+		c.val = pn.kind.compile(pn.node, &ps)
+		c.problems = ps
+	})
+	return c.val, c.problems
 }
 
 type planEdge struct {
@@ -128,9 +156,22 @@ const (
 	defaultTimeout     = 60 * time.Second
 )
 
-// compile turns a definition into a plan or a *DefinitionError. It is pure, so its result
-// may be cached and shared between workflow executions and replays.
+// compile turns a definition into a plan or a *DefinitionError, compiling every node's
+// config: it is the whole check a definition passes before a run starts. It is pure, so its
+// result may be cached and shared between workflow executions and replays.
 func compile(g *designer.Graph) (*plan, error) {
+	p, err := compilePlan(g, true)
+	if err == nil {
+		p.checked.Do(func() {})
+	}
+	return p, err
+}
+
+// compileStructure is compile without the node configs, which are left to planNode.config:
+// ids, kinds, retries, timeouts, edges, ports, when, output, cycles and size are checked.
+func compileStructure(g *designer.Graph) (*plan, error) { return compilePlan(g, false) }
+
+func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 	var ps problemList
 	if g.Format != designer.Format {
 		ps = append(ps, designer.Problem{Field: "format",
@@ -168,7 +209,11 @@ func compile(g *designer.Graph) (*plan, error) {
 			continue
 		}
 		pn.kind = k
-		pn.cfg = k.compile(n, &ps)
+		pn.cfg = &nodeConfig{}
+		if configs {
+			_, problems := pn.config()
+			ps = append(ps, problems...)
+		}
 	}
 	for i, e := range g.Edges {
 		from, okFrom := p.index[e.From]
@@ -187,8 +232,13 @@ func compile(g *designer.Graph) (*plan, error) {
 			continue
 		}
 		pe := planEdge{from: from, to: to, port: e.EdgePort()}
-		if src := p.nodes[from]; src.kind != nil {
-			if ports := src.kind.ports(src.node, src.cfg); !contains(ports, pe.port) {
+		if src := &p.nodes[from]; src.kind != nil {
+			// Kinds read their ports from the node itself when the config is not compiled.
+			var cfg any
+			if configs {
+				cfg, _ = src.config()
+			}
+			if ports := src.kind.ports(src.node, cfg); !contains(ports, pe.port) {
 				ps.edge(i, "port", fmt.Errorf("node %q (%s) has no port %q; its ports are %s",
 					e.From, src.node.Kind, pe.port, strings.Join(ports, ", ")))
 			}
@@ -222,10 +272,9 @@ func compile(g *designer.Graph) (*plan, error) {
 		}
 	}
 	if len(ps) == 0 {
-		p.events = p.estimateHistory()
-		if p.events > maxHistoryEvents {
-			ps = append(ps, designer.Problem{Field: "nodes", Message: fmt.Sprintf(
-				"graph is too large for one run: about %d history events, the limit is %d", p.events, maxHistoryEvents)})
+		p.events = p.estimateHistory(configs)
+		if prob := tooLarge(p.events); prob != nil {
+			ps = append(ps, *prob)
 		}
 	}
 	if len(ps) > 0 {
@@ -382,23 +431,29 @@ func (p *plan) findCycle() []string {
 const (
 	maxHistoryEvents = 40_000
 	maxStartBytes    = 1_500_000
-	// baseEvents: started, first workflow task (3 events), completion.
-	baseEvents = 6
+	// baseEvents: started, first workflow task (3 events), the marker of changeNodeConfig
+	// and its search attribute, completion.
+	baseEvents = 8
 	// workflowTaskEvents: a workflow task is scheduled, started and completed; in the worst
 	// case (a chain) every activity result costs one.
 	workflowTaskEvents = 3
 )
 
 // estimateHistory is a worst-case event count: each node's own events plus one workflow
-// task per node, as if every node ran one after another.
-func (p *plan) estimateHistory() int {
+// task per node, as if every node ran one after another. Without configs it leaves out
+// what only compiled configs tell (a lower bound, for a run's start; see check).
+func (p *plan) estimateHistory(configs bool) int {
 	events := baseEvents
 	for _, pn := range p.nodes {
-		events += pn.kind.historyEvents(pn.node, pn.cfg)
+		events += pn.kind.historyEvents(pn.node, nil)
 	}
 	// Expressions evaluated in workflow code are recorded, one event each (expr_eval.go).
-	for _, pn := range p.nodes {
-		switch c := pn.cfg.(type) {
+	for i := range p.nodes {
+		var cfg any
+		if configs {
+			cfg, _ = p.nodes[i].config()
+		}
+		switch c := cfg.(type) {
 		case *waitConfig:
 			if c.until != nil {
 				events++
@@ -420,6 +475,15 @@ func (p *plan) estimateHistory() int {
 	return events
 }
 
+// tooLarge refuses a run whose estimated history passes the budget.
+func tooLarge(events int) *designer.Problem {
+	if events <= maxHistoryEvents {
+		return nil
+	}
+	return &designer.Problem{Field: "nodes", Message: fmt.Sprintf(
+		"graph is too large for one run: about %d history events, the limit is %d", events, maxHistoryEvents)}
+}
+
 // checkStartSize refuses a run whose start event would not fit.
 func checkStartSize(in RunInput) error {
 	b, err := json.Marshal(in)
@@ -433,17 +497,20 @@ func checkStartSize(in RunInput) error {
 	return nil
 }
 
-// planCache shares compiled plans between executions; compile is pure, so a cached plan is
-// exactly what compiling again would give and replay stays deterministic.
+// planCache shares plans between executions, whichever of compile and compileStructure
+// made them; compiling is pure, so a cached plan is exactly what compiling again would give
+// and replay stays deterministic.
 var planCache = newLRU[[32]byte, *plan](32)
 
+// compileCached is compile through the cache.
 func compileCached(g *designer.Graph) (*plan, error) {
-	b, err := json.Marshal(g)
-	if err != nil {
-		return nil, fmt.Errorf("encode definition: %w", err)
-	}
-	key := sha256.Sum256(b)
+	key := planKey(g)
 	if p, ok := planCache.get(key); ok {
+		// A plan cached by compileStructure has passed all but the configs: the problems
+		// compile would find are exactly those of the configs, in the same order.
+		if err := p.check(); err != nil {
+			return nil, err
+		}
 		return p, nil
 	}
 	p, err := compile(g)
@@ -452,6 +519,105 @@ func compileCached(g *designer.Graph) (*plan, error) {
 	}
 	planCache.put(key, p)
 	return p, nil
+}
+
+// planCached is compileStructure through the cache.
+func planCached(g *designer.Graph) (*plan, error) {
+	key := planKey(g)
+	if p, ok := planCache.get(key); ok {
+		return p, nil
+	}
+	p, err := compileStructure(g)
+	if err != nil {
+		return nil, err
+	}
+	planCache.put(key, p)
+	return p, nil
+}
+
+// planKey hashes every field of a definition (TestPlanKeyCoversTheDefinition keeps it so),
+// each prefixed by its length. A run's first workflow task computes it; written out by hand
+// it costs a fraction of encoding the definition as JSON.
+func planKey(g *designer.Graph) [32]byte {
+	size := len(g.Format) + len(g.Name) + len(g.Description) + len(g.Input) + len(g.Output) + 16
+	for i := range g.Nodes {
+		size += len(g.Nodes[i].Config) + 96
+	}
+	k := keyWriter{b: make([]byte, 0, size+64*len(g.Edges))}
+	k.str(g.Format)
+	k.str(g.Name)
+	k.str(g.Description)
+	k.str(string(g.Input))
+	k.str(g.Output)
+	k.num(uint64(len(g.Nodes)))
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		k.str(n.ID)
+		k.str(n.Kind)
+		k.str(n.Label)
+		k.str(string(n.Config))
+		k.str(n.Timeout)
+		k.str(n.Join)
+		k.str(n.OnError)
+		k.flag(n.Position != nil)
+		if p := n.Position; p != nil {
+			k.num(math.Float64bits(p.X))
+			k.num(math.Float64bits(p.Y))
+		}
+		k.flag(n.Retry != nil)
+		if r := n.Retry; r != nil {
+			k.num(uint64(r.MaxAttempts))
+			k.str(r.InitialInterval)
+			k.num(math.Float64bits(r.Backoff))
+			k.str(r.MaxInterval)
+		}
+	}
+	k.num(uint64(len(g.Edges)))
+	for _, e := range g.Edges {
+		k.str(e.From)
+		k.str(e.To)
+		k.str(e.Port)
+		k.str(e.When)
+	}
+	return sha256.Sum256(k.b)
+}
+
+type keyWriter struct{ b []byte }
+
+func (k *keyWriter) num(v uint64) { k.b = binary.AppendUvarint(k.b, v) }
+
+func (k *keyWriter) str(s string) {
+	k.num(uint64(len(s)))
+	k.b = append(k.b, s...)
+}
+
+func (k *keyWriter) flag(set bool) {
+	if set {
+		k.b = append(k.b, 1)
+	} else {
+		k.b = append(k.b, 0)
+	}
+}
+
+// check finishes what compileStructure left to do: it compiles every node's config not
+// compiled yet and counts the history with them, refusing as compile would.
+func (p *plan) check() error {
+	p.checked.Do(func() {
+		var ps problemList
+		for i := range p.nodes {
+			_, problems := p.nodes[i].config()
+			ps = append(ps, problems...)
+		}
+		if len(ps) == 0 {
+			if prob := tooLarge(p.estimateHistory(true)); prob != nil {
+				ps = append(ps, *prob)
+			}
+		}
+		if len(ps) > 0 {
+			p.checkErr = &DefinitionError{Problems: ps}
+		}
+	})
+	return p.checkErr
 }
 
 // lru is a small mutex-guarded least-recently-used cache.

@@ -4,9 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/workflow"
 
 	"trellis/designer"
 )
@@ -129,15 +136,42 @@ func layeredGraph(layers, width int, kind string) designer.Graph {
 }
 
 func TestCompileRefusesWhatCannotFit(t *testing.T) {
-	// 2,000 subgraph nodes estimate 30,006 events: accepted. 3,000 pass the budget.
+	// 2,000 subgraph nodes fit the history budget; 3,000 do not.
 	ok := layeredGraph(2, 1000, "subgraph")
 	if _, err := compile(&ok); err != nil && strings.Contains(err.Error(), "too large") {
 		t.Fatalf("2,000 subgraph nodes refused: %v", err)
 	}
 	big := layeredGraph(3, 1000, "subgraph")
 	_, err := compile(&big)
-	if err == nil || !strings.Contains(err.Error(), "graph is too large for one run: about 45006 history events, the limit is 40000") {
+	m := regexp.MustCompile(`graph is too large for one run: about (\d+) history events, the limit is 40000`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil {
 		t.Fatalf("error = %v", err)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 45000 {
+		t.Errorf("estimate %d for 3,000 subgraph nodes, want at least 15 events each", n)
+	}
+	// A run's start counts without configs, so as many subgraph nodes as fit without their
+	// input expressions pass; StartRun's check, after it, counts those too and refuses as
+	// compile does.
+	withInput := func(n int) designer.Graph {
+		g := layeredGraph(1, n, "subgraph")
+		for i := range g.Nodes {
+			g.Nodes[i].Config = []byte(`{"graph": "child", "input": "{n: 1}"}`)
+		}
+		return g
+	}
+	one := withInput(1)
+	p, err := compileStructure(&one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := withInput((maxHistoryEvents - baseEvents) / (p.events - baseEvents))
+	if _, err := planCached(&input); err != nil {
+		t.Fatalf("structure of %d subgraph nodes: %v", len(input.Nodes), err)
+	}
+	_, want := compile(&input)
+	if _, err := compileCached(&input); err == nil || want == nil || err.Error() != want.Error() || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("compileCached = %v, want %v", err, want)
 	}
 	in := RunInput{Definition: layeredGraph(1, 1, "transform"), Input: strings.Repeat("x", maxStartBytes)}
 	if err := checkStartSize(in); err == nil || !errors.Is(err, ErrInvalidDefinition) ||
@@ -161,6 +195,160 @@ func TestCompileCacheSharesPlans(t *testing.T) {
 	p3, _ := compileCached(&g2)
 	if p3 == p1 {
 		t.Error("a changed definition got the old plan")
+	}
+}
+
+// TestCompileCachedChecksConfigs: a plan cached without its configs (a run's start) is not
+// taken as checked by StartRun's compileCached, which reports the configs' problems as
+// compile does.
+func TestCompileCachedChecksConfigs(t *testing.T) {
+	g := mustGraph(t, `{"name": "cached with a bad config", "nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}},
+		{"id": "b", "kind": "transform", "config": {"value": "input. > 2"}}], "edges": [{"from": "a", "to": "b"}]}`)
+	p, err := planCached(&g)
+	if err != nil {
+		t.Fatalf("structure: %v", err)
+	}
+	_, want := compile(&g)
+	if _, err := compileCached(&g); err == nil || want == nil || err.Error() != want.Error() {
+		t.Fatalf("compileCached = %v, want %v", err, want)
+	}
+	if _, problems := p.nodes[1].config(); len(problems) != 1 || problems[0].Field != "config.value" {
+		t.Errorf("b's problems = %+v", problems)
+	}
+	ok := layeredGraph(2, 2, "transform")
+	ok.Name = "cached and fine"
+	p1, err := planCached(&ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2, err := compileCached(&ok); err != nil || p2 != p1 {
+		t.Errorf("compileCached = %p, %v; want the cached plan %p", p2, err, p1)
+	}
+}
+
+// TestPlanKeyCoversTheDefinition changes each field of a definition in turn, found by
+// reflection so that a field added to designer.Graph later is covered too: each change
+// must change planKey, or runs of two definitions would share one plan.
+func TestPlanKeyCoversTheDefinition(t *testing.T) {
+	base := func() *designer.Graph {
+		g := mustGraph(t, `{"format": "trellis.graph/v1", "name": "n", "description": "d", "input": {"type": "object"}, "output": "1",
+			"nodes": [{"id": "a", "kind": "transform", "label": "A", "position": {"x": 1, "y": 2}, "config": {"value": "1"},
+				"retry": {"max_attempts": 2, "initial_interval": "1s", "backoff": 2, "max_interval": "5s"},
+				"timeout": "5s", "join": "all", "on_error": "fail"}],
+			"edges": [{"from": "a", "to": "a", "port": "out", "when": "true"}]}`)
+		return &g
+	}
+	orig := planKey(base())
+	for k := 0; ; k++ {
+		g, skip := base(), k
+		name, ok := changeField(reflect.ValueOf(g).Elem(), "graph", &skip)
+		if !ok {
+			if k < 20 {
+				t.Fatalf("only %d fields found", k)
+			}
+			break
+		}
+		if planKey(g) == orig {
+			t.Errorf("changing %s leaves the key as it was", name)
+		}
+	}
+	g := base()
+	g.Nodes[0].Position, g.Nodes[0].Retry = nil, nil
+	if planKey(g) == orig {
+		t.Error("dropping the position and retry leaves the key as it was")
+	}
+}
+
+// changeField changes the k-th field of v (counting leaves, first element of slices and
+// pointees included) and returns its name; ok is false when v has fewer fields.
+func changeField(v reflect.Value, name string, k *int) (string, bool) {
+	switch {
+	case v.Kind() == reflect.Pointer:
+		return changeField(v.Elem(), name, k)
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if n, ok := changeField(v.Field(i), name+"."+v.Type().Field(i).Name, k); ok {
+				return n, true
+			}
+		}
+		return "", false
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.Uint8:
+		return changeField(v.Index(0), name+"[0]", k)
+	}
+	if *k > 0 {
+		*k--
+		return "", false
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(v.String() + "x")
+	case reflect.Slice: // raw JSON
+		v.SetBytes(append(slices.Clone(v.Bytes()), ' '))
+	case reflect.Float64:
+		v.SetFloat(v.Float() + 1)
+	case reflect.Int:
+		v.SetInt(v.Int() + 1)
+	default:
+		panic("changeField: no change for " + v.Kind().String() + " " + name)
+	}
+	return name, true
+}
+
+// countedKind counts the configs compiled; its node outputs the count when it ran.
+type countedKind struct{}
+
+var countedCompiles atomic.Int64
+
+func init() { registerKind("test_counted", countedKind{}) }
+
+func (countedKind) compile(*designer.Node, *problemList) any {
+	countedCompiles.Add(1)
+	return nil
+}
+func (countedKind) ports(*designer.Node, any) []string    { return []string{designer.PortOut} }
+func (countedKind) historyEvents(*designer.Node, any) int { return 1 + workflowTaskEvents }
+func (countedKind) execute(workflow.Context, *nodeExec) (nodeResult, error) {
+	return nodeResult{Output: countedCompiles.Load()}, nil
+}
+
+var countedRuns atomic.Int64
+
+// TestRunCompilesConfigsAsNodesStart: a run compiles the config of a node when the node
+// starts, so its first step compiles the 100 roots of a 2,000-node graph, not all of it.
+func TestRunCompilesConfigsAsNodesStart(t *testing.T) {
+	g := layeredGraph(20, 100, "test_counted")
+	g.Name = fmt.Sprintf("counted %d", countedRuns.Add(1)) // not cached by an earlier run
+	before := countedCompiles.Load()
+	r := runInTestEnv(t, g, nil, Deps{}, nil)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := int64(r.state.Nodes["n0_0"].Output.(float64)) - before; got != 100 {
+		t.Errorf("configs compiled when the first root ran: %d, want the 100 roots", got)
+	}
+	if got := countedCompiles.Load() - before; got != 2000 {
+		t.Errorf("configs compiled by the end: %d, want 2000", got)
+	}
+}
+
+// TestBadConfigFailsTheRunWhenReached: a definition that skipped StartRun's check fails as
+// an invalid definition when the node with the bad config is reached.
+func TestBadConfigFailsTheRunWhenReached(t *testing.T) {
+	g := mustGraph(t, `{"nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}},
+		{"id": "b", "kind": "transform", "on_error": "continue", "config": {"value": "input. > 2"}},
+		{"id": "c", "kind": "transform", "config": {"value": "2"}}],
+	  "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}]}`)
+	r := runInTestEnv(t, g, nil, Deps{}, nil)
+	want := `invalid graph definition: node "b" field config.value column 10: expected name`
+	if r.err == nil || !strings.Contains(r.err.Error(), want) {
+		t.Fatalf("run error = %v, want %q", r.err, want)
+	}
+	st := statuses(r.state)
+	if st["a"] != NodeCompleted || st["b"] != NodeFailed || st["c"] != NodePending || r.state.Status != RunFailed {
+		t.Errorf("statuses = %v, run %s", st, r.state.Status)
+	}
+	if e := r.state.Nodes["b"].Error; e == nil || e.Type != ErrTypeDefinition || !strings.Contains(e.Message, want) {
+		t.Errorf("b's error = %+v", e)
 	}
 }
 

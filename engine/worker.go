@@ -95,9 +95,9 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		}
 	}
 	w := worker.New(c, tq, worker.Options{
-		// A run compiles its definition in workflow code on a cold cache: 30 ms for 2,000
-		// nodes, about 110 ms under the race detector. The SDK's default limit of one
-		// second without yielding leaves too little headroom on a loaded machine.
+		// Headroom only: a run's first workflow task compiles just the nodes it starts
+		// (changeNodeConfig), and the interpreter's tests run under the SDK's default limit
+		// of one second (runInTestEnv), so that a slow step shows there first.
 		DeadlockDetectionTimeout: 5 * time.Second,
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})

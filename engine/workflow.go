@@ -26,6 +26,12 @@ type RunInput struct {
 	StartedBy  string         `json:"started_by"`
 }
 
+// changeNodeConfig: a run compiles each node's config when the node starts, no longer all of
+// them before its first step, which on a cold worker took a 2,000-node graph close to the
+// SDK's one-second deadlock limit. A bad config (only a definition that skipped StartRun's
+// check has one) now fails the run when its node is reached rather than at the start.
+const changeNodeConfig = "node-config-on-start"
+
 const (
 	// maxInFlight bounds the nodes running at once, well under Temporal's 2,000 pending
 	// activities or child workflows per run; ready nodes beyond it wait in document order.
@@ -55,7 +61,11 @@ func Interpreter(ctx workflow.Context, in RunInput) (any, error) {
 		return nil, r.failRun(nonRetryable(ErrTypeSubgraph,
 			fmt.Sprintf("subgraphs nested more than %d deep", maxSubgraphDepth)))
 	}
-	p, err := compileCached(&in.Definition)
+	compileFor := compileCached
+	if workflow.GetVersion(ctx, changeNodeConfig, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		compileFor = planCached
+	}
+	p, err := compileFor(&in.Definition)
 	if err != nil {
 		return nil, r.failRun(nonRetryable(ErrTypeDefinition, err.Error()))
 	}
@@ -138,7 +148,11 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 		for failure == nil && ctx.Err() == nil && len(r.queue) > 0 && inFlight < maxInFlight {
 			i := r.queue[0]
 			r.queue = r.queue[1:]
-			r.start(runCtx, i, done)
+			if err := r.start(runCtx, i, done); err != nil {
+				failure = err
+				cancel()
+				break
+			}
 			inFlight++
 		}
 		if inFlight == 0 {
@@ -173,16 +187,26 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 	return out, nil
 }
 
-func (r *runState) start(ctx workflow.Context, i int, done workflow.Channel) {
+// start starts node i, or returns why the run must fail: its config does not compile.
+func (r *runState) start(ctx workflow.Context, i int, done workflow.Channel) error {
 	pn := &r.plan.nodes[i]
-	r.nodes[i].StartedAt = r.now(ctx)
+	n := &r.nodes[i]
+	n.StartedAt = r.now(ctx)
+	cfg, problems := pn.config()
+	if len(problems) > 0 {
+		err := nonRetryable(ErrTypeDefinition, (&DefinitionError{Problems: problems}).Error())
+		n.EndedAt, n.Error = n.StartedAt, errorInfo(err)
+		r.setStatus(i, NodeFailed)
+		return err
+	}
 	r.setStatus(i, NodeRunning)
-	x := &nodeExec{r: r, idx: i, pn: pn, node: pn.node, cfg: pn.cfg}
+	x := &nodeExec{r: r, idx: i, pn: pn, node: pn.node, cfg: cfg}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		res, err := pn.kind.execute(ctx, x)
 		r.nodes[i].result, r.nodes[i].runErr = res, err
 		done.Send(ctx, i)
 	})
+	return nil
 }
 
 // finish records how node i ended and, unless the run is stopping, decides what follows.

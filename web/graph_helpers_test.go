@@ -163,7 +163,9 @@ const greetDoc = `{
   "edges": [{"from": "greet", "to": "shout"}]
 }`
 
-// greetDocV2 is greetDoc with shout's value changed and a wait node added after it.
+// greetDocV2 is greetDoc with shout's value changed and a wait node added after it. The wait
+// is long, so that a test finds its run still pausing however slow the machine; tests that
+// start it cancel it.
 const greetDocV2 = `{
   "format": "trellis.graph/v1",
   "name": "Greeting",
@@ -176,7 +178,7 @@ const greetDocV2 = `{
     {"id": "shout", "kind": "transform", "label": "Shout", "position": {"x": 340, "y": 40},
      "config": {"value": "upper(nodes.greet.output) + '!'"}},
     {"id": "pause", "kind": "wait", "label": "Pause", "position": {"x": 640, "y": 40},
-     "config": {"duration": "1m"}}
+     "config": {"duration": "1h"}}
   ],
   "edges": [{"from": "greet", "to": "shout"}, {"from": "shout", "to": "pause"}]
 }`

@@ -131,8 +131,9 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	app := startServe(t, ctx, data)
-	for i := 0; i < 100 && !strings.Contains(app.out.String(), "llm nodes need a provider"); i++ {
-		time.Sleep(50 * time.Millisecond) // the log-ins follow the address line
+	// The log-ins follow the address line; wait for the last of them, however slow the machine.
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(app.out.String(), "llm nodes need a provider") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	for _, want := range []string{"log in as analyst", "password trellis-dev", "Temporal server (embedded) listening on"} {
 		if !strings.Contains(app.out.String(), want) {
