@@ -45,10 +45,9 @@ func TestDurableAcrossRestart(t *testing.T) {
 	cl.stop()
 
 	cl = startCluster(t, dir, Deps{})
-	done, err := cl.eng.GetRun(ctx, doneID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Node states come from a query, which a worker answers once it polls again after the
+	// restart: wait for them rather than assume the first read has them.
+	done := waitRun(t, cl.eng, doneID, "its node states are readable", func(r *Run) bool { return len(r.Nodes) > 0 })
 	if done.Status != RunCompleted || toJSON(done.Output) != `{"hello":"hi ann"}` || done.Graph != "quick" ||
 		done.Version != 1 || done.Nodes["hello"].Status != NodeCompleted || toJSON(done.Input) != `{"name":"ann"}` {
 		t.Errorf("finished run after restart = %s", toJSON(done))
