@@ -132,11 +132,9 @@ func (s *Server) graphRunStartAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	input := any(map[string]any{})
-	if raw := bytes.TrimSpace(req.Input); len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &input); err != nil {
-			return NewError(http.StatusBadRequest, "input is not valid JSON.")
-		}
+	input, err := decodeRunInput(req.Input)
+	if err != nil {
+		return err
 	}
 	if errs := checkRunInput(sch, input); len(errs) > 0 {
 		return NewError(http.StatusUnprocessableEntity, fmt.Sprintf("The input does not fit the input schema of version %d.", v.Version)).WithProblems(errs)
@@ -147,4 +145,15 @@ func (s *Server) graphRunStartAPI(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/runs/"+url.PathEscape(id))
 	return c.JSON(http.StatusCreated, graphRunStartResponse{RunID: id, Version: v.Version})
+}
+
+// decodeRunInput reads a run input sent to the API; an absent or null input is an empty object.
+func decodeRunInput(raw json.RawMessage) (any, error) {
+	input := any(map[string]any{})
+	if raw = bytes.TrimSpace(raw); len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &input); err != nil {
+			return nil, NewError(http.StatusBadRequest, "input is not valid JSON.")
+		}
+	}
+	return input, nil
 }

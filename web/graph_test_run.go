@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -227,11 +226,9 @@ func (s *Server) graphTestRunAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	input := any(map[string]any{})
-	if raw := bytes.TrimSpace(req.Input); len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &input); err != nil {
-			return NewError(http.StatusBadRequest, "input is not valid JSON.")
-		}
+	input, err := decodeRunInput(req.Input)
+	if err != nil {
+		return err
 	}
 	if errs := checkRunInput(sch, input); len(errs) > 0 {
 		return NewError(http.StatusUnprocessableEntity, "The input does not fit the draft's input schema.").WithProblems(errs)
