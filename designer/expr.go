@@ -240,6 +240,11 @@ func (e *Expr) EvalBoolWith(m *Meter, scope map[string]any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return AsBool(v)
+}
+
+// AsBool is the rule for a condition's value: a boolean, or nil counting as false.
+func AsBool(v any) (bool, error) {
 	switch b := v.(type) {
 	case bool:
 		return b, nil

@@ -98,13 +98,9 @@ func (r *runState) evalWhen(ctx workflow.Context, ei int) (bool, error) {
 	e := &r.plan.edges[ei]
 	v, err := evalRecorded(ctx, e.when, r.scope, r.whenBudget(e.from))
 	if err == nil {
-		switch b := v.(type) {
-		case bool:
-			return b, nil
-		case nil:
-			return false, nil
-		default:
-			err = &designer.ExprError{Message: fmt.Sprintf("expected a boolean, got %T", v)}
+		var ok bool
+		if ok, err = designer.AsBool(v); err == nil {
+			return ok, nil
 		}
 	}
 	subject := fmt.Sprintf("edge %d (%s → %s)", ei, r.plan.nodes[e.from].node.ID, r.plan.nodes[e.to].node.ID)
