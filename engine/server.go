@@ -175,6 +175,10 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		// Updates carry human decisions; they must be on.
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+		// Trellis stores no payloads outside history. Left on (1.32's default), the history
+		// service walks every event batch for external payloads while gRPC may still be
+		// marshalling the same events: a data race inside the server that -race reports.
+		dynamicconfig.ExternalPayloadsEnabled.Key(): false,
 	}
 	stopping := new(atomic.Bool)
 	srv, err := temporal.NewServer(
