@@ -12,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"trellis/designer"
 	"trellis/store"
@@ -82,6 +83,7 @@ func newApprovalEnv(t *testing.T) *approvalEnv {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(NewSDKLogger(quietLogger()))
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: testDeadlockLimit})
 	db := store.MustOpenTest(t)
 	register(env, &Deps{Tasks: storeTasks{db}, Logger: quietLogger()})
 	return &approvalEnv{t: t, env: env, db: db}

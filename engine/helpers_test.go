@@ -11,8 +11,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"trellis/designer"
 )
@@ -126,12 +128,20 @@ type envResult struct {
 }
 
 // runInTestEnv runs a definition in the SDK's test environment (time is skipped).
+// testDeadlockLimit replaces the SDK's one-second deadlock detector in tests. It measures
+// wall time, and on a 2-core CI machine running -race builds of other packages beside
+// these tests, a workflow task that takes 20 ms alone has stalled past one second
+// (TestRunCompilesConfigsAsNodesStart). A real deadlock still fails; how long a large
+// graph's workflow task takes is measured by make bench (large_graph2000_first_task_ms).
+const testDeadlockLimit = 30 * time.Second
+
 func runInTestEnv(t *testing.T, g designer.Graph, input any, deps Deps,
 	before func(env *testsuite.TestWorkflowEnvironment)) envResult {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(NewSDKLogger(quietLogger()))
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: testDeadlockLimit})
 	register(env, &deps)
 	if before != nil {
 		before(env)

@@ -96,8 +96,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	}
 	w := worker.New(c, tq, worker.Options{
 		// Headroom only: a run's first workflow task compiles just the nodes it starts
-		// (changeNodeConfig), and the interpreter's tests run under the SDK's default limit
-		// of one second (runInTestEnv), so that a slow step shows there first.
+		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
