@@ -22,6 +22,10 @@ func FuzzParseValidate(f *testing.F) {
 		node("r", "approval", `{"title":"{{ x","assignee":"bob","outcomes":["a","a"],"on_due":{"outcome":"z"}}`),
 		`{"from":"r","to":"s","port":"a"},{"from":"s","to":"r"},{"from":"s","to":"s"},{"from":"r","to":"s","port":"a"}`)))
 	f.Add([]byte(`{"format":"trellis.graph/v1","nodes":[{"id":"a","kind":"http","position":{"x":1e400},"retry":{"max_attempts":1e300,"backoff":-1},"config":{"url":"{{ secrets.A }}","body":[{"a":"{{ nodes.a.output }}"}],"expect":[1e400]}}]}`))
+	f.Add([]byte(doc(node("m", "map", `{"items":"item","concurrency":0,"on_item_error":"x","node":{"kind":"approval","retry":{},"config":{"title":"{{ item.t }}","assignee":"group:g","outcomes":[]}},"input":"state"}`)+","+
+		node("l", "loop", `{"graph":"self","version":"latest","init":"iteration","until":"state.","max_iterations":1001}`)+","+
+		node("n", "map", `{"items":"[1]","graph":"missing","node":{"kind":"map","config":{"items":"1"}}}`),
+		`{"from":"l","to":"m","port":"exhausted"},{"from":"m","to":"n","port":"exhausted"}`)))
 	env := ValidateEnv{
 		SelfID:       "self",
 		GraphExists:  func(id string) bool { return id != "missing" },

@@ -61,6 +61,8 @@ const (
 	KindApproval  = "approval"
 	KindWait      = "wait"
 	KindSubgraph  = "subgraph"
+	KindMap       = "map"
+	KindLoop      = "loop"
 )
 
 // Join modes and error policies.
@@ -71,6 +73,8 @@ const (
 	OnErrorContinue = "continue"
 	PortOut         = "out"
 	PortError       = "error"
+	// PortExhausted is the port a loop completes on when it reached max_iterations.
+	PortExhausted = "exhausted"
 )
 
 // Problem is one thing wrong with a graph. It names the node or edge (by index) and the

@@ -27,6 +27,7 @@ const (
 	FieldStringList FieldType = "string_list" // a list of strings
 	FieldStatusList FieldType = "status_list" // HTTP status codes (200) or ranges ("2xx")
 	FieldVersion    FieldType = "version"     // a version number or "latest"
+	FieldInlineNode FieldType = "inline_node" // one node of a map's body: {kind, config, retry?, timeout?}
 )
 
 // FieldSpec describes one config field of a kind (or one common node field). A dotted Name
@@ -41,6 +42,11 @@ type FieldSpec struct {
 	Options  []string
 	// Secrets is true where secrets.NAME may be used (http url, query, headers and body only).
 	Secrets bool
+	// Reads are the names an expression field may read besides input, nodes and run, such
+	// as item and index in a map's input.
+	Reads []string
+	// Min and Max bound an integer field when Max is set.
+	Min, Max int
 }
 
 // KindSpec describes a node kind: how the palette shows it, its ports and its config.
@@ -157,6 +163,8 @@ var kinds = []KindSpec{
 				Help: "An expression giving the other graph's input, such as { customer: input.customer }."},
 		},
 	},
+	mapKind,
+	loopKind,
 }
 
 // CommonFields are the fields every node has besides its config. retry and timeout apply
@@ -189,7 +197,7 @@ var kindIndex = func() map[string]int {
 }()
 
 // Kinds returns the catalogue in palette order: transform, http, llm, approval, wait,
-// subgraph. The result is a copy; changing it changes nothing.
+// subgraph, map, loop. The result is a copy; changing it changes nothing.
 func Kinds() []KindSpec {
 	out := make([]KindSpec, len(kinds))
 	for i, k := range kinds {
@@ -212,6 +220,7 @@ func cloneKind(k KindSpec) KindSpec {
 	k.Fields = append([]FieldSpec(nil), k.Fields...)
 	for i := range k.Fields {
 		k.Fields[i].Options = append([]string(nil), k.Fields[i].Options...)
+		k.Fields[i].Reads = append([]string(nil), k.Fields[i].Reads...)
 		if l, ok := k.Fields[i].Default.([]any); ok {
 			k.Fields[i].Default = append([]any(nil), l...)
 		}
@@ -252,8 +261,8 @@ func approvalOutcomes(config json.RawMessage) []string {
 }
 
 // DecodeConfig decodes a node's config strictly into its kind's config struct
-// (*LLMConfig, *HTTPConfig, *TransformConfig, *ApprovalConfig, *WaitConfig or
-// *SubgraphConfig). Unknown fields and wrong types are errors; Validate reports them with
+// (*LLMConfig, *HTTPConfig, *TransformConfig, *ApprovalConfig, *WaitConfig,
+// *SubgraphConfig, *MapConfig or *LoopConfig). Unknown fields and wrong types are errors; Validate reports them with
 // more detail.
 func DecodeConfig(n Node) (any, error) {
 	var cfg any
@@ -270,6 +279,10 @@ func DecodeConfig(n Node) (any, error) {
 		cfg = &WaitConfig{}
 	case KindSubgraph:
 		cfg = &SubgraphConfig{}
+	case KindMap:
+		cfg = &MapConfig{}
+	case KindLoop:
+		cfg = &LoopConfig{}
 	default:
 		return nil, fmt.Errorf("unknown kind %q", n.Kind)
 	}

@@ -14,7 +14,7 @@ func TestKindsOrderAndLooks(t *testing.T) {
 	color := regexp.MustCompile(`^#[0-9a-f]{6}$`)
 	types := map[FieldType]bool{FieldString: true, FieldTemplate: true, FieldExpression: true, FieldNumber: true,
 		FieldInteger: true, FieldBoolean: true, FieldEnum: true, FieldDuration: true, FieldJSON: true, FieldSchema: true,
-		FieldStringMap: true, FieldStringList: true, FieldStatusList: true, FieldVersion: true}
+		FieldStringMap: true, FieldStringList: true, FieldStatusList: true, FieldVersion: true, FieldInlineNode: true}
 	checkField := func(kind string, f FieldSpec) {
 		if f.Name == "" || f.Label == "" || len(f.Help) < 20 || !types[f.Type] {
 			t.Errorf("%s field %+v lacks a name, label, help or known type", kind, f)
@@ -41,7 +41,7 @@ func TestKindsOrderAndLooks(t *testing.T) {
 	for _, f := range CommonFields {
 		checkField("common", f)
 	}
-	if want := "transform http llm approval wait subgraph"; strings.Join(names, " ") != want {
+	if want := "transform http llm approval wait subgraph map loop"; strings.Join(names, " ") != want {
 		t.Fatalf("kinds = %v, want %s", names, want)
 	}
 }
@@ -60,7 +60,8 @@ func jsonNames(v any) []string {
 
 func TestCatalogueCoversConfigStructs(t *testing.T) {
 	structs := map[string]any{KindLLM: LLMConfig{}, KindHTTP: HTTPConfig{}, KindTransform: TransformConfig{},
-		KindApproval: ApprovalConfig{}, KindWait: WaitConfig{}, KindSubgraph: SubgraphConfig{}}
+		KindApproval: ApprovalConfig{}, KindWait: WaitConfig{}, KindSubgraph: SubgraphConfig{},
+		KindMap: MapConfig{}, KindLoop: LoopConfig{}}
 	for name, s := range structs {
 		k, ok := KindByName(name)
 		if !ok {
@@ -140,6 +141,8 @@ func TestNodePorts(t *testing.T) {
 		{"approval default", Node{Kind: KindApproval, Config: json.RawMessage(`{"title":"t"}`)}, []string{"approve", "reject"}},
 		{"approval outcomes", Node{Kind: KindApproval, Config: json.RawMessage(`{"outcomes":["sign","send_back"]}`)}, []string{"sign", "send_back"}},
 		{"approval broken config", Node{Kind: KindApproval, Config: json.RawMessage(`{"outcomes":`)}, []string{"approve", "reject"}},
+		{"map", Node{Kind: KindMap}, []string{"out", "error"}},
+		{"loop", Node{Kind: KindLoop}, []string{"out", "exhausted", "error"}},
 		{"unknown kind", Node{Kind: "email"}, nil},
 	}
 	for _, tt := range tests {
@@ -169,6 +172,11 @@ func TestDecodeConfig(t *testing.T) {
 		{"case differs", Node{Kind: KindWait, Config: json.RawMessage(`{"Duration":"1s"}`)}, nil, `unknown field "Duration"`},
 		{"wrong type", Node{Kind: KindWait, Config: json.RawMessage(`{"duration":5}`)}, nil, "cannot unmarshal number"},
 		{"not an object", Node{Kind: KindWait, Config: json.RawMessage(`[]`)}, nil, "config must be an object, not a list"},
+		{"map inline", Node{Kind: KindMap, Config: json.RawMessage(`{"items":"input.l","node":{"kind":"transform","config":{"value":"item"}},"concurrency":3}`)},
+			&MapConfig{Items: "input.l", Node: &InlineNode{Kind: KindTransform, Config: json.RawMessage(`{"value":"item"}`)}, Concurrency: 3}, ""},
+		{"map inline unknown member", Node{Kind: KindMap, Config: json.RawMessage(`{"items":"x","node":{"kind":"http","colour":1}}`)}, nil, `unknown field "colour"`},
+		{"loop", Node{Kind: KindLoop, Config: json.RawMessage(`{"graph":"g","version":2,"until":"state.ok","max_iterations":4}`)},
+			&LoopConfig{Graph: "g", Version: json.RawMessage(`2`), Until: "state.ok", MaxIterations: 4}, ""},
 		{"unknown kind", Node{Kind: "email"}, nil, `unknown kind "email"`},
 	}
 	for _, tt := range tests {

@@ -11,7 +11,7 @@ import (
 // maxIncludeSearch bounds how many graphs the include check visits.
 const maxIncludeSearch = 10000
 
-// includes checks the graph a subgraph node runs: that it exists, is not this graph, and
+// includes checks the graph a subgraph, map or loop node runs: that it exists, is not this graph, and
 // does not lead back to this graph (or round in a loop of its own) through its subgraphs.
 func (v *validator) includes(s site, id string) {
 	const field = "config.graph"
@@ -90,7 +90,8 @@ func includeLoop(start, self string, deps func(string) []string) []string {
 	return walk(start)
 }
 
-// ResolveSubgraphVersions pins every subgraph node whose version is "latest" or missing
+// ResolveSubgraphVersions pins every subgraph node, and every map and loop node with a graph
+// body, whose version is "latest" or missing
 // to the number latest gives, rewriting its config in place; publishing does this so that
 // a published version never changes under its runs. A graph with no published version is
 // a problem, and that node is left as it was.
@@ -98,7 +99,7 @@ func ResolveSubgraphVersions(g *Graph, latest func(graphID string) (int, bool)) 
 	var probs []Problem
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
-		if n.Kind != KindSubgraph || len(n.Config) == 0 {
+		if !refersToGraph(n.Kind) || len(n.Config) == 0 {
 			continue
 		}
 		cfg, err := parseJSON(n.Config)

@@ -37,7 +37,7 @@ func Validate(g *Graph, env ValidateEnv) []Problem {
 	v.each(len(g.Nodes), (*validator).node)
 	// The environment need not be safe for concurrent use: ask it from here only.
 	for i := range g.Nodes {
-		if g.Nodes[i].Kind == KindSubgraph {
+		if refersToGraph(g.Nodes[i].Kind) {
 			v.subgraphIncludes(i)
 		}
 	}
@@ -70,14 +70,20 @@ type validator struct {
 	outcomes   [][]string          // approval node → its outcomes, as its config check read them
 }
 
-// site is where a problem is: a node (by index), an edge, or the graph (both -1).
+// site is where a problem is: a node (by index), an edge, or the graph (both -1). prefix
+// goes before the field names of a part of a node checked as a node of its own (a map's
+// inline body: "config.node.").
 type site struct {
 	node, edge int
+	prefix     string
 }
 
 var graphSite = site{node: -1, edge: -1}
 
 func (v *validator) add(s site, field string, column int, msg string) {
+	if s.prefix != "" {
+		field = strings.TrimSuffix(s.prefix+field, ".")
+	}
 	p := Problem{Field: field, Column: column, Message: msg}
 	switch {
 	case s.node >= 0:

@@ -12,8 +12,9 @@ import (
 type exprSite struct {
 	site
 	field   string
-	secrets bool   // secrets.NAME is allowed here
-	self    string // the id of the node it belongs to, if any
+	secrets bool     // secrets.NAME is allowed here
+	self    string   // the id of the node it belongs to, if any
+	reads   []string // names it may read besides input, nodes and run (item, index; state, iteration)
 }
 
 func (v *validator) expression(es exprSite, src string) {
@@ -46,18 +47,22 @@ func (v *validator) refs(es exprSite, src string, offset int, r Refs) {
 		return 0
 	}
 	for _, root := range r.Roots {
-		switch root {
-		case RootInput, RootNodes, RootRun:
-		case RootSecrets:
+		switch {
+		case root == RootInput || root == RootNodes || root == RootRun || contains(es.reads, root):
+		case root == RootSecrets:
 			if !es.secrets {
 				v.add(es.site, es.field, col(root), "secrets can be used only in an http node's url, query, headers and body")
 			}
+		case readsOnlyIn(root) != "":
+			v.add(es.site, es.field, col(root), readsOnlyIn(root))
 		default:
-			readable := "input, nodes and run"
+			readable := append([]string{"input", "nodes", "run"}, es.reads...)
 			if es.secrets {
-				readable = "input, nodes, run and secrets"
+				readable = append(readable, "secrets")
 			}
-			v.add(es.site, es.field, col(root), fmt.Sprintf("unknown name %q; expressions can read %s", root, readable))
+			last := len(readable) - 1
+			v.add(es.site, es.field, col(root), fmt.Sprintf("unknown name %q; expressions can read %s and %s",
+				root, strings.Join(readable[:last], ", "), readable[last]))
 		}
 	}
 	for _, id := range r.Nodes {
@@ -75,21 +80,25 @@ func (v *validator) refs(es exprSite, src string, offset int, r Refs) {
 
 // configCheck checks one node's config against its kind's catalogue entry.
 type configCheck struct {
-	v    *validator
-	s    site
-	n    *Node
-	spec *KindSpec
-	cfg  jval
+	v     *validator
+	s     site
+	n     *Node
+	spec  *KindSpec
+	cfg   jval
+	reads []string // names every expression of this config may read (item, index in a map body)
 }
 
 func (c *configCheck) add(field, msg string) { c.v.add(c.s, field, 0, msg) }
 
 func (c *configCheck) exprSite(field string, secrets bool) exprSite {
-	return exprSite{site: c.s, field: field, secrets: secrets, self: c.n.ID}
+	return exprSite{site: c.s, field: field, secrets: secrets, self: c.n.ID, reads: c.reads}
 }
 
-func (v *validator) config(s site, n *Node, spec *KindSpec) {
-	c := &configCheck{v: v, s: s, n: n, spec: spec, cfg: jval{kind: jObject}}
+func (v *validator) config(s site, n *Node, spec *KindSpec) { v.configIn(s, n, spec, nil) }
+
+// configIn checks a config whose expressions may also read the names in reads.
+func (v *validator) configIn(s site, n *Node, spec *KindSpec, reads []string) {
+	c := &configCheck{v: v, s: s, n: n, spec: spec, cfg: jval{kind: jObject}, reads: reads}
 	if len(n.Config) > 0 {
 		parsed, err := parseJSON(n.Config)
 		if err != nil {
@@ -142,7 +151,10 @@ func (v *validator) config(s site, n *Node, spec *KindSpec) {
 		c.approval()
 	case KindWait:
 		c.wait()
+	case KindMap:
+		c.mapBody()
 	}
+	c.bounds()
 }
 
 // configPaths holds "config.<name>" for every catalogued field, so that checking a
@@ -243,7 +255,13 @@ func (c *configCheck) value(f *FieldSpec, path string, val *jval) {
 		}
 	case FieldExpression:
 		if s, ok := stringValue(); ok {
-			c.v.expression(c.exprSite(path, f.Secrets), s)
+			es := c.exprSite(path, f.Secrets)
+			es.reads = append(es.reads[:len(es.reads):len(es.reads)], f.Reads...)
+			c.v.expression(es, s)
+		}
+	case FieldInlineNode:
+		if val.kind != jObject {
+			wrong(`an object such as {"kind": "llm", "config": {...}}`)
 		}
 	case FieldDuration:
 		if s, ok := stringValue(); ok {
@@ -481,7 +499,9 @@ func (c *configCheck) approval() {
 		c.add("config.assignee", fmt.Sprintf("assignee %q must be user:NAME or group:NAME, such as group:reviewers", a))
 	}
 	outcomes := DefaultOutcomes
-	defer func() { c.v.outcomes[c.s.node] = outcomes }()
+	if c.s.prefix == "" { // an inline body's outcomes are not the map node's ports
+		defer func() { c.v.outcomes[c.s.node] = outcomes }()
+	}
 	if o := c.cfg.get("outcomes"); o != nil && o.kind == jArray {
 		if len(o.kids) == 0 {
 			c.add("config.outcomes", "outcomes is empty; list at least one, or leave it out for approve and reject")
