@@ -71,6 +71,8 @@ type Deps struct {
 	// StoreQueueOnly makes a worker poll only the store queue, leaving runs and their http
 	// and llm nodes to remote workers.
 	StoreQueueOnly bool
+	// Notifier, when set, hears from this worker when a run may have changed (notify.go).
+	Notifier *Notifier
 }
 
 // NewWorker returns a worker (not started) for the main queue, which runs the interpreter
@@ -88,7 +90,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	}
 	var sw worker.Worker
 	if !deps.Remote {
-		sw = worker.New(c, StoreTaskQueue(tq), worker.Options{})
+		sw = worker.New(c, StoreTaskQueue(tq), worker.Options{Interceptors: notifyInterceptors(deps.Notifier)})
 		registerActivitiesWhere(sw, &deps, func(name string) bool { return storeActivities[name] })
 		if deps.StoreQueueOnly {
 			return sw
@@ -98,6 +100,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		// Headroom only: a run's first workflow task compiles just the nodes it starts
 		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
+		Interceptors:             notifyInterceptors(deps.Notifier),
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	if deps.Remote {

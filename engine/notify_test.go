@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestNotifierHintsSubscribers(t *testing.T) {
+	n := NewNotifier()
+	one, stopOne := n.Subscribe("run-1")
+	all, stopAll := n.Subscribe("")
+	n.Notify("run-2")
+	select {
+	case <-one:
+		t.Fatal("run-1's subscriber heard of run-2")
+	default:
+	}
+	<-all // run-2 reaches the subscriber of every run
+	// Hints coalesce: two before a read are one, and Notify never blocks.
+	n.Notify("run-1")
+	n.Notify("run-1")
+	<-one
+	select {
+	case <-one:
+		t.Fatal("two hints were not coalesced")
+	default:
+	}
+	<-all
+	stopOne()
+	stopAll()
+	n.Notify("run-1")
+	select {
+	case <-one:
+		t.Fatal("a hint after unsubscribing")
+	default:
+	}
+	var nilN *Notifier
+	nilN.Notify("run-1") // a worker without a notifier
+}
+
+// TestWorkerNotifiesRunChanges: the worker hints while a run goes, from its activities
+// and its workflow tasks, so the hints arrive before the run ends and once it has.
+func TestWorkerNotifiesRunChanges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	n := NewNotifier()
+	cl := startCluster(t, t.TempDir(), Deps{Notifier: n})
+	svc := newRecorder(t, 200, `{"ok": true}`)
+	g := mustGraph(t, `{"nodes": [{"id": "call", "kind": "http", "config": {"url": "`+svc.URL+`"}},
+		{"id": "after", "kind": "transform", "config": {"value": "'done'"}}], "edges": [{"from": "call", "to": "after"}]}`)
+	// The run's id is known once started; hints for every run are the same here.
+	hints, stop := n.Subscribe("")
+	defer stop()
+	id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "g", Version: 1, Definition: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(90 * time.Second)
+	got := 0
+	for done := false; !done; {
+		select {
+		case <-hints:
+			got++
+		case <-deadline:
+			t.Fatalf("%d hints, and the run had not ended", got)
+		}
+		r, err := cl.eng.GetRun(context.Background(), id)
+		done = err == nil && ended(r)
+	}
+	if got < 2 {
+		t.Errorf("%d hints for a run of an http node and a transform, want several", got)
+	}
+}
