@@ -62,7 +62,7 @@ func kindFor(name string) (kind, bool) {
 	}
 	switch name {
 	case designer.KindLLM, designer.KindApproval, designer.KindHTTP, designer.KindTransform,
-		designer.KindWait, designer.KindSubgraph:
+		designer.KindWait, designer.KindSubgraph, designer.KindLoop:
 		return unsupportedKind{name: name}, true
 	}
 	return nil, false
@@ -138,6 +138,7 @@ type nodeExec struct {
 	pn   *planNode
 	node *designer.Node
 	cfg  any
+	item *itemScope // set for one item of a map's body
 }
 
 // scope is a snapshot of the expression scope holding only what refs name, for activity
@@ -166,6 +167,14 @@ func (x *nodeExec) scope(refs designer.Refs) map[string]any {
 				}
 			}
 			s[root] = nodes
+		case designer.RootItem:
+			if x.item != nil {
+				s[root] = x.item.value
+			}
+		case designer.RootIndex:
+			if x.item != nil {
+				s[root] = x.item.index
+			}
 		}
 	}
 	return s
@@ -178,5 +187,16 @@ func (x *nodeExec) liveScope() map[string]any { return x.r.scope }
 // setWaiting marks the node as waiting for a person (or running again); the run's status
 // follows, and so does its TrellisStatus search attribute.
 func (x *nodeExec) setWaiting(ctx workflow.Context, waiting bool) {
+	if it := x.item; it != nil {
+		// A map waits while any of its items does.
+		if waiting {
+			*it.waiting++
+		} else {
+			*it.waiting--
+		}
+		if *it.waiting > 1 || *it.waiting == 1 && !waiting {
+			return
+		}
+	}
 	x.r.setWaiting(ctx, x.idx, waiting)
 }

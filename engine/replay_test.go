@@ -27,7 +27,7 @@ const historyDir = "testdata/histories"
 
 // recordedHistories are the files TestRecordHistories writes; TestReplayHistories insists
 // on all of them so that none goes missing unnoticed.
-var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "on_error_continue",
+var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "map", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait"}
 
 type recording struct {
@@ -88,6 +88,12 @@ var recordings = []recording{
 		graph: `{"nodes": [{"id": "greet", "kind": "llm", "config": {"prompt": "Greet {{ input.name }}."}},
 			{"id": "sum", "kind": "llm", "config": {"prompt": "Summarise: {{ nodes.greet.output.text }}"}}],
 		  "edges": [{"from": "greet", "to": "sum"}]}`},
+	// A map with an inline body: items in parallel, one failing and noted (kind_map.go).
+	{name: "map", want: RunCompleted, input: map[string]any{"list": []any{1, "x", 3, 4}},
+		graph: `{"nodes": [{"id": "m", "kind": "map", "config": {"items": "input.list", "concurrency": 2,
+			"on_item_error": "continue", "node": {"kind": "transform", "config": {"value": "int(item) * 10 + index"}}}},
+			{"id": "after", "kind": "transform", "config": {"value": "nodes.m.output.items"}}],
+		  "edges": [{"from": "m", "to": "after"}]}`},
 	{name: "cancel", want: RunCancelled, cancel: true,
 		graph: `{"nodes": [{"id": "long", "kind": "wait", "config": {"duration": "1h"}},
 			{"id": "after", "kind": "transform", "config": {"value": "1"}}],

@@ -24,6 +24,9 @@ type RunInput struct {
 	Definition designer.Graph `json:"definition"`
 	Input      any            `json:"input"`
 	StartedBy  string         `json:"started_by"`
+	// Batch is set for a child that runs part of a map's items (kind_map.go); Definition
+	// then holds the map node alone.
+	Batch *MapBatch `json:"batch,omitempty"`
 }
 
 // changeNodeConfig: a run compiles each node's config when the node starts, no longer all of
@@ -70,6 +73,12 @@ func Interpreter(ctx workflow.Context, in RunInput) (any, error) {
 		return nil, r.failRun(nonRetryable(ErrTypeDefinition, err.Error()))
 	}
 	r.init(ctx, p)
+	if b := in.Batch; b != nil {
+		// The body reads the parent's scope, not the batch's own.
+		r.runScope, r.scopeNodes = b.Run, b.Nodes
+		r.scope[designer.RootRun], r.scope[designer.RootNodes] = b.Run, b.Nodes
+		return r.runBatch(ctx)
+	}
 	return r.run(ctx)
 }
 
@@ -120,18 +129,29 @@ func (r *runState) failRun(err error) error {
 	return err
 }
 
-func (r *runState) run(ctx workflow.Context) (any, error) {
+// setupKinds runs the run-wide setup of every kind present, in order of first appearance
+// (a map's inline body counts as present).
+func (r *runState) setupKinds(ctx workflow.Context) error {
 	seen := map[string]bool{}
 	for _, pn := range r.plan.nodes {
-		if seen[pn.node.Kind] {
-			continue
-		}
-		seen[pn.node.Kind] = true
-		if s, ok := pn.kind.(runSetup); ok {
-			if err := s.setup(ctx, r); err != nil {
-				return nil, r.failRun(err)
+		for _, k := range []kindUse{{pn.node.Kind, pn.kind}, bodyKind(&pn)} {
+			if k.kind == nil || seen[k.name] {
+				continue
+			}
+			seen[k.name] = true
+			if s, ok := k.kind.(runSetup); ok {
+				if err := s.setup(ctx, r); err != nil {
+					return err
+				}
 			}
 		}
+	}
+	return nil
+}
+
+func (r *runState) run(ctx workflow.Context) (any, error) {
+	if err := r.setupKinds(ctx); err != nil {
+		return nil, r.failRun(err)
 	}
 	for i := range r.plan.nodes {
 		if len(r.plan.in[i]) == 0 {
