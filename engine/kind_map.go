@@ -45,9 +45,18 @@ const (
 
 type mapConfig struct {
 	items *designer.Expr
-	body  *planNode // the inline body as a node with the map's id
+	body  *planNode // the inline body as a node with the map's id; nil for a graph body
+	graph *graphBody
 	limit int
 	cont  bool
+}
+
+// graphBody is a map's body graph as configured; its definition is loaded when the map
+// starts.
+type graphBody struct {
+	graph   string
+	version int
+	input   *designer.Expr
 }
 
 // MapBatch is the part of a map a batch child runs (RunInput.Batch): its items, the index of
@@ -57,6 +66,8 @@ type MapBatch struct {
 	Offset int            `json:"offset"`
 	Nodes  map[string]any `json:"nodes"`
 	Run    map[string]any `json:"run"`
+	// Body is the body graph's definition, loaded once by the parent; nil for an inline body.
+	Body *designer.Graph `json:"body,omitempty"`
 }
 
 // mapBatchResult is a batch's result, and the part of a map's output the items make.
@@ -84,20 +95,26 @@ func (mapKind) compile(n *designer.Node, ps *problemList) any {
 	if err != nil {
 		ps.node(n.ID, "config.items", err)
 	}
-	if c.Node == nil {
-		ps.nodef(n.ID, "config.graph", "a map with a graph body is not supported by this worker yet")
-		return nil
-	}
-	body := compileInlineBody(n.ID, *c.Node, ps)
-	if items == nil || body == nil {
-		return nil
-	}
-	limit := c.Limit()
-	if limit > designer.MaxConcurrency {
+	cfg := &mapConfig{items: items, limit: c.Limit(), cont: c.ContinueOnItemError()}
+	if cfg.limit > designer.MaxConcurrency {
 		ps.nodef(n.ID, "config.concurrency", "concurrency must be from 1 to %d", designer.MaxConcurrency)
+	}
+	switch {
+	case (c.Node == nil) == (strings.TrimSpace(c.Graph) == ""):
+		ps.nodef(n.ID, "config.node", "a map needs one body: node or graph")
+	case c.Node != nil:
+		cfg.body = compileInlineBody(n.ID, *c.Node, ps)
+	default:
+		v, err := parseSubgraphVersion(c.Version)
+		if err != nil {
+			ps.node(n.ID, "config.version", err)
+		}
+		cfg.graph = &graphBody{graph: c.Graph, version: v, input: optionalExpr(n.ID, "config.input", c.Input, ps)}
+	}
+	if len(*ps) > 0 {
 		return nil
 	}
-	return &mapConfig{items: items, body: body, limit: limit, cont: c.ContinueOnItemError()}
+	return cfg
 }
 
 // compileInlineBody compiles a map's one-node body as a node of the map's id; its problems
@@ -148,11 +165,21 @@ func (mapKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 		return nodeResult{}, nonRetryable(ErrTypeMapItems,
 			fmt.Sprintf("node %s has %d items, more than the limit of %d", x.node.ID, len(items), MaxMapItems))
 	}
+	var loaded *designer.Graph
+	if c.graph != nil {
+		def, attempts, err := runStoreActivity[designer.Graph](ctx, x, activityLoadSubgraph,
+			loadRequest{GraphID: c.graph.graph, Version: c.graph.version})
+		if err != nil {
+			return nodeResult{Attempts: attempts}, err
+		}
+		loaded = &def
+	}
 	var res mapBatchResult
 	if len(items) <= mapBatchSize {
-		res, err = runItems(ctx, x, c, items, 0)
+		body, cfg := c.bodyFor(loaded)
+		res, err = runItems(ctx, x, c, body, cfg, items, 0)
 	} else {
-		res, err = runBatches(ctx, x, items)
+		res, err = runBatches(ctx, x, items, loaded)
 	}
 	if err != nil {
 		return nodeResult{}, err
@@ -194,11 +221,21 @@ type itemDone struct {
 	err error
 }
 
+// bodyFor is the body each item runs and its config: the inline node, or a child run of
+// the loaded body graph.
+func (c *mapConfig) bodyFor(def *designer.Graph) (*planNode, any) {
+	if c.body != nil {
+		cfg, _ := c.body.config()
+		return c.body, cfg
+	}
+	return &planNode{kind: graphItemKind{}}, &graphItem{input: c.graph.input,
+		body: childBody{graph: c.graph.graph, version: c.graph.version, def: *def}}
+}
+
 // runItems runs items[i] as item offset+i, at most c.limit at once, and collects the outputs
 // in item order. With on_item_error fail, the first failure stops launching and cancels the
 // items in flight.
-func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, items []any, offset int) (mapBatchResult, error) {
-	cfg, _ := c.body.config()
+func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, body *planNode, cfg any, items []any, offset int) (mapBatchResult, error) {
 	res := mapBatchResult{Items: make([]any, len(items)), Errors: []itemError{}}
 	ictx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -210,9 +247,9 @@ func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, items []any, offs
 			i := next
 			next++
 			inFlight++
-			ix := x.forItem(c.body, cfg, offset+i, items[i], &waiting)
+			ix := x.forItem(body, cfg, offset+i, items[i], &waiting)
 			workflow.Go(ictx, func(gctx workflow.Context) {
-				r, err := c.body.kind.execute(gctx, ix)
+				r, err := body.kind.execute(gctx, ix)
 				done.Send(gctx, itemDone{i: i, res: r, err: err})
 			})
 		}
@@ -247,6 +284,9 @@ func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, items []any, offs
 // forItem is the nodeExec of one item: the body's node under the id NODE.INDEX (activity
 // ids and tasks are unique per item), with item and index in its scope.
 func (x *nodeExec) forItem(body *planNode, cfg any, index int, item any, waiting *int) *nodeExec {
+	if body.node == nil { // a graph body: the child runs with the map's options
+		body = &planNode{node: x.node, kind: body.kind, retry: x.pn.retry, timeout: x.pn.timeout}
+	}
 	node := *body.node
 	node.ID = fmt.Sprintf("%s.%d", x.node.ID, index)
 	return &nodeExec{r: x.r, idx: x.idx, pn: body, node: &node, cfg: cfg,
@@ -262,9 +302,9 @@ type itemScope struct {
 
 // runBatches runs the items in child workflows of mapBatchSize items each, one after
 // another, and joins their results.
-func runBatches(ctx workflow.Context, x *nodeExec, items []any) (mapBatchResult, error) {
+func runBatches(ctx workflow.Context, x *nodeExec, items []any, def *designer.Graph) (mapBatchResult, error) {
 	res := mapBatchResult{Items: make([]any, 0, len(items)), Errors: []itemError{}}
-	def := designer.Graph{Format: designer.Format, Name: x.r.plan.graph.Name, Nodes: []designer.Node{*x.node}}
+	batchDef := designer.Graph{Format: designer.Format, Name: x.r.plan.graph.Name, Nodes: []designer.Node{*x.node}}
 	for b, lo := 0, 0; lo < len(items); b, lo = b+1, lo+mapBatchSize {
 		hi := min(lo+mapBatchSize, len(items))
 		childID := fmt.Sprintf("%s.%s.batch%d", x.r.in.RunID, x.node.ID, b)
@@ -275,9 +315,9 @@ func runBatches(ctx workflow.Context, x *nodeExec, items []any) (mapBatchResult,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			StaticSummary:         fmt.Sprintf("items %d to %d of map %s of %s", lo, hi-1, x.node.ID, x.r.in.RunID),
 		})
-		in := RunInput{RunID: childID, GraphID: x.r.in.GraphID, Version: x.r.in.Version, Definition: def,
+		in := RunInput{RunID: childID, GraphID: x.r.in.GraphID, Version: x.r.in.Version, Definition: batchDef,
 			Input: x.r.in.Input, StartedBy: x.r.in.StartedBy,
-			Batch: &MapBatch{Items: items[lo:hi], Offset: lo, Nodes: x.r.scopeNodes, Run: x.r.runScope}}
+			Batch: &MapBatch{Items: items[lo:hi], Offset: lo, Nodes: x.r.scopeNodes, Run: x.r.runScope, Body: def}}
 		var part mapBatchResult
 		if err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, in).Get(ctx, &part); err != nil {
 			if temporal.IsCanceledError(err) {
@@ -310,7 +350,8 @@ func (r *runState) runBatch(ctx workflow.Context) (any, error) {
 	r.nodes[0].StartedAt = r.now(ctx)
 	r.setStatus(0, NodeRunning)
 	x := &nodeExec{r: r, idx: 0, pn: pn, node: pn.node, cfg: c}
-	res, err := runItems(ctx, x, c, r.in.Batch.Items, r.in.Batch.Offset)
+	body, bcfg := c.bodyFor(r.in.Batch.Body)
+	res, err := runItems(ctx, x, c, body, bcfg, r.in.Batch.Items, r.in.Batch.Offset)
 	r.nodes[0].EndedAt = r.now(ctx)
 	if err != nil {
 		r.setStatus(0, NodeCancelled)

@@ -62,7 +62,7 @@ func kindFor(name string) (kind, bool) {
 	}
 	switch name {
 	case designer.KindLLM, designer.KindApproval, designer.KindHTTP, designer.KindTransform,
-		designer.KindWait, designer.KindSubgraph, designer.KindLoop:
+		designer.KindWait, designer.KindSubgraph:
 		return unsupportedKind{name: name}, true
 	}
 	return nil, false
@@ -113,6 +113,8 @@ func specPorts(n *designer.Node) []string {
 		return c.OutcomeList()
 	case designer.KindWait:
 		return []string{designer.PortOut}
+	case designer.KindLoop:
+		return []string{designer.PortOut, designer.PortExhausted, designer.PortError}
 	default:
 		return []string{designer.PortOut, designer.PortError}
 	}

@@ -27,7 +27,7 @@ const historyDir = "testdata/histories"
 
 // recordedHistories are the files TestRecordHistories writes; TestReplayHistories insists
 // on all of them so that none goes missing unnoticed.
-var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "map", "on_error_continue",
+var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "loop", "map", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait"}
 
 type recording struct {
@@ -94,6 +94,14 @@ var recordings = []recording{
 			"on_item_error": "continue", "node": {"kind": "transform", "config": {"value": "int(item) * 10 + index"}}}},
 			{"id": "after", "kind": "transform", "config": {"value": "nodes.m.output.items"}}],
 		  "edges": [{"from": "m", "to": "after"}]}`},
+	// A loop of child runs until its state holds, and a map with a graph body (kind_loop.go).
+	{name: "loop", want: RunCompleted, input: map[string]any{"start": 4},
+		graph: `{"nodes": [{"id": "l", "kind": "loop", "config": {"graph": "count", "version": 1,
+			"init": "{ n: input.start, step: 2 }", "until": "state.n >= 8", "max_iterations": 5}},
+			{"id": "m", "kind": "map", "config": {"items": "[1, 2]", "graph": "count", "version": 1,
+			"input": "{ state: { n: index, step: item }, iteration: index }"}},
+			{"id": "after", "kind": "transform", "config": {"value": "nodes.l.output.iterations"}}],
+		  "edges": [{"from": "l", "to": "after"}]}`},
 	{name: "cancel", want: RunCancelled, cancel: true,
 		graph: `{"nodes": [{"id": "long", "kind": "wait", "config": {"duration": "1h"}},
 			{"id": "after", "kind": "transform", "config": {"value": "1"}}],
@@ -115,7 +123,7 @@ func TestRecordHistories(t *testing.T) {
 		return chatAnswer("gpt-test", fmt.Sprintf("answer %d", n), 100*n, 20*n)
 	})
 	deps := Deps{Secrets: memSecrets{"TOKEN": secret, "OPENAI_KEY": llmTestKey},
-		Versions: memVersions{"child@2": mustGraph(t, childDouble)}, Providers: defaultProviders(chat.URL)}
+		Versions: memVersions{"child@2": mustGraph(t, childDouble), "count@1": mustGraph(t, countBody)}, Providers: defaultProviders(chat.URL)}
 	cl := startCluster(t, t.TempDir(), deps)
 	if err := os.MkdirAll(historyDir, 0o755); err != nil {
 		t.Fatal(err)
