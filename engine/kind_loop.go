@@ -78,20 +78,14 @@ func (loopKind) historyEvents(*designer.Node, any) int { return 8 + 3*workflowTa
 func (loopKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	c := x.cfg.(*loopConfig)
 	workflow.GetVersion(ctx, changeLoopKind, workflow.DefaultVersion, 1)
-	var state any
-	if c.init != nil {
-		v, err := evalRecorded(ctx, c.init, x.liveScope(), designer.WorkflowBudget)
-		if err != nil {
-			return nodeResult{}, nonRetryable(ErrTypeExpr, nodeExprErr(x.node.ID, "init", err))
-		}
-		state = v
+	state, err := evalOptional(ctx, x, c.init, "init", x.liveScope(), nil)
+	if err != nil {
+		return nodeResult{}, err
 	}
-	def, attempts, err := runStoreActivity[designer.Graph](ctx, x, activityLoadSubgraph,
-		loadRequest{GraphID: c.graph, Version: c.version})
+	body, attempts, err := loadBody(ctx, x, c.graph, c.version)
 	if err != nil {
 		return nodeResult{Attempts: attempts}, err
 	}
-	body := childBody{graph: c.graph, version: c.version, def: def}
 	for it := 1; it <= c.max; it++ {
 		childID := fmt.Sprintf("%s.%s.%d", x.r.rootRunID(), x.node.ID, it)
 		out, err := body.run(ctx, x, childID, map[string]any{"state": state, "iteration": it},
@@ -128,6 +122,26 @@ func (r *runState) rootRunID() string {
 		return id
 	}
 	return r.in.RunID
+}
+
+// evalOptional evaluates an expression that may be left out (giving otherwise) in workflow
+// code, recorded; an error names the node and field.
+func evalOptional(ctx workflow.Context, x *nodeExec, e *designer.Expr, field string, scope map[string]any, otherwise any) (any, error) {
+	if e == nil {
+		return otherwise, nil
+	}
+	v, err := evalRecorded(ctx, e, scope, designer.WorkflowBudget)
+	if err != nil {
+		return nil, nonRetryable(ErrTypeExpr, nodeExprErr(x.node.ID, field, err))
+	}
+	return v, nil
+}
+
+// loadBody loads a body graph's pinned version through the store's activity.
+func loadBody(ctx workflow.Context, x *nodeExec, graph string, version int) (childBody, int, error) {
+	def, attempts, err := runStoreActivity[designer.Graph](ctx, x, activityLoadSubgraph,
+		loadRequest{GraphID: graph, Version: version})
+	return childBody{graph: graph, version: version, def: def}, attempts, err
 }
 
 // childBody is a body graph's pinned definition, run as one child per item or round.
@@ -170,7 +184,7 @@ func (b childBody) run(ctx workflow.Context, x *nodeExec, childID string, input 
 type graphItemKind struct{}
 
 type graphItem struct {
-	body  childBody
+	body  *childBody
 	input *designer.Expr // nil: the item itself
 }
 
@@ -182,15 +196,11 @@ func (graphItemKind) historyEvents(*designer.Node, any) int { return 3 + workflo
 
 func (graphItemKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	c := x.cfg.(*graphItem)
-	input := x.item.value
-	if c.input != nil {
-		scope := maps.Clone(x.liveScope())
-		scope[designer.RootItem], scope[designer.RootIndex] = x.item.value, x.item.index
-		v, err := evalRecorded(ctx, c.input, scope, designer.WorkflowBudget)
-		if err != nil {
-			return nodeResult{}, nonRetryable(ErrTypeExpr, nodeExprErr(x.node.ID, "input", err))
-		}
-		input = v
+	scope := maps.Clone(x.liveScope())
+	scope[designer.RootItem], scope[designer.RootIndex] = x.item.value, x.item.index
+	input, err := evalOptional(ctx, x, c.input, "input", scope, x.item.value)
+	if err != nil {
+		return nodeResult{}, err
 	}
 	out, err := c.body.run(ctx, x, x.r.rootRunID()+"."+x.node.ID, input, "item "+x.node.ID)
 	return nodeResult{Output: out, Attempts: 1}, err

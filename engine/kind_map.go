@@ -165,14 +165,13 @@ func (mapKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 		return nodeResult{}, nonRetryable(ErrTypeMapItems,
 			fmt.Sprintf("node %s has %d items, more than the limit of %d", x.node.ID, len(items), MaxMapItems))
 	}
-	var loaded *designer.Graph
+	var loaded *childBody
 	if c.graph != nil {
-		def, attempts, err := runStoreActivity[designer.Graph](ctx, x, activityLoadSubgraph,
-			loadRequest{GraphID: c.graph.graph, Version: c.graph.version})
+		body, attempts, err := loadBody(ctx, x, c.graph.graph, c.graph.version)
 		if err != nil {
 			return nodeResult{Attempts: attempts}, err
 		}
-		loaded = &def
+		loaded = &body
 	}
 	var res mapBatchResult
 	if len(items) <= mapBatchSize {
@@ -223,13 +222,12 @@ type itemDone struct {
 
 // bodyFor is the body each item runs and its config: the inline node, or a child run of
 // the loaded body graph.
-func (c *mapConfig) bodyFor(def *designer.Graph) (*planNode, any) {
+func (c *mapConfig) bodyFor(loaded *childBody) (*planNode, any) {
 	if c.body != nil {
 		cfg, _ := c.body.config()
 		return c.body, cfg
 	}
-	return &planNode{kind: graphItemKind{}}, &graphItem{input: c.graph.input,
-		body: childBody{graph: c.graph.graph, version: c.graph.version, def: *def}}
+	return &planNode{kind: graphItemKind{}}, &graphItem{input: c.graph.input, body: loaded}
 }
 
 // runItems runs items[i] as item offset+i, at most c.limit at once, and collects the outputs
@@ -302,7 +300,11 @@ type itemScope struct {
 
 // runBatches runs the items in child workflows of mapBatchSize items each, one after
 // another, and joins their results.
-func runBatches(ctx workflow.Context, x *nodeExec, items []any, def *designer.Graph) (mapBatchResult, error) {
+func runBatches(ctx workflow.Context, x *nodeExec, items []any, loaded *childBody) (mapBatchResult, error) {
+	var def *designer.Graph
+	if loaded != nil {
+		def = &loaded.def
+	}
 	res := mapBatchResult{Items: make([]any, 0, len(items)), Errors: []itemError{}}
 	batchDef := designer.Graph{Format: designer.Format, Name: x.r.plan.graph.Name, Nodes: []designer.Node{*x.node}}
 	for b, lo := 0, 0; lo < len(items); b, lo = b+1, lo+mapBatchSize {
@@ -350,7 +352,11 @@ func (r *runState) runBatch(ctx workflow.Context) (any, error) {
 	r.nodes[0].StartedAt = r.now(ctx)
 	r.setStatus(0, NodeRunning)
 	x := &nodeExec{r: r, idx: 0, pn: pn, node: pn.node, cfg: c}
-	body, bcfg := c.bodyFor(r.in.Batch.Body)
+	var loaded *childBody
+	if c.graph != nil && r.in.Batch.Body != nil {
+		loaded = &childBody{graph: c.graph.graph, version: c.graph.version, def: *r.in.Batch.Body}
+	}
+	body, bcfg := c.bodyFor(loaded)
 	res, err := runItems(ctx, x, c, body, bcfg, r.in.Batch.Items, r.in.Batch.Offset)
 	r.nodes[0].EndedAt = r.now(ctx)
 	if err != nil {
