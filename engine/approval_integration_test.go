@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"trellis/store"
+	"trellis/store/storetest"
 )
 
 // approvalCluster is the embedded server with the real store as the task store.
@@ -58,7 +59,7 @@ func TestApprovalOnEmbeddedServer(t *testing.T) {
 		t.Skip("starts the embedded server")
 	}
 	ctx := context.Background()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""),
 		Input: refundInput, StartedBy: "ann"})
@@ -124,7 +125,7 @@ func TestApprovalRaceOnEmbeddedServer(t *testing.T) {
 		t.Skip("starts the embedded server")
 	}
 	ctx := context.Background()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""), Input: refundInput})
 	if err != nil {
@@ -172,7 +173,7 @@ func TestApprovalDueOnEmbeddedServer(t *testing.T) {
 		t.Skip("starts the embedded server")
 	}
 	ctx := context.Background()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
 	auto, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Input: refundInput,
 		Definition: refundGraph(t, `, "due": "2s", "on_due": {"outcome": "reject"}`)})
@@ -221,7 +222,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, dir, db)
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""), Input: refundInput})
 	if err != nil {
@@ -249,7 +250,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 // the task is closed). It manages its own repetitions (make bench runs it once).
 func BenchmarkDecisionRoundTrip(b *testing.B) {
 	ctx := context.Background()
-	db := store.MustOpenTest(b)
+	db := storetest.MustOpen(b)
 	cl := approvalCluster(b, b.TempDir(), db)
 	def := refundGraph(b, "")
 	const rounds = 30
@@ -308,7 +309,7 @@ func TestRecordApprovalHistory(t *testing.T) {
 		t.Skip("run with -update to record histories")
 	}
 	ctx := context.Background()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: approvalHistory, Version: 1, Input: refundInput, StartedBy: "recorder",
 		Definition: refundGraph(t, `, "due": "1s", "on_due": {"escalate_to": "group:managers"}`)})

@@ -16,6 +16,7 @@ import (
 
 	"trellis/designer"
 	"trellis/store"
+	"trellis/store/storetest"
 )
 
 // storeTasks is the TaskStore over the real store, as cmd wires it.
@@ -84,7 +85,7 @@ func newApprovalEnv(t *testing.T) *approvalEnv {
 	s.SetLogger(NewSDKLogger(quietLogger()))
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: testDeadlockLimit})
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	register(env, &Deps{Tasks: storeTasks{db}, Logger: quietLogger()})
 	return &approvalEnv{t: t, env: env, db: db}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"trellis/store"
+	"trellis/store/storetest"
 )
 
 // TestRunDraftsListedApart: a draft test run runs like any other, but lists, counts and
@@ -80,7 +80,7 @@ func TestTimelineDueTimerEndsAtDecision(t *testing.T) {
 		t.Skip("starts the embedded server")
 	}
 	ctx := context.Background()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := startCluster(t, t.TempDir(), Deps{Tasks: storeTasks{db}})
 	g := mustGraph(t, `{"nodes": [{"id": "review", "kind": "approval", "config": {"title": "Check it", "assignee": "user:ann", "due": "1h"}},
 		{"id": "later", "kind": "wait", "config": {"duration": "1h"}}],

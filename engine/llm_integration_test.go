@@ -9,7 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/proto"
 
-	"trellis/store"
+	"trellis/store/storetest"
 )
 
 // TestRefundGraphOnEmbeddedServer runs the refund example on the real embedded server with
@@ -99,7 +99,7 @@ func TestRefundLargeAmountWaitsForReviewer(t *testing.T) {
 		return chatAnswer("gpt-4o-mini", "Your refund is approved.", 50, 8)
 	})
 	ctx := context.Background()
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := startCluster(t, t.TempDir(), Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey},
 		Tasks: storeTasks{db}})
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: mustGraph(t, string(raw)),

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"trellis/store"
+	"trellis/store/storetest"
 )
 
 // TestRemoteWorkerLeavesTasksToTheStore is serve's worker (both queues, the real store) and
@@ -24,7 +25,7 @@ func TestRemoteWorkerLeavesTasksToTheStore(t *testing.T) {
 		t.Skip("starts the embedded server")
 	}
 	ctx := context.Background()
-	db, other := store.MustOpenTest(t), store.MustOpenTest(t)
+	db, other := storetest.MustOpen(t), storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
 	c2, err := client.Dial(client.Options{HostPort: cl.srv.HostPort(), Namespace: Namespace, Identity: "remote",
 		Logger: NewSDKLogger(quietLogger())})

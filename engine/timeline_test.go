@@ -22,7 +22,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"trellis/store"
+	"trellis/store/storetest"
 )
 
 const timelineDir = "testdata/timeline"
@@ -102,7 +102,7 @@ func TestRecordTimelines(t *testing.T) {
 	}
 	ctx := context.Background()
 	down := downServer(t)
-	db := store.MustOpenTest(t)
+	db := storetest.MustOpen(t)
 	cl := startCluster(t, t.TempDir(), Deps{Tasks: storeTasks{db}, Versions: memVersions{"child@2": mustGraph(t, childDouble)}})
 	if err := os.MkdirAll(timelineDir, 0o755); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"trellis/store"
+	"trellis/store/storetest"
 )
 
 // testPassword is the password of every user made by testApp.user.
@@ -96,7 +97,7 @@ func withSetup(f func(*appSetup)) appOption { return f }
 func newTestApp(tb testing.TB, opts ...appOption) *testApp {
 	tb.Helper()
 	clock := newTestClock()
-	db := store.MustOpenTestWith(tb, store.Options{Now: clock.Now})
+	db := storetest.MustOpenWith(tb, store.Options{Now: clock.Now})
 	logs := &syncBuffer{}
 	setup := appSetup{
 		Config: Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},

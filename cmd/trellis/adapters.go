@@ -9,6 +9,7 @@ import (
 
 	"trellis/designer"
 	"trellis/engine"
+	"trellis/enginestore"
 	"trellis/store"
 )
 
@@ -17,7 +18,7 @@ func workerDeps(db *store.DB, logger *slog.Logger) engine.Deps {
 	return engine.Deps{
 		Secrets:   engineSources{db},
 		Versions:  engineSources{db},
-		Tasks:     engineTasks{db},
+		Tasks:     enginestore.Tasks{DB: db},
 		Providers: engineProviders{db},
 		Logger:    logger,
 	}
