@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -220,5 +221,60 @@ func TestMapInlineApprovals(t *testing.T) {
 	}
 	if got := strings.Join(outcomes, ","); got != "confirm,drop,confirm" {
 		t.Errorf("outcomes in item order = %s", got)
+	}
+}
+
+// TestMapItemErrorsOnServer: on the embedded server, continue notes the failed items and
+// goes on; fail stops launching at the first failure and fails the node, naming the item.
+func TestMapItemErrorsOnServer(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/bad/") {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `"fine"`)
+	}))
+	t.Cleanup(srv.Close)
+	cl := startCluster(t, t.TempDir(), Deps{})
+	body := `{"kind": "http", "config": {"url": "` + srv.URL + `/{{ int(item) % 3 == 1 ? 'bad' : 'ok' }}/{{ index }}"}}`
+	run := func(extra string) *Run {
+		mu.Lock()
+		paths = nil
+		mu.Unlock()
+		id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "map", Version: 1,
+			Definition: mustGraph(t, mapGraph("0..5", body, extra)), StartedBy: "tester"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waitRun(t, cl.eng, id, "ended", ended)
+	}
+
+	r := run(`, "on_item_error": "continue", "concurrency": 2`)
+	out, _ := r.Nodes["m"].Output.(map[string]any)
+	if r.Status != RunCompleted || out["completed"] != float64(4) || out["failed"] != float64(2) {
+		t.Fatalf("continue: run %s, output %s", r.Status, toJSON(out))
+	}
+	errs := toJSON(out["errors"])
+	if !strings.HasPrefix(errs, `[{"index":1,"message":"`) || !strings.Contains(errs, `{"index":4,"message":"`) {
+		t.Errorf("errors = %s", errs)
+	}
+	if items := toJSON(out["items"]); !strings.Contains(items, `"body":"fine"`) || strings.Count(items, "null") != 2 {
+		t.Errorf("items = %s", items)
+	}
+
+	r = run(`, "concurrency": 1`)
+	if r.Status != RunFailed || r.Nodes["m"].Status != NodeFailed || !strings.Contains(r.Nodes["m"].Error.Message, "item 1 of node m failed") {
+		t.Fatalf("fail: run %s, node m %s", r.Status, toJSON(r.Nodes["m"]))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(paths, " ") != "/ok/0 /bad/1" {
+		t.Errorf("requests after the failure: %v, want none past item 1", paths)
 	}
 }

@@ -56,6 +56,8 @@ func seedDev(ctx context.Context, db *store.DB) ([]devLogin, error) {
 	if err != nil {
 		return nil, err
 	}
+	// In name order, which publishes a body graph (draft-and-review) before the loop that
+	// runs it (reply-until-approved), so that its "latest" resolves.
 	sort.Strings(names)
 	for _, name := range names {
 		raw, err := samples.ReadFile(name)
@@ -75,11 +77,22 @@ func publishSample(ctx context.Context, db *store.DB, raw []byte) error {
 		return err
 	}
 	problems = append(problems, designer.Validate(g, designer.ValidateEnv{})...)
+	// Body graphs are pinned as publishing pins them: "latest" becomes a number.
+	problems = append(problems, designer.ResolveSubgraphVersions(g, func(id string) (int, bool) {
+		v, err := db.LatestVersion(ctx, id)
+		if err != nil {
+			return 0, false
+		}
+		return v.Version, true
+	})...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid: %s", problems[0].Message)
 	}
 	hash, err := designer.Hash(g)
 	if err != nil {
+		return err
+	}
+	if raw, err = designer.Canonical(g); err != nil {
 		return err
 	}
 	rec, err := db.CreateGraph(ctx, g.Name, raw, "admin")
