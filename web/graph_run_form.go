@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -15,113 +14,22 @@ import (
 	"trellis/templates"
 )
 
-// runFormFieldPrefix starts the names of the input fields, so that no property can clash with
-// the form's own fields (_csrf, version, input_json).
-const runFormFieldPrefix = "in."
-
-// graphRunForm builds the start-run form of a version from its input schema: one control per
-// top-level property, in the order the schema writes them, defaults filled in.
+// graphRunForm builds the start-run form of a version from its input schema.
 func graphRunForm(graphID string, version int, def *designer.Graph) (templates.RunFormProps, error) {
 	sch, err := designer.CompileSchema(def.Input)
 	if err != nil {
 		return templates.RunFormProps{}, NewError(http.StatusUnprocessableEntity, fmt.Sprintf("The input schema of version %d cannot be used: %v.", version, err))
 	}
-	p := templates.RunFormProps{GraphID: graphID, Version: version}
-	for _, sf := range sch.Fields() {
-		f := runFormField(sf)
-		f.Value, f.Checked = runDefaultText(sf)
-		for i := range f.Options {
-			f.Options[i].Selected = sf.Default != nil && f.Options[i].Value == runJSONText(sf.Default)
-		}
-		p.Fields = append(p.Fields, f)
-	}
+	p := templates.RunFormProps{GraphID: graphID, Version: version, Fields: schemaFormFields(sch)}
 	if len(p.Fields) == 0 {
 		p.JSON = "{}"
 	}
 	return p, nil
 }
 
-// runFormField picks the control for a schema property.
-func runFormField(sf designer.SchemaField) templates.RunFormField {
-	f := templates.RunFormField{Name: sf.Name, Label: sf.Label(), Hint: sf.Description, Required: sf.Required}
-	switch {
-	case len(sf.Enum) > 0:
-		f.Control = templates.RunControlSelect
-		if !sf.Required || sf.Default == nil {
-			f.Options = append(f.Options, templates.RunFormOption{Value: "", Label: "Choose…"})
-		}
-		for _, e := range sf.Enum {
-			f.Options = append(f.Options, templates.RunFormOption{Value: runJSONText(e), Label: fmt.Sprint(e)})
-		}
-	case sf.Type == "boolean":
-		f.Control = templates.RunControlCheckbox
-	case sf.Type == "number":
-		f.Control = templates.RunControlNumber
-	case sf.Type == "integer":
-		f.Control = templates.RunControlInteger
-	case sf.Type == "string":
-		f.Control = runStringControl(sf)
-	default: // objects, lists, and properties of no declared type take JSON
-		f.Control = templates.RunControlJSON
-		f.Hint = strings.TrimSpace(f.Hint + " Write it as JSON.")
-	}
-	if sf.Format == "date-time" || sf.Format == "time" {
-		f.Hint = strings.TrimSpace(f.Hint + " " + runFormatHint(sf.Format))
-	}
-	return f
-}
-
-func runStringControl(sf designer.SchemaField) string {
-	switch sf.Format {
-	case "date":
-		return templates.RunControlDate
-	case "email":
-		return templates.RunControlEmail
-	case "uri":
-		return templates.RunControlURL
-	}
-	// A textarea where the schema hints at long text.
-	words := strings.ToLower(sf.Name + " " + sf.Title + " " + sf.Description)
-	for _, w := range []string{"message", "description", "body", "text", "comment", "notes", "paragraph", "multi-line", "multiline", "long"} {
-		if strings.Contains(words, w) {
-			return templates.RunControlTextarea
-		}
-	}
-	return templates.RunControlText
-}
-
-func runFormatHint(format string) string {
-	if format == "time" {
-		return "Like 09:00:00Z."
-	}
-	return "Like 2025-01-31T09:00:00Z."
-}
-
-// runDefaultText is a default as the control shows it.
-func runDefaultText(sf designer.SchemaField) (string, bool) {
-	switch d := sf.Default.(type) {
-	case nil:
-		return "", false
-	case bool:
-		return "", d
-	case string:
-		return d, false
-	case float64:
-		return strconv.FormatFloat(d, 'f', -1, 64), false
-	}
-	return runJSONText(sf.Default), false
-}
-
-func runJSONText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
-// readGraphRunForm reads the submitted form into an input value. It returns the form as
-// submitted, with an inline error on each field that could not be read.
+// readGraphRunForm reads the submitted form into an input value: the whole input as JSON when
+// given, else the fields. It returns the form as submitted, with an inline error on each field
+// that could not be read.
 func readGraphRunForm(c echo.Context, form templates.RunFormProps) (map[string]any, templates.RunFormProps, bool) {
 	form.JSON = c.FormValue("input_json")
 	if raw := strings.TrimSpace(form.JSON); raw != "" {
@@ -133,76 +41,50 @@ func readGraphRunForm(c echo.Context, form templates.RunFormProps) (map[string]a
 		}
 		return v, form, true
 	}
-	input := map[string]any{}
-	ok := true
-	for i := range form.Fields {
-		f := &form.Fields[i]
-		raw := c.FormValue(runFormFieldPrefix + f.Name)
-		f.Value, f.Checked = raw, raw == "true"
-		for k := range f.Options {
-			f.Options[k].Selected = f.Options[k].Value == raw
-		}
-		v, msg := runFieldValue(f.Control, raw)
-		if msg != "" {
-			f.Error, ok = msg, false
-			continue
-		}
-		if v != nil {
-			input[f.Name] = v
-		}
-	}
+	input, fields, ok := readSchemaForm(c, templates.RunFormNames, form.Fields)
+	form.Fields = fields
 	return input, form, ok
 }
 
-// runFieldValue converts one control's text; nil means left empty.
-func runFieldValue(control, raw string) (any, string) {
-	if control == templates.RunControlCheckbox {
-		return raw == "true", ""
-	}
-	if control != templates.RunControlTextarea && control != templates.RunControlText {
-		raw = strings.TrimSpace(raw)
-	}
-	if raw == "" {
-		return nil, ""
-	}
-	switch control {
-	case templates.RunControlNumber:
-		n, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
-			return nil, "Enter a number, such as 12.5."
+// startFromRunForm reads the start form (of a version or of a draft), checks the input
+// against sch and starts the run with start. A status other than 0 means no run started: the
+// form then carries why, on each field where it can. what names the run in the form's
+// message ("The run"); err is the server's own failure.
+func startFromRunForm(c echo.Context, form *templates.RunFormProps, sch *designer.Schema, what string,
+	start func(input map[string]any) (string, error)) (id string, status int, err error) {
+	input, read, ok := readGraphRunForm(c, *form)
+	*form = read
+	if ok {
+		if n := len(jsonText(input)); n > maxGraphRunInput {
+			form.Error = fmt.Sprintf("The input is %d bytes; a run input may be at most 256 KiB.", n)
+			return "", http.StatusRequestEntityTooLarge, nil
 		}
-		return n, ""
-	case templates.RunControlInteger:
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return nil, "Enter a whole number, such as 3."
+		if errs := checkRunInput(sch, input); len(errs) > 0 {
+			runPlaceErrors(form, errs)
+			ok = false
 		}
-		return float64(n), ""
-	case templates.RunControlSelect, templates.RunControlJSON:
-		var v any
-		if err := json.Unmarshal([]byte(raw), &v); err != nil {
-			if control == templates.RunControlSelect {
-				return nil, "Choose one of the options."
-			}
-			return nil, "Write valid JSON here, such as [\"a\", \"b\"] or {\"key\": 1}."
-		}
-		return v, ""
 	}
-	return raw, ""
+	if !ok {
+		form.Error = what + " was not started. Correct the fields marked below."
+		return "", http.StatusUnprocessableEntity, nil
+	}
+	id, err = start(input)
+	if err != nil {
+		ae := formRefusal(err)
+		if ae == nil {
+			return "", 0, err
+		}
+		form.Error = ae.Message
+		return "", ae.Status, nil
+	}
+	return id, 0, nil
 }
 
 // runPlaceErrors puts each schema error on its field (by the first step of its path), and the
 // rest on the form.
 func runPlaceErrors(form *templates.RunFormProps, errs []designer.FieldError) {
-	byName := map[string]int{}
-	for i, f := range form.Fields {
-		byName[f.Name] = i
-	}
 	for _, fe := range errs {
-		if i, ok := byName[runPointerHead(fe.Path)]; ok && !form.UseJSON && fe.Path != "" {
-			if form.Fields[i].Error == "" {
-				form.Fields[i].Error = fe.Message
-			}
+		if steps := pointerSteps(fe.Path); !form.UseJSON && len(steps) > 0 && placeFieldError(form.Fields, steps[0], fe.Message) {
 			continue
 		}
 		msg := fe.Message
@@ -213,13 +95,14 @@ func runPlaceErrors(form *templates.RunFormProps, errs []designer.FieldError) {
 	}
 }
 
-// runPointerHead is the first property a JSON Pointer names ("/a~1b/0" → "a/b").
-func runPointerHead(p string) string {
-	p = strings.TrimPrefix(p, "/")
-	if i := strings.IndexByte(p, '/'); i >= 0 {
-		p = p[:i]
+// formRefusal is a refused start or decision as the form shows it again, or nil when the
+// error is the server's own (the error page then says so).
+func formRefusal(err error) *Error {
+	ae := AsError(err)
+	if ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable {
+		return nil
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
+	return ae
 }
 
 // graphRunNew is the start-run page: a form made from the chosen version's input schema.
@@ -307,34 +190,18 @@ func (s *Server) graphRunSubmit(c echo.Context) error {
 	if p.Form, err = graphRunForm(g.ID, v.Version, def); err != nil {
 		return err
 	}
-	input, form, ok := readGraphRunForm(c, p.Form)
-	p.Form = form
-	if ok {
-		if n := len(runJSONText(input)); n > maxGraphRunInput {
-			p.Form.Error = fmt.Sprintf("The input is %d bytes; a run input may be at most 256 KiB.", n)
-			return s.renderGraphRunPage(c, http.StatusRequestEntityTooLarge, g, p)
-		}
-		sch, err := runInputSchema(v, def)
-		if err != nil {
-			return err
-		}
-		if errs := checkRunInput(sch, input); len(errs) > 0 {
-			runPlaceErrors(&p.Form, errs)
-			ok = false
-		}
-	}
-	if !ok {
-		p.Form.Error = "The run was not started. Correct the fields marked below."
-		return s.renderGraphRunPage(c, http.StatusUnprocessableEntity, g, p)
-	}
-	id, err := s.graphStartRun(ctx, v, def, input, graphActor(c))
+	sch, err := runInputSchema(v, def)
 	if err != nil {
-		ae := AsError(err)
-		if ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable {
-			return err
-		}
-		p.Form.Error = ae.Message
-		return s.renderGraphRunPage(c, ae.Status, g, p)
+		return err
+	}
+	id, status, err := startFromRunForm(c, &p.Form, sch, "The run", func(input map[string]any) (string, error) {
+		return s.graphStartRun(ctx, v, def, input, graphActor(c))
+	})
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return s.renderGraphRunPage(c, status, g, p)
 	}
 	return c.Redirect(http.StatusSeeOther, "/runs/"+url.PathEscape(id))
 }

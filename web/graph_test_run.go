@@ -166,34 +166,18 @@ func (s *Server) graphTestRunSubmit(c echo.Context) error {
 	if def == nil {
 		return s.renderTestRun(c, http.StatusUnprocessableEntity, p)
 	}
-	input, form, ok := readGraphRunForm(c, p.Form)
-	p.Form = form
-	if ok {
-		if n := len(runJSONText(input)); n > maxGraphRunInput {
-			p.Form.Error = fmt.Sprintf("The input is %d bytes; a run input may be at most 256 KiB.", n)
-			return s.renderTestRun(c, http.StatusRequestEntityTooLarge, p)
-		}
-		sch, err := draftInputSchema(def)
-		if err != nil {
-			return err
-		}
-		if errs := checkRunInput(sch, input); len(errs) > 0 {
-			runPlaceErrors(&p.Form, errs)
-			ok = false
-		}
-	}
-	if !ok {
-		p.Form.Error = "The test run was not started. Correct the fields marked below."
-		return s.renderTestRun(c, http.StatusUnprocessableEntity, p)
-	}
-	id, err := s.startDraftRun(ctx, g.ID, def, input, graphActor(c))
+	sch, err := draftInputSchema(def)
 	if err != nil {
-		ae := AsError(err)
-		if ae.Status >= 500 && ae.Status != http.StatusServiceUnavailable {
-			return err
-		}
-		p.Form.Error = ae.Message
-		return s.renderTestRun(c, ae.Status, p)
+		return err
+	}
+	id, status, err := startFromRunForm(c, &p.Form, sch, "The test run", func(input map[string]any) (string, error) {
+		return s.startDraftRun(ctx, g.ID, def, input, graphActor(c))
+	})
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return s.renderTestRun(c, status, p)
 	}
 	if !isHTMX(c) {
 		return c.Redirect(http.StatusSeeOther, "/runs/"+url.PathEscape(id))

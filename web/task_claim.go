@@ -48,7 +48,7 @@ func (s *Server) taskClaim(claim bool) echo.HandlerFunc {
 				return serr
 			}
 			p := s.taskPageProps(c, t, sch)
-			p.Form.Fields = taskFormFields(sch)
+			p.Form.Fields = schemaFormFields(sch)
 			p.Error = ae.Message
 			return s.renderTaskPage(c, ae.Status, p)
 		}

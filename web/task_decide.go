@@ -145,7 +145,7 @@ func (s *Server) taskDecide(c echo.Context) error {
 	}
 	p := s.taskPageProps(c, t, sch)
 	outcome, comment := c.FormValue("outcome"), c.FormValue("comment")
-	data, fields, ok := readTaskForm(c, taskFormFields(sch))
+	data, fields, ok := readSchemaForm(c, templates.TaskFormNames, schemaFormFields(sch))
 	p.Form.Fields, p.Form.Comment = fields, comment
 	if err := checkDecider(t, u); err != nil {
 		return s.refuseTaskForm(c, p, err)

@@ -35,7 +35,7 @@ func (s *Server) taskShow(c echo.Context) error {
 		return err
 	}
 	p := s.taskPageProps(c, t, sch)
-	p.Form.Fields = taskFormFields(sch)
+	p.Form.Fields = schemaFormFields(sch)
 	p.Flash = taskFlashes[c.QueryParam("m")]
 	return s.renderTaskPage(c, http.StatusOK, p)
 }
@@ -155,7 +155,7 @@ func taskDataRows(sch *designer.Schema, raw json.RawMessage) []templates.TaskDat
 	seen := map[string]bool{}
 	for _, f := range sch.Fields() {
 		if v, ok := data[f.Name]; ok {
-			rows = append(rows, templates.TaskDataRow{Label: taskFieldLabel(f), Value: taskValueText(v)})
+			rows = append(rows, templates.TaskDataRow{Label: schemaFieldLabel(f), Value: taskValueText(v)})
 			seen[f.Name] = true
 		}
 	}
@@ -184,7 +184,7 @@ func taskValueText(v any) string {
 	case nil:
 		return "—"
 	}
-	return taskJSONText(v)
+	return jsonText(v)
 }
 
 // taskHistory turns events into sentences.
