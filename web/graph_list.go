@@ -34,6 +34,9 @@ func (s *Server) graphList(c echo.Context) error {
 		for _, g := range p.Graphs {
 			if g.ID == id {
 				p.Notice = fmt.Sprintf("Renamed to %s.", g.Name)
+				if others := s.graphsNamed(c.Request().Context(), g.Name, g.ID); len(others) > 0 {
+					p.Notice += " " + sameNameWarning(g.Name, others)
+				}
 			}
 		}
 	}
