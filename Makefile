@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-.PHONY: run build test test-short generate check-generated lint bench chromium
+.PHONY: run build test test-short generate check-generated lint bench chromium screenshots
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trellis ./cmd/trellis
@@ -39,3 +39,8 @@ lint:
 
 bench:
 	@scripts/bench
+
+# screenshots writes docs/screenshots/{editor,inbox,task,run}-{800,1440}.png and docs/screenshot.png
+# from the demo's refund graph and three of its runs (web/screenshots_test.go).
+screenshots: chromium
+	TRELLIS_DOCS_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestScreenshots$$' -timeout 10m ./web/
