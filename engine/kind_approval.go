@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"weak"
 
 	"go.temporal.io/sdk/temporal"
@@ -24,9 +23,6 @@ type approvalKind struct{}
 
 // UpdateDecide is the workflow update that carries a reviewer's decision.
 const UpdateDecide = "decide"
-
-// maxCommentLength bounds a decision's comment, in characters.
-const maxCommentLength = 4000
 
 type approvalConfig struct {
 	raw        designer.ApprovalConfig
@@ -71,7 +67,7 @@ func (approvalKind) compile(n *designer.Node, ps *problemList) any {
 	}
 	cfg.form = form
 	for i, o := range cfg.outcomes {
-		if !nodeIDPattern.MatchString(o) || slices.Contains(cfg.outcomes[:i], o) {
+		if !designer.ValidNodeID(o) || slices.Contains(cfg.outcomes[:i], o) {
 			ps.nodef(n.ID, fmt.Sprintf("config.outcomes[%d]", i), "outcome %q must be a unique name like approve", o)
 		}
 	}
@@ -202,68 +198,17 @@ func (a *approvalRun) check(req DecideRequest) error {
 		return refuse(refusedDecided, refusalDetail{DecidedBy: by}, "Task %s was already decided by %s (%s)", req.Node, by, w.decision.Outcome)
 	case w == nil || !w.open:
 		return refuse(refusedNotWaiting, refusalDetail{}, "Node %s of this run is not waiting for a decision", req.Node)
-	case !mayDecide(w.assignee, req):
+	case !designer.MayDecide(w.assignee, req.Claimer, req.By, req.Groups):
 		return refuse(refusedForbidden, refusalDetail{}, "Task %s is assigned to %s; %s may not decide it", req.Node, w.assignee, req.By)
 	}
-	if probs := checkDecision(w.cfg, req); len(probs) > 0 {
+	if probs := designer.CheckDecision(w.cfg.outcomes, w.cfg.form, req.Outcome, req.Comment, req.Data); len(probs) > 0 {
 		return refuse(refusedInvalid, refusalDetail{Problems: probs}, "The decision does not fit task %s: %s", req.Node, probs[0].Message)
 	}
 	return nil
 }
 
-func mayDecide(assignee string, req DecideRequest) bool {
-	if req.By == "" {
-		return false
-	}
-	if req.Claimer != "" && req.Claimer == req.By {
-		return true
-	}
-	kind, name, _ := strings.Cut(assignee, ":")
-	if kind == "user" {
-		return name == req.By
-	}
-	return slices.Contains(req.Groups, name)
-}
-
-// DecisionProblem names what does not fit in a decision: Field is "outcome", "comment" or
-// "data.<property>"; Path the JSON Pointer into data.
-type DecisionProblem struct {
-	Field   string `json:"field"`
-	Path    string `json:"path,omitempty"`
-	Message string `json:"message"`
-}
-
-func checkDecision(c *approvalConfig, req DecideRequest) []DecisionProblem {
-	var probs []DecisionProblem
-	if !slices.Contains(c.outcomes, req.Outcome) {
-		probs = append(probs, DecisionProblem{Field: "outcome",
-			Message: fmt.Sprintf("outcome must be one of %s", strings.Join(c.outcomes, ", "))})
-	}
-	if n := utf8.RuneCountInString(req.Comment); n > maxCommentLength {
-		probs = append(probs, DecisionProblem{Field: "comment",
-			Message: fmt.Sprintf("comment is %d characters long; use at most %d", n, maxCommentLength)})
-	}
-	data := withDefaults(c.form, req.Data)
-	for _, fe := range c.form.Validate(data) {
-		field := "data"
-		if fe.Path != "" {
-			field = "data." + strings.ReplaceAll(strings.TrimPrefix(fe.Path, "/"), "/", ".")
-		}
-		probs = append(probs, DecisionProblem{Field: field, Path: fe.Path, Message: fe.Message})
-	}
-	return probs
-}
-
-// withDefaults is a copy of data with the form's defaults filled in; the validator must not
-// change its argument.
-func withDefaults(form *designer.Schema, data map[string]any) map[string]any {
-	out := make(map[string]any, len(data))
-	for k, v := range data {
-		out[k] = v
-	}
-	form.ApplyDefaults(out)
-	return out
-}
+// DecisionProblem names what does not fit in a decision (designer.CheckDecision).
+type DecisionProblem = designer.DecisionProblem
 
 // decide is the update's handler: it records the decision (the second of two decisions that
 // passed validation together is refused here), then answers once the task is closed, so
@@ -273,7 +218,7 @@ func (a *approvalRun) decide(ctx workflow.Context, req DecideRequest) (map[strin
 		return nil, err
 	}
 	w := a.waits[req.Node]
-	w.decision = &TaskDecision{Outcome: req.Outcome, Data: withDefaults(w.cfg.form, req.Data), Comment: req.Comment,
+	w.decision = &TaskDecision{Outcome: req.Outcome, Data: w.cfg.form.WithDefaults(req.Data), Comment: req.Comment,
 		DecidedBy: req.By, DecidedAt: workflow.Now(ctx).UTC()}
 	w.byUpdate = true
 	defer func() { w.handled = true }()
@@ -365,7 +310,7 @@ func waitForDecision(ctx workflow.Context, x *nodeExec, w *approvalWait, due *ti
 		}
 		switch {
 		case c.onDue != "":
-			w.decision = &TaskDecision{Outcome: c.onDue, Data: withDefaults(c.form, nil), DecidedBy: SystemActor,
+			w.decision = &TaskDecision{Outcome: c.onDue, Data: c.form.WithDefaults(nil), DecidedBy: SystemActor,
 				DecidedAt: workflow.Now(ctx).UTC()}
 		case c.escalateTo != "" && !escalated:
 			escalated = true

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"trellis/designer"
 )
 
 // Task states.
@@ -40,7 +42,7 @@ const (
 	MaxTaskTitleLength       = 300      // characters
 	MaxTaskInstructionsBytes = 64 << 10 // bytes of Markdown
 	MaxTaskContextBytes      = 64 << 10 // bytes of JSON
-	MaxTaskCommentLength     = 4000     // characters
+	MaxTaskCommentLength     = designer.MaxCommentLength
 )
 
 // ErrForbidden is returned when the user may not act on a task (claim, unclaim).
@@ -110,23 +112,13 @@ func (t *Task) Overdue(now time.Time) bool {
 	return t.State == TaskOpen && t.DueAt != nil && now.After(*t.DueAt)
 }
 
-// AssignedTo reports whether u may decide the task as far as assignment goes: it is assigned
-// to u, to a group of u's, or u claimed it.
+// AssignedTo reports whether the task is u's as far as assignment goes: assigned to u, to a
+// group of u's, or claimed by u. Who may decide is designer.MayDecide.
 func (t *Task) AssignedTo(u *User) bool {
 	if u == nil {
 		return false
 	}
-	if t.ClaimedBy != "" && t.ClaimedBy == u.Name {
-		return true
-	}
-	kind, name, err := ParseAssignee(t.Assignee)
-	if err != nil {
-		return false
-	}
-	if kind == AssigneeUser {
-		return name == u.Name
-	}
-	return u.InGroup(name)
+	return t.ClaimedBy != "" && t.ClaimedBy == u.Name || designer.Assigned(t.Assignee, u.Name, u.Groups)
 }
 
 // Involves reports whether u may read the task: an admin, anyone it is assigned to (now or
@@ -142,28 +134,17 @@ func (t *Task) Involves(u *User) bool {
 		return true
 	}
 	for _, e := range t.Events {
-		if e.Actor == u.Name || assigneeIncludes(e.From, u) {
+		if e.Actor == u.Name || designer.Assigned(e.From, u.Name, u.Groups) {
 			return true
 		}
 	}
 	return false
 }
 
-func assigneeIncludes(assignee string, u *User) bool {
-	kind, name, err := ParseAssignee(assignee)
-	if err != nil {
-		return false
-	}
-	if kind == AssigneeUser {
-		return name == u.Name
-	}
-	return u.InGroup(name)
-}
-
 // Assignee kinds.
 const (
-	AssigneeUser  = "user"
-	AssigneeGroup = "group"
+	AssigneeUser  = designer.AssigneeUser
+	AssigneeGroup = designer.AssigneeGroup
 )
 
 // ParseAssignee splits "user:NAME" or "group:NAME" and checks the name.

@@ -41,7 +41,7 @@ func (s *Server) editorNodeForm(c echo.Context) error {
 	if err := DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	node, problems, err := checkEditorNode(req, s.validateEnv(ctx, id))
+	node, problems, err := checkEditorNode(req, s.actions.ValidateEnv(ctx, id))
 	if err != nil {
 		return err
 	}

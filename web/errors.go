@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"unicode"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"trellis/actions"
+	"trellis/designer"
+	"trellis/engine"
 	"trellis/store"
 	"trellis/templates"
 )
@@ -18,11 +22,57 @@ import (
 // (or a store sentinel error, which is mapped to one) and the single error handler renders it as
 // an HTML page, or under /api/v1 as {"error": {"code", "message", "problems"}}.
 type Error struct {
-	Code     string // machine-readable: "not_found", "invalid", …
-	Status   int    // HTTP status
-	Message  string // one sentence, safe to show
-	Problems any    // optional details, e.g. []designer.Problem; JSON "problems"
-	Err      error  // internal cause, logged and never shown
+	Code     string    // machine-readable: "not_found", "invalid", …
+	Status   int       // HTTP status
+	Message  string    // one sentence, safe to show
+	Problems []Problem // optional details; JSON "problems"
+	Err      error     // internal cause, logged and never shown
+}
+
+// Problem is one entry of an error's problems: where (a graph's node, edge, field and
+// column, or a JSON Pointer path into an input or a decision's data) and what.
+type Problem struct {
+	Node    string `json:"node,omitempty"`
+	Edge    *int   `json:"edge,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// Text is the problem as a line of text: where, then what.
+func (p Problem) Text() string {
+	text := actions.ProblemText(designer.Problem{Node: p.Node, Edge: p.Edge, Field: p.Field, Column: p.Column, Message: p.Message})
+	if p.Path != "" {
+		text = p.Path + ": " + text
+	}
+	return text
+}
+
+// graphProblems, fieldProblems and decisionProblems are the designer's problem lists as
+// problems of an error.
+func graphProblems(ps []designer.Problem) []Problem {
+	out := make([]Problem, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Problem{Node: p.Node, Edge: p.Edge, Field: p.Field, Column: p.Column, Message: p.Message})
+	}
+	return out
+}
+
+func fieldProblems(ps []designer.FieldError) []Problem {
+	out := make([]Problem, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Problem{Path: p.Path, Message: p.Message})
+	}
+	return out
+}
+
+func decisionProblems(ps []designer.DecisionProblem) []Problem {
+	out := make([]Problem, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Problem{Field: p.Field, Path: p.Path, Message: p.Message})
+	}
+	return out
 }
 
 func (e *Error) Error() string {
@@ -40,7 +90,7 @@ func NewError(status int, message string) *Error {
 }
 
 // WithProblems returns a copy of e carrying problems.
-func (e *Error) WithProblems(problems any) *Error {
+func (e *Error) WithProblems(problems []Problem) *Error {
 	c := *e
 	c.Problems = problems
 	return &c
@@ -135,13 +185,32 @@ func pageTitle(status int) string {
 	return "Something went wrong"
 }
 
-// AsError maps any error to an *Error: an *Error as it is, store sentinels to 404, 409, 422 and
-// 401 with their (safe) message, echo's HTTP errors by status, a body over its limit to 413, and
-// anything else to a 500 whose cause is kept only for the log.
+// AsError maps any error to an *Error; it is the one place where the store's, the engine's
+// and the actions' errors get an HTTP status: an *Error as it is; a refused action by its
+// kind, with its problems; store sentinels to 404, 409, 422, 401 and 403 with their (safe)
+// message; the engine's run errors (see runError); echo's HTTP errors by status; a body over
+// its limit to 413; anything else to a 500 whose cause is kept only for the log.
 func AsError(err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var re *actions.Error
+	if errors.As(err, &re) {
+		e := NewError(actionStatus[re.Kind], re.Message)
+		if e.Status == 0 {
+			e = NewError(http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError))
+		}
+		switch {
+		case re.Graph != nil:
+			e.Problems = graphProblems(re.Graph)
+		case re.Input != nil:
+			e.Problems = fieldProblems(re.Input)
+		case re.Decision != nil:
+			e.Problems = decisionProblems(re.Decision)
+		}
+		e.Err = err
+		return e
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -155,11 +224,19 @@ func AsError(err error) *Error {
 		{store.ErrConflict, http.StatusConflict},
 		{store.ErrInvalid, http.StatusUnprocessableEntity},
 		{store.ErrBadCredentials, http.StatusUnauthorized},
+		{store.ErrForbidden, http.StatusForbidden},
 	} {
 		if errors.Is(err, m.sentinel) {
 			// The store promises that these messages are safe to show.
-			return NewError(m.status, sentence(err.Error()))
+			e := NewError(m.status, sentence(err.Error()))
+			if m.status == http.StatusForbidden {
+				e.Message += "."
+			}
+			return e
 		}
+	}
+	if e := engineError(err, ""); e != nil {
+		return e
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -169,6 +246,50 @@ func AsError(err error) *Error {
 		return e
 	}
 	e := NewError(http.StatusInternalServerError, defaultMessage(http.StatusInternalServerError))
+	e.Err = err
+	return e
+}
+
+// actionStatus is the status of each kind of refused action.
+var actionStatus = map[actions.Kind]int{
+	actions.Invalid:     http.StatusUnprocessableEntity,
+	actions.Conflict:    http.StatusConflict,
+	actions.Forbidden:   http.StatusForbidden,
+	actions.NotFound:    http.StatusNotFound,
+	actions.Unavailable: http.StatusServiceUnavailable,
+	actions.BadRequest:  http.StatusBadRequest,
+	actions.TooLarge:    http.StatusRequestEntityTooLarge,
+}
+
+// runError is AsError for an error about run runID, whose messages name the run.
+func runError(runID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if e := engineError(err, runID); e != nil {
+		return e
+	}
+	return fmt.Errorf("run %s: %w", runID, err)
+}
+
+// engineError maps the engine's sentinel errors (about run runID, "" for one unnamed), or
+// returns nil for any other error.
+func engineError(err error, runID string) *Error {
+	notFound, ended := "There is no such run.", "The run has already ended."
+	if runID != "" {
+		notFound, ended = fmt.Sprintf("There is no run %s.", runID), fmt.Sprintf("Run %s has already ended.", runID)
+	}
+	var e *Error
+	switch {
+	case errors.Is(err, engine.ErrRunNotFound):
+		e = NewError(http.StatusNotFound, notFound)
+	case errors.Is(err, engine.ErrRunClosed):
+		e = NewError(http.StatusConflict, ended)
+	case errors.Is(err, engine.ErrBadFilter):
+		e = NewError(http.StatusBadRequest, "These filters cannot be used; check the graph, version and status.")
+	default:
+		return nil
+	}
 	e.Err = err
 	return e
 }
@@ -187,9 +308,9 @@ type errorEnvelope struct {
 }
 
 type errorBody struct {
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	Problems any    `json:"problems"`
+	Code     string    `json:"code"`
+	Message  string    `json:"message"`
+	Problems []Problem `json:"problems"`
 }
 
 // handleError is echo's HTTPErrorHandler: the one place errors become responses.
@@ -216,7 +337,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if isAPI(c) {
 		problems := e.Problems
 		if problems == nil {
-			problems = []any{}
+			problems = []Problem{}
 		}
 		if rerr := c.JSON(e.Status, errorEnvelope{Error: errorBody{Code: e.Code, Message: e.Message, Problems: problems}}); rerr != nil {
 			s.log.Warn("write error response", slog.Any("error", rerr))

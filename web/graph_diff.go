@@ -21,13 +21,13 @@ const diffDraft = "draft"
 // graphDiffSide loads one side of a diff: "draft" or a version number.
 func (s *Server) graphDiffSide(ctx context.Context, g *store.Graph, which string) (*designer.Graph, string, error) {
 	if which == diffDraft {
-		doc, _, err := designer.Parse(g.Draft, graphLimits)
+		cd, err := s.checkGraphDoc(ctx, g.Draft, g.ID)
 		if err != nil {
-			e := NewError(http.StatusUnprocessableEntity, "The draft cannot be compared: "+AsError(notAGraphError(err)).Message)
+			e := NewError(http.StatusUnprocessableEntity, "The draft cannot be compared: "+AsError(err).Message)
 			e.Err = err
 			return nil, "", e
 		}
-		return doc, "the draft", nil
+		return cd.Graph, "the draft", nil
 	}
 	n, err := parseGraphVersion(which)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -13,10 +15,51 @@ import (
 	"trellis/store"
 )
 
+// engineWithoutRuns is an Engine that has had no runs: every run it is asked about is not
+// found and it takes no decisions. Test engines embed it and add what they record.
+type engineWithoutRuns struct{}
+
+var _ Engine = engineWithoutRuns{}
+
+func (engineWithoutRuns) ListRunRows(context.Context, engine.RunFilter) ([]engine.RunRow, []byte, error) {
+	return nil, nil, nil
+}
+
+func (engineWithoutRuns) GetRun(_ context.Context, id string) (*engine.Run, error) {
+	return nil, fmt.Errorf("run %s: %w", id, engine.ErrRunNotFound)
+}
+
+func (engineWithoutRuns) Timeline(_ context.Context, id string) (*engine.Timeline, error) {
+	return nil, fmt.Errorf("run %s: %w", id, engine.ErrRunNotFound)
+}
+
+func (engineWithoutRuns) RunHistory(_ context.Context, id string) ([]byte, error) {
+	return nil, fmt.Errorf("run %s: %w", id, engine.ErrRunNotFound)
+}
+
+func (engineWithoutRuns) CancelRun(_ context.Context, id, _ string) error {
+	return fmt.Errorf("run %s: %w", id, engine.ErrRunNotFound)
+}
+
+func (engineWithoutRuns) StartRun(context.Context, engine.StartRunRequest) (string, error) {
+	return "", errors.New("this test engine starts no runs")
+}
+
+func (engineWithoutRuns) Decide(_ context.Context, runID, _ string, _ engine.Decision) error {
+	return &engine.DecisionError{Reason: engine.DecisionNoRun, Message: "Run " + runID + " was not found"}
+}
+
+func (engineWithoutRuns) CountRuns(context.Context, string) (int, error) { return 0, nil }
+
+func (engineWithoutRuns) CountRunsSince(context.Context, string, time.Time) (int, error) {
+	return 0, nil
+}
+
 // recordingStarter stands in for the workflow engine when a test gets as far as starting a
 // run. The engine (Temporal) is a third-party boundary for this package, tested in engine/;
 // here it only records what web hands it, so the tests can check that.
 type recordingStarter struct {
+	engineWithoutRuns
 	mu   sync.Mutex
 	reqs []engine.StartRunRequest
 }
@@ -48,13 +91,13 @@ func (c *countingStarter) CountRunsSince(_ context.Context, graphID string, _ ti
 	return c.runs[graphID], nil
 }
 
-// newGraphApp is a test app with the real store as the graph store and starter as the run
-// starter (nil for none).
-func newGraphApp(t testing.TB, starter RunStarter) *testApp {
+// newGraphApp is a test app with the real store as the graph store and eng as the engine
+// (nil for none).
+func newGraphApp(t testing.TB, eng Engine) *testApp {
 	t.Helper()
 	return newTestApp(t, withSetup(func(s *appSetup) {
 		s.Deps.Graphs = s.Deps.Users.(*store.DB)
-		s.Deps.Starter = starter
+		s.Deps.Runs = eng
 	}))
 }
 

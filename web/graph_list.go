@@ -59,15 +59,15 @@ func (s *Server) graphListProps(c echo.Context) (templates.GraphListProps, error
 		return templates.GraphListProps{}, err
 	}
 	p := templates.GraphListProps{CanEdit: viewer(c).HasRole(store.RoleAnalyst)}
-	recent, _ := s.deps.Starter.(RecentRunCounter)
-	p.ShowRunsLastDay = recent != nil
+	runs := s.deps.Runs
+	p.ShowRunsLastDay = runs != nil
 	since := s.cfg.Now().Add(-24 * time.Hour)
 	users := s.graphSubgraphUsers(ctx, list)
 	for _, g := range list {
 		row := templates.GraphListRow{ID: g.ID, Name: g.Name, LatestVersion: g.LatestVersion, DraftChanged: g.DraftChanged,
 			UpdatedBy: g.UpdatedBy, UpdatedAt: g.UpdatedAt}
-		if recent != nil {
-			n, err := recent.CountRunsSince(ctx, g.ID, since)
+		if runs != nil {
+			n, err := runs.CountRunsSince(ctx, g.ID, since)
 			if err != nil {
 				s.log.Warn("count recent runs", slog.String("graph", g.ID), slog.Any("error", err))
 			}
@@ -86,7 +86,7 @@ func (s *Server) graphListProps(c echo.Context) (templates.GraphListProps, error
 func (s *Server) graphSubgraphUsers(ctx context.Context, list []store.GraphSummary) map[string][]string {
 	users := map[string][]string{}
 	for _, g := range list {
-		for _, d := range s.graphSubgraphDeps(ctx, g.ID) {
+		for _, d := range s.actions.SubgraphDeps(ctx, g.ID) {
 			if d != g.ID {
 				users[d] = append(users[d], g.ID)
 			}
@@ -105,8 +105,8 @@ func (s *Server) graphDeleteRefusal(ctx context.Context, id string, latest int, 
 	if latest == 0 {
 		return ""
 	}
-	counter, ok := s.deps.Starter.(RunCounter)
-	if !ok {
+	counter := s.deps.Runs
+	if counter == nil {
 		return "Cannot delete: it has published versions, and runs may use them. Retire its versions instead."
 	}
 	n, err := counter.CountRuns(ctx, id)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"trellis/actions"
 	"trellis/designer"
 	"trellis/store"
 	"trellis/templates"
@@ -153,7 +154,7 @@ func (s *Server) graphRunPageProps(c echo.Context, g *store.Graph, asked int) (t
 	if err != nil {
 		return p, nil, err
 	}
-	if s.deps.Starter == nil {
+	if s.deps.Runs == nil {
 		p.Unavailable = "Runs cannot start: this server is not connected to the workflow engine."
 		return p, nil, nil
 	}
@@ -195,7 +196,11 @@ func (s *Server) graphRunSubmit(c echo.Context) error {
 		return err
 	}
 	id, status, err := startFromRunForm(c, &p.Form, sch, "The run", func(input map[string]any) (string, error) {
-		return s.graphStartRun(ctx, v, def, input, graphActor(c))
+		run, err := s.actions.StartRun(ctx, actions.StartRequest{GraphID: g.ID, Version: v.Version, Input: input, By: graphActor(c)})
+		if err != nil {
+			return "", err
+		}
+		return run.RunID, nil
 	})
 	if err != nil {
 		return err

@@ -135,7 +135,7 @@ func (s *Server) graphOverviewProps(c echo.Context, g *store.Graph, showDraft bo
 		}
 		if cd != nil && cd.Hash != "" {
 			// Compare as publishing would: subgraphs pinned, as the version was.
-			if _, hash, probs, err := s.pinDraft(ctx, cd.Graph); err == nil && len(probs) == 0 && hash == latest.Hash {
+			if _, hash, probs, err := s.actions.Pin(ctx, cd.Graph); err == nil && len(probs) == 0 && hash == latest.Hash {
 				p.DraftChanged = false
 				p.Publish.Unchanged = noChangesSince(latest.Version)
 			}

@@ -3,9 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -50,7 +48,7 @@ func (s *Server) draftForTestRun(ctx context.Context, g *store.Graph, revision i
 	}
 	if len(cd.Problems) > 0 {
 		return nil, NewError(http.StatusUnprocessableEntity,
-			fmt.Sprintf("The draft has %s; fix them before a test run.", graphPlural(len(cd.Problems), "problem"))).WithProblems(cd.Problems)
+			fmt.Sprintf("The draft has %s; fix them before a test run.", graphPlural(len(cd.Problems), "problem"))).WithProblems(graphProblems(cd.Problems))
 	}
 	latest := func(id string) (int, bool) {
 		v, err := s.deps.Graphs.LatestVersion(ctx, id)
@@ -60,28 +58,14 @@ func (s *Server) draftForTestRun(ctx context.Context, g *store.Graph, revision i
 		return v.Version, true
 	}
 	if probs := designer.ResolveSubgraphVersions(cd.Graph, latest); len(probs) > 0 {
-		return nil, NewError(http.StatusUnprocessableEntity, "A subgraph has no published version to run.").WithProblems(probs)
+		return nil, NewError(http.StatusUnprocessableEntity, "A subgraph has no published version to run.").WithProblems(graphProblems(probs))
 	}
 	return cd.Graph, nil
 }
 
 // startDraftRun starts a test run of a draft's definition with a checked input.
 func (s *Server) startDraftRun(ctx context.Context, graphID string, def *designer.Graph, input any, by string) (string, error) {
-	if s.deps.Starter == nil {
-		return "", NewError(http.StatusServiceUnavailable, "Runs cannot start: this server is not connected to the workflow engine.")
-	}
-	id, err := s.deps.Starter.StartRun(ctx, engine.StartRunRequest{GraphID: graphID, Draft: true, Definition: *def, Input: input, StartedBy: by})
-	var de *engine.DefinitionError
-	if errors.As(err, &de) {
-		e := NewError(http.StatusUnprocessableEntity, fmt.Sprintf("The draft cannot run: %s.", de.Error())).WithProblems(de.Problems)
-		e.Err = err
-		return "", e
-	}
-	if err != nil {
-		return "", fmt.Errorf("test run of %s: %w", graphID, err)
-	}
-	s.log.Info("test run started", slog.String("graph", graphID), slog.String("run", id), slog.String("by", by))
-	return id, nil
+	return s.actions.StartDraft(ctx, graphID, def, input, by)
 }
 
 // draftInputSchema compiles the draft's input schema (a valid draft's always compiles).
@@ -98,16 +82,15 @@ func draftInputSchema(def *designer.Graph) (*designer.Schema, error) {
 // graphTestRunProps is the test-run form of the draft, or why there is none.
 func (s *Server) graphTestRunProps(ctx context.Context, g *store.Graph, revision int64) (templates.TestRunProps, *designer.Graph, error) {
 	p := templates.TestRunProps{GraphID: g.ID, GraphName: g.Name, Revision: g.DraftRevision}
-	if s.deps.Starter == nil {
+	if s.deps.Runs == nil {
 		p.Refusal = "Runs cannot start: this server is not connected to the workflow engine."
 		return p, nil, nil
 	}
 	def, err := s.draftForTestRun(ctx, g, revision)
 	if ae := AsError(err); err != nil && ae.Status < 500 {
 		p.Refusal = ae.Message
-		probs, _ := ae.Problems.([]designer.Problem)
-		for _, pr := range probs {
-			p.Problems = append(p.Problems, graphProblemKey(pr))
+		for _, pr := range ae.Problems {
+			p.Problems = append(p.Problems, pr.Text())
 		}
 		return p, nil, nil
 	}
@@ -215,7 +198,7 @@ func (s *Server) graphTestRunAPI(c echo.Context) error {
 		return err
 	}
 	if errs := checkRunInput(sch, input); len(errs) > 0 {
-		return NewError(http.StatusUnprocessableEntity, "The input does not fit the draft's input schema.").WithProblems(errs)
+		return NewError(http.StatusUnprocessableEntity, "The input does not fit the draft's input schema.").WithProblems(fieldProblems(errs))
 	}
 	id, err := s.startDraftRun(ctx, g.ID, def, input, graphActor(c))
 	if err != nil {

@@ -12,6 +12,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"trellis/actions"
+	"trellis/designer"
+	"trellis/engine"
 	"trellis/static"
 	"trellis/store"
 )
@@ -69,10 +72,6 @@ func TestNotFound(t *testing.T) {
 
 func TestErrorMapping(t *testing.T) {
 	failWith := func(err error) echo.HandlerFunc { return func(echo.Context) error { return err } }
-	type problem struct {
-		Node    string `json:"node"`
-		Message string `json:"message"`
-	}
 	tests := []struct {
 		name   string
 		err    error
@@ -84,7 +83,13 @@ func TestErrorMapping(t *testing.T) {
 		{"conflict", store.ErrConflict, 409, "conflict", "Conflict"},
 		{"invalid", store.ErrInvalid, 422, "invalid", "Invalid"},
 		{"bad credentials", store.ErrBadCredentials, 401, "unauthorized", "Wrong user name or password"},
-		{"app error", NewError(http.StatusUnprocessableEntity, "The graph has problems.").WithProblems([]problem{{"a", "no edges"}}), 422, "invalid", "The graph has problems."},
+		{"app error", NewError(http.StatusUnprocessableEntity, "The graph has problems.").WithProblems([]Problem{{Node: "a", Message: "no edges"}}), 422, "invalid", "The graph has problems."},
+		{"forbidden", fmt.Errorf("claim task 3: %w", store.ErrForbidden), 403, "forbidden", "Claim task 3: forbidden."},
+		{"refused action", &actions.Error{Kind: actions.Conflict, Message: "Version 2 is retired."}, 409, "conflict", "Version 2 is retired."},
+		{"refused with problems", &actions.Error{Kind: actions.Invalid, Message: "The input does not fit.",
+			Input: []designer.FieldError{{Path: "/amount", Message: "amount is required"}}}, 422, "invalid", "The input does not fit."},
+		{"unknown run", fmt.Errorf("run r-1: %w", engine.ErrRunNotFound), 404, "not_found", "There is no such run."},
+		{"ended run", fmt.Errorf("cancel run r-1: %w", engine.ErrRunClosed), 409, "conflict", "The run has already ended."},
 		{"echo error", echo.NewHTTPError(http.StatusBadRequest, "parse: secret detail"), 400, "bad_request", defaultMessage(400)},
 		{"internal", errors.New("sql: secret detail"), 500, "internal", defaultMessage(500)},
 	}
@@ -115,6 +120,10 @@ func TestErrorMapping(t *testing.T) {
 	r := c.get("/api/v1/fail/4")
 	if !strings.Contains(r.Body, `"problems":[{"node":"a","message":"no edges"}]`) {
 		t.Errorf("problems = %s", r.Body)
+	}
+	// A refused action's problems are the error's problems.
+	if r := c.get("/api/v1/fail/7"); !strings.Contains(r.Body, `"problems":[{"path":"/amount","message":"amount is required"}]`) {
+		t.Errorf("problems of a refused action = %s", r.Body)
 	}
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -64,27 +63,6 @@ func runIDParam(c echo.Context) (string, error) {
 		return "", NewError(http.StatusNotFound, fmt.Sprintf("There is no run %q.", id))
 	}
 	return id, nil
-}
-
-// runError maps the engine's errors to application errors with messages safe to show.
-func runError(runID string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, engine.ErrRunNotFound):
-		e := NewError(http.StatusNotFound, fmt.Sprintf("There is no run %s.", runID))
-		e.Err = err
-		return e
-	case errors.Is(err, engine.ErrRunClosed):
-		e := NewError(http.StatusConflict, fmt.Sprintf("Run %s has already ended.", runID))
-		e.Err = err
-		return e
-	case errors.Is(err, engine.ErrBadFilter):
-		e := NewError(http.StatusBadRequest, "These filters cannot be used; check the graph, version and status.")
-		e.Err = err
-		return e
-	}
-	return fmt.Errorf("run %s: %w", runID, err)
 }
 
 // runPageToken and runParsePageToken carry Temporal's opaque visibility page token in URLs.

@@ -82,7 +82,6 @@ func newRunAppWith(tb testing.TB, deps engine.Deps) (*testApp, *runCluster) {
 	rc := startRunClusterWith(tb, deps)
 	app := newTestApp(tb, withSetup(func(s *appSetup) {
 		s.Deps.Graphs = s.Deps.Users.(*store.DB)
-		s.Deps.Starter = rc.eng
 		s.Deps.Runs = rc.eng
 		// Run pages compare Temporal's times with the server's clock, so it must be real.
 		s.Config.Now = time.Now

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"trellis/actions"
 	"trellis/store"
 )
 
@@ -55,10 +56,10 @@ type Deps struct {
 	// Health reports whether the store and Temporal are reachable; nil means always healthy.
 	Health func(ctx context.Context) error
 	// Graphs stores graphs, drafts and versions (graph_*.go).
-	Graphs  GraphStore
-	Starter RunStarter
-	// Runs starts, lists, reads and cancels runs (run_*.go).
-	Runs RunEngine
+	Graphs GraphStore
+	// Runs is the workflow engine: it starts, lists, reads, counts and cancels runs and takes
+	// decisions (run_*.go); nil when the server is not connected to it.
+	Runs Engine
 	// Tasks stores the human tasks of approval nodes (task_*.go).
 	Tasks TaskStore
 	// Providers stores LLM providers and secrets for the admin pages (provider_*.go, secret_*.go).
@@ -70,13 +71,15 @@ type Deps struct {
 
 // Server is the HTTP front end. Create it with New and serve Handler().
 type Server struct {
-	cfg    Config
-	deps   Deps
-	log    *slog.Logger
-	echo   *echo.Echo
-	logins *loginLimiter
-	csrf   echo.MiddlewareFunc
-	routes []Route
+	cfg  Config
+	deps Deps
+	// actions publish, start runs and decide, for the HTML and JSON handlers alike.
+	actions *actions.Actions
+	log     *slog.Logger
+	echo    *echo.Echo
+	logins  *loginLimiter
+	csrf    echo.MiddlewareFunc
+	routes  []Route
 	// byKey finds a route by "METHOD path", for navigation links.
 	byKey map[string]Route
 }
@@ -102,11 +105,12 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 		cfg.SessionTTL = 12 * time.Hour
 	}
 	s := &Server{
-		cfg:    cfg,
-		deps:   deps,
-		log:    cfg.Logger,
-		logins: newLoginLimiter(cfg.Now),
-		byKey:  map[string]Route{},
+		cfg:     cfg,
+		deps:    deps,
+		actions: actions.New(deps.Graphs, deps.Tasks, deps.Runs, cfg.Logger),
+		log:     cfg.Logger,
+		logins:  newLoginLimiter(cfg.Now),
+		byKey:   map[string]Route{},
 	}
 	e := echo.New()
 	e.HideBanner = true

@@ -21,7 +21,7 @@ func (s *Server) claim(c echo.Context, t *store.Task, claim bool) error {
 		err = s.deps.Tasks.UnclaimTask(ctx, t.ID, u)
 	}
 	if err != nil {
-		return taskError(err)
+		return err
 	}
 	s.log.Info("task claim", slog.String("task", t.ID), slog.Bool("claimed", claim), slog.String("by", u.Name))
 	return nil

@@ -3,18 +3,15 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"trellis/engine"
+	"trellis/engine/enginetest"
+	"trellis/enginestore"
 	"trellis/store"
 )
 
@@ -37,30 +34,8 @@ const refundGraphDoc = `{"format": "trellis.graph/v1", "name": "Refund",
   "edges": [{"from": "classify", "to": "review"}, {"from": "review", "to": "pay", "port": "approve"},
 	{"from": "review", "to": "tell", "port": "reject"}]}`
 
-// engineTasksForTest is the engine's TaskStore over the store, as cmd wires it.
-type engineTasksForTest struct{ *store.DB }
-
-func (s engineTasksForTest) OpenTask(ctx context.Context, t engine.NewTask) (string, error) {
-	task, _, err := s.CreateTask(ctx, store.NewTask{RunID: t.RunID, NodeID: t.NodeID, GraphID: t.GraphID, Version: t.Version,
-		Title: t.Title, Instructions: t.Instructions, Assignee: t.Assignee, Form: t.Form, Outcomes: t.Outcomes,
-		Context: t.Context, DueAt: t.DueAt})
-	if errors.Is(err, store.ErrInvalid) {
-		return "", fmt.Errorf("%w: %v", engine.ErrBadTask, err)
-	}
-	if err != nil {
-		return "", err
-	}
-	return task.ID, nil
-}
-
-func (s engineTasksForTest) RecordDecision(ctx context.Context, runID, nodeID string, d engine.TaskDecision) error {
-	data, err := json.Marshal(d.Data)
-	if err != nil {
-		return err
-	}
-	return s.CloseTask(ctx, runID, nodeID, store.TaskDecision{Outcome: d.Outcome, Data: data, Comment: d.Comment,
-		DecidedBy: d.DecidedBy, DecidedAt: d.DecidedAt})
-}
+// engineTasksForTest is the engine's TaskStore over the store, as serve wires it.
+type engineTasksForTest = enginestore.Tasks
 
 // engineApp is a test server on the real engine: the embedded Temporal server, a worker
 // whose approval nodes use the app's store, and the Engine as run starter and decider.
@@ -71,40 +46,13 @@ type engineApp struct {
 
 func newEngineApp(tb testing.TB) *engineApp {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("starts the embedded Temporal server")
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := engine.StartServer(engine.ServerConfig{DataDir: tb.TempDir(), Logger: quiet})
-	if err != nil {
-		tb.Fatalf("start temporal: %v", err)
-	}
-	tb.Cleanup(func() { _ = srv.Stop() })
-	var c client.Client
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		c, err = client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: engine.Namespace, Logger: engine.NewSDKLogger(quiet)})
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err != nil {
-		tb.Fatalf("dial temporal: %v", err)
-	}
-	tb.Cleanup(c.Close)
-	if err := engine.EnsureSearchAttributes(context.Background(), c, engine.Namespace); err != nil {
-		tb.Fatal(err)
-	}
-	eng := engine.New(c, engine.Options{})
+	tasks := &engineTasksForTest{}
+	eng, _ := enginetest.Start(tb, engine.Deps{Tasks: tasks})
 	app := newTestApp(tb, withSetup(func(s *appSetup) {
 		db := s.Deps.Users.(*store.DB)
-		s.Deps.Tasks, s.Deps.Graphs, s.Deps.Starter, s.Deps.Runs = db, db, eng, eng
+		s.Deps.Tasks, s.Deps.Graphs, s.Deps.Runs = db, db, eng
 	}))
-	w := engine.NewWorker(c, engine.Deps{Tasks: engineTasksForTest{app.DB}, Logger: quiet})
-	if err := w.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(w.Stop)
+	tasks.DB = app.DB
 	return &engineApp{testApp: app, eng: eng}
 }
 

@@ -1,25 +1,16 @@
 package web
 
 import (
-	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
+	"trellis/actions"
 	"trellis/designer"
-	"trellis/store"
 	"trellis/templates"
 )
 
-// taskSchema compiles a task's form. The engine compiled it when the run started, so a
-// failure means the rules changed since; the task then takes no data.
-func taskSchema(t *store.Task) (*designer.Schema, error) {
-	sch, err := designer.CompileSchema(t.Form)
-	if err != nil {
-		return nil, fmt.Errorf("form of task %s: %w", t.ID, err)
-	}
-	return sch, nil
-}
+// taskSchema compiles a task's form; a failure means the rules changed since the run started.
+var taskSchema = actions.TaskForm
 
 // taskCommentFields are the property names that already take the reviewer's remarks.
 var taskCommentFields = []string{"comment", "comments", "note", "notes", "remark", "remarks"}
@@ -34,35 +25,6 @@ func taskFormHasComment(sch *designer.Schema) bool {
 		}
 	}
 	return false
-}
-
-// checkDecision checks what the reviewer sent against the task: the outcome is one of its
-// outcomes, the comment is not too long, and the data fits the form (defaults applied).
-func checkDecision(t *store.Task, sch *designer.Schema, outcome, comment string, data map[string]any) []TaskProblem {
-	var probs []TaskProblem
-	if !slices.Contains(t.Outcomes, outcome) {
-		msg := fmt.Sprintf("outcome must be one of %s", strings.Join(t.Outcomes, ", "))
-		if outcome == "" {
-			msg = "outcome is required: " + msg
-		}
-		probs = append(probs, TaskProblem{Field: "outcome", Message: msg})
-	}
-	if n := utf8.RuneCountInString(comment); n > store.MaxTaskCommentLength {
-		probs = append(probs, TaskProblem{Field: "comment", Message: fmt.Sprintf("comment is %d characters long; use at most %d", n, store.MaxTaskCommentLength)})
-	}
-	sch.ApplyDefaults(data)
-	for _, fe := range sch.Validate(data) {
-		probs = append(probs, TaskProblem{Field: taskDataField(fe.Path), Path: fe.Path, Message: fe.Message})
-	}
-	return probs
-}
-
-// taskDataField names a place in the data for problems: "data.reason", "data" for the whole.
-func taskDataField(ptr string) string {
-	if ptr == "" {
-		return "data"
-	}
-	return "data." + strings.Join(pointerSteps(ptr), ".")
 }
 
 // placeTaskProblems puts each problem on its field, and the rest on the form.

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -24,15 +23,12 @@ const refundForm = `{"type": "object", "required": ["amount"], "properties": {
 // stubDecider stands in for the engine in handler tests: it records decisions and closes the
 // task in the store as the workflow would, or refuses with a set error.
 type stubDecider struct {
+	engineWithoutRuns
 	db     *store.DB
 	now    func() time.Time
 	mu     sync.Mutex
 	calls  []engine.Decision
 	refuse error
-}
-
-func (f *stubDecider) StartRun(context.Context, engine.StartRunRequest) (string, error) {
-	return "", errors.New("the stub decider starts no runs")
 }
 
 func (f *stubDecider) Decide(ctx context.Context, runID, nodeID string, d engine.Decision) error {
@@ -68,7 +64,7 @@ func newTaskApp(t testing.TB, withoutDecider bool) (*testApp, *stubDecider) {
 		s.Deps.Graphs = db
 		if !withoutDecider {
 			dec = &stubDecider{db: db, now: s.Config.Now}
-			s.Deps.Starter = dec
+			s.Deps.Runs = dec
 		}
 	}))
 	return app, dec

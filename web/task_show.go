@@ -75,7 +75,7 @@ func (s *Server) taskPageProps(c echo.Context, t *store.Task, sch *designer.Sche
 		p.Notice = fmt.Sprintf("This task is assigned to %s. You can read it, but not decide it.", assigneeWords(t.Assignee))
 	case t.ClaimedBy != "" && t.ClaimedBy != u.Name:
 		p.Notice = fmt.Sprintf("%s has claimed this task; only they can decide it, unless they give it back to the group.", t.ClaimedBy)
-	case s.taskDecider() == nil:
+	case !s.actions.HasEngine():
 		p.Notice = "Decisions cannot be sent: this server is not connected to the workflow engine."
 	default:
 		p.CanDecide = true

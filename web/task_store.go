@@ -2,14 +2,13 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"trellis/engine"
+	"trellis/actions"
+	"trellis/designer"
 	"trellis/store"
 )
 
@@ -26,16 +25,8 @@ type TaskStore interface {
 	UnclaimTask(ctx context.Context, id string, u *store.User) error
 }
 
-// TaskDecider hands a decision to the run waiting on it and returns once the run has
-// recorded it and closed the task (*engine.Engine implements it, as the RunEngine or the
-// RunStarter). A refusal is an *engine.DecisionError.
-type TaskDecider interface {
-	Decide(ctx context.Context, runID, nodeID string, d engine.Decision) error
-}
-
-// TaskProblem names what does not fit in a decision: Field is "outcome", "comment", or
-// "data." and the property; Path is the JSON Pointer into data.
-type TaskProblem = engine.DecisionProblem
+// TaskProblem names what does not fit in a decision (designer.CheckDecision).
+type TaskProblem = designer.DecisionProblem
 
 // Role set of the task routes (admins have every role).
 var taskReviewers = []string{store.RoleReviewer}
@@ -57,17 +48,6 @@ func (s *Server) needTasks(h echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// taskDecider finds the engine's decision entry, if the server has one.
-func (s *Server) taskDecider() TaskDecider {
-	if d, ok := s.deps.Runs.(TaskDecider); ok {
-		return d
-	}
-	if d, ok := s.deps.Starter.(TaskDecider); ok {
-		return d
-	}
-	return nil
-}
-
 // taskParam loads the task named by :id and checks that the user may read it: 404 for an
 // unknown task, 403 for one that is not theirs (nor their groups', nor one they handled).
 func (s *Server) taskParam(c echo.Context) (*store.Task, error) {
@@ -81,24 +61,5 @@ func (s *Server) taskParam(c echo.Context) (*store.Task, error) {
 	return t, nil
 }
 
-// taskError maps the store's task errors that web/errors.go does not know (ErrForbidden).
-func taskError(err error) error {
-	if errors.Is(err, store.ErrForbidden) {
-		e := errForbidden(sentence(err.Error()) + ".")
-		e.Err = err
-		return e
-	}
-	return err
-}
-
 // assigneeWords turns "group:finance" into "group finance" and "user:ann" into "ann".
-func assigneeWords(a string) string {
-	kind, name, ok := strings.Cut(a, ":")
-	if !ok {
-		return a
-	}
-	if kind == store.AssigneeGroup {
-		return "group " + name
-	}
-	return name
-}
+var assigneeWords = actions.AssigneeWords

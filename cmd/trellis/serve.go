@@ -224,7 +224,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Users:     db,
 		Health:    healthCheck(db, tc),
 		Graphs:    db,
-		Starter:   eng,
 		Runs:      eng,
 		Tasks:     db,
 		Providers: db,
@@ -234,7 +233,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
 	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger}, deps)
-	_ = eng
 	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -1,0 +1,127 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"trellis/designer"
+	"trellis/engine"
+	"trellis/store"
+)
+
+// DecideRequest is a reviewer's decision on a task.
+type DecideRequest struct {
+	TaskID  string
+	User    *store.User
+	Outcome string
+	Comment string
+	// Data is what the reviewer filled in; nil is none. It gets the form's defaults.
+	Data map[string]any
+}
+
+// Decide checks a decision against the task and hands it to the run waiting on it; the run
+// records it and closes the task before it answers, so the task returned shows the decision.
+// Refusals: NotFound for an unknown task or run; Conflict for a closed task (saying who
+// decided) or a run that no longer waits; Forbidden when it is not the user's to decide;
+// Invalid with the Decision problems when it does not fit; Unavailable when the run did not
+// confirm in time.
+func (a *Actions) Decide(ctx context.Context, req DecideRequest) (*store.Task, error) {
+	if a.engine == nil || a.tasks == nil {
+		return nil, errNoEngine("Decisions cannot be sent")
+	}
+	t, err := a.tasks.GetTask(ctx, req.TaskID)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckDecider(t, req.User); err != nil {
+		return nil, err
+	}
+	sch, err := TaskForm(t)
+	if err != nil {
+		return nil, err
+	}
+	if req.Data == nil {
+		req.Data = map[string]any{}
+	}
+	if probs := designer.CheckDecision(t.Outcomes, sch, req.Outcome, req.Comment, req.Data); len(probs) > 0 {
+		return nil, &Error{Kind: Invalid, Message: "The decision does not fit the task.", Decision: probs}
+	}
+	d := engine.Decision{Outcome: req.Outcome, Data: sch.WithDefaults(req.Data), Comment: req.Comment,
+		By: req.User.Name, Groups: req.User.Groups, Claimer: t.ClaimedBy}
+	dctx, cancel := context.WithTimeout(ctx, DecideTimeout)
+	defer cancel()
+	if err := a.engine.Decide(dctx, t.RunID, t.NodeID, d); err != nil {
+		return nil, refusal(t, err)
+	}
+	a.log.Info("task decided", slog.String("task", t.ID), slog.String("run_id", t.RunID), slog.String("node", t.NodeID),
+		slog.String("outcome", d.Outcome), slog.String("by", d.By))
+	return a.tasks.GetTask(ctx, t.ID)
+}
+
+// CheckDecider refuses a decision the store already tells is wrong, before the run is asked:
+// Conflict for a closed task (naming who decided), Forbidden for a task that is not the
+// user's or that someone else holds. The run checks again, by the same rule, when it takes
+// the decision.
+func CheckDecider(t *store.Task, u *store.User) error {
+	switch {
+	case t.State == store.TaskCancelled:
+		return refusef(Conflict, "Task %s was closed without a decision: its run ended.", t.ID)
+	case t.State != store.TaskOpen && t.Decision != nil:
+		return refusef(Conflict, "Task %s was already decided by %s (%s) at %s.", t.ID,
+			t.Decision.DecidedBy, t.Decision.Outcome, t.Decision.DecidedAt.UTC().Format("2 Jan 2006 15:04 UTC"))
+	case u != nil && t.ClaimedBy != "" && t.ClaimedBy != u.Name:
+		return refusef(Forbidden, "Task %s is claimed by %s; only they can decide it.", t.ID, t.ClaimedBy)
+	case u == nil || !designer.MayDecide(t.Assignee, t.ClaimedBy, u.Name, u.Groups):
+		return refusef(Forbidden, "Task %s is assigned to %s, not to you.", t.ID, AssigneeWords(t.Assignee))
+	}
+	return nil
+}
+
+// TaskForm compiles a task's form. The engine compiled it when the run started, so a failure
+// means the rules changed since.
+func TaskForm(t *store.Task) (*designer.Schema, error) {
+	sch, err := designer.CompileSchema(t.Form)
+	if err != nil {
+		return nil, fmt.Errorf("form of task %s: %w", t.ID, err)
+	}
+	return sch, nil
+}
+
+// AssigneeWords turns "group:finance" into "group finance" and "user:ann" into "ann".
+func AssigneeWords(a string) string {
+	kind, name, ok := strings.Cut(a, ":")
+	if !ok {
+		return a
+	}
+	if kind == designer.AssigneeGroup {
+		return "group " + name
+	}
+	return name
+}
+
+// refusal turns the run's answer to a decision into a refusal of the kind it is.
+func refusal(t *store.Task, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: Unavailable, Err: err,
+			Message: "The run did not confirm the decision in time. It may still take it: reload the task in a moment before deciding again."}
+	}
+	var de *engine.DecisionError
+	if !errors.As(err, &de) {
+		return fmt.Errorf("decide task %s: %w", t.ID, err)
+	}
+	kinds := map[string]Kind{
+		engine.DecisionForbidden:  Forbidden,
+		engine.DecisionDecided:    Conflict,
+		engine.DecisionNotWaiting: Conflict,
+		engine.DecisionInvalid:    Invalid,
+		engine.DecisionNoRun:      NotFound,
+	}
+	kind, ok := kinds[de.Reason]
+	if !ok {
+		return fmt.Errorf("decide task %s: %w", t.ID, err)
+	}
+	return &Error{Kind: kind, Message: strings.TrimSuffix(de.Message, ".") + ".", Decision: de.Problems, Err: err}
+}
