@@ -29,7 +29,7 @@ func nodeFormProps(graphID string, raw json.RawMessage, n designer.Node, problem
 	p.Main = append(p.Main, templates.NodeField{
 		Name: "id", Label: "Step ID", Control: templates.NodeControlText, DataType: "id", Mono: true, Required: true,
 		Value:   n.ID,
-		Pattern: "[a-z][a-z0-9_]{0,62}",
+		Pattern: designer.NodeIDPattern,
 		Help:    "Other steps read this step's result as nodes." + n.ID + ".output. Lowercase letters, digits and _, starting with a letter.",
 	})
 	common := map[string]designer.FieldSpec{}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -22,9 +21,6 @@ type nodeFormRequest struct {
 	Node    json.RawMessage `json:"node"`
 	NodeIDs []string        `json:"node_ids"`
 }
-
-// nodeIDPattern matches a valid node id (graph-format.md).
-var nodeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 // editorNodeForm renders the settings form of one node, generated from the kind catalogue,
 // with the node's values filled in and its problems shown beside the fields they concern.
@@ -68,7 +64,7 @@ func checkEditorNode(req nodeFormRequest, env designer.ValidateEnv) (designer.No
 	doc.Write(trimmed)
 	seen := map[string]bool{head.ID: true}
 	for _, other := range req.NodeIDs {
-		if seen[other] || !nodeIDPattern.MatchString(other) {
+		if seen[other] || !designer.ValidNodeID(other) {
 			continue
 		}
 		seen[other] = true
