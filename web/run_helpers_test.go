@@ -2,15 +2,12 @@ package web
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"trellis/engine"
+	"trellis/engine/enginetest"
 	"trellis/store"
 )
 
@@ -27,47 +24,8 @@ type runCluster struct {
 // dependencies (providers, secrets); it stops when the test ends.
 func startRunClusterWith(tb testing.TB, deps engine.Deps) *runCluster {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("starts the embedded Temporal server")
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := engine.StartServer(engine.ServerConfig{DataDir: tb.TempDir(), Logger: quiet})
-	if err != nil {
-		tb.Fatalf("start temporal: %v", err)
-	}
-	var c client.Client
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err = client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: engine.Namespace, Logger: engine.NewSDKLogger(quiet)})
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err != nil {
-		_ = srv.Stop()
-		tb.Fatalf("dial temporal: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := engine.EnsureSearchAttributes(ctx, c, engine.Namespace); err != nil {
-		c.Close()
-		_ = srv.Stop()
-		tb.Fatalf("search attributes: %v", err)
-	}
-	deps.Logger = quiet
-	w := engine.NewWorker(c, deps)
-	if err := w.Start(); err != nil {
-		c.Close()
-		_ = srv.Stop()
-		tb.Fatalf("start worker: %v", err)
-	}
-	tb.Cleanup(func() {
-		w.Stop()
-		c.Close()
-		_ = srv.Stop()
-	})
-	return &runCluster{eng: engine.New(c, engine.Options{})}
+	eng, _ := enginetest.Start(tb, deps)
+	return &runCluster{eng: eng}
 }
 
 // newRunApp is a test app on a real engine, with the real store for graphs.
