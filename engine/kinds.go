@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 
 	"go.temporal.io/sdk/workflow"
@@ -54,18 +53,10 @@ func registerKind(name string, k kind) {
 	kinds[name] = k
 }
 
-// kindFor finds a kind. Kinds the format defines but this worker does not implement yet
-// compile (so that a definition using them still starts) and fail when they run.
+// kindFor finds a kind; every kind of the format is registered.
 func kindFor(name string) (kind, bool) {
-	if k, ok := kinds[name]; ok {
-		return k, true
-	}
-	switch name {
-	case designer.KindLLM, designer.KindApproval, designer.KindHTTP, designer.KindTransform,
-		designer.KindWait, designer.KindSubgraph:
-		return unsupportedKind{name: name}, true
-	}
-	return nil, false
+	k, ok := kinds[name]
+	return k, ok
 }
 
 // activityFactory builds an activity function from the worker's dependencies.
@@ -89,20 +80,6 @@ func activityNames() []string {
 	sort.Strings(names)
 	return names
 }
-
-// unsupportedKind stands in for a kind of the format that this worker cannot run yet.
-type unsupportedKind struct{ name string }
-
-func (unsupportedKind) compile(*designer.Node, *problemList) any { return nil }
-
-func (k unsupportedKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
-
-func (k unsupportedKind) execute(workflow.Context, *nodeExec) (nodeResult, error) {
-	return nodeResult{}, nonRetryable("KindNotSupported",
-		fmt.Sprintf("kind %q is not supported by this worker yet", k.name))
-}
-
-func (unsupportedKind) historyEvents(*designer.Node, any) int { return workflowTaskEvents + 3 }
 
 // specPorts are the ports graph-format.md gives each kind.
 func specPorts(n *designer.Node) []string {
