@@ -18,7 +18,7 @@ import (
 
 // UserStore is what web needs for users, sessions and API tokens (*store.DB implements it).
 // Errors: store.ErrBadCredentials from Authenticate; store.ErrNotFound from SessionUser and
-// TokenUser for an unknown or expired token, or a disabled user. UserAdmin is in user_store.go.
+// TokenUser for an unknown or expired token, or a disabled user. UserAdmin is in users.go.
 type UserStore interface {
 	UserAdmin
 	Authenticate(ctx context.Context, name, password string) (*store.User, error)
