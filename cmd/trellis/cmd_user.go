@@ -146,40 +146,30 @@ func userArgs(cmd, synopsis string, args []string, stdout io.Writer, extra func(
 
 // runUserList prints every user with roles, groups and whether they are disabled.
 func runUserList(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := newFlagSet("user list")
-	data := fs.String("data", defaultDataDir, "data directory")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, userListSynopsis)
-		}
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usagef("user list: takes no arguments")
-	}
-	db, err := openStore(ctx, *data)
+	dir, err := listFlags("user list", userListSynopsis, args, stdout)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	users, err := db.ListUsers(ctx)
-	if err != nil {
-		return fmt.Errorf("user list: %w", err)
-	}
-	if len(users) == 0 {
-		fmt.Fprintln(stdout, "no users; add one with: trellis user add NAME --role admin --password-stdin")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLES\tGROUPS\tSTATUS")
-	for _, u := range users {
-		status := "enabled"
-		if u.Disabled() {
-			status = "disabled"
+	return withStore(ctx, "user list", dir, func(db *store.DB) error {
+		users, err := db.ListUsers(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, dash(strings.Join(u.Roles, ",")), dash(strings.Join(u.Groups, ",")), status)
-	}
-	return tw.Flush()
+		if len(users) == 0 {
+			fmt.Fprintln(stdout, "no users; add one with: trellis user add NAME --role admin --password-stdin")
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLES\tGROUPS\tSTATUS")
+		for _, u := range users {
+			status := "enabled"
+			if u.Disabled() {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, dash(strings.Join(u.Roles, ",")), dash(strings.Join(u.Groups, ",")), status)
+		}
+		return tw.Flush()
+	})
 }
 
 // runUserDisable disables a user: no sign-in, sessions ended and API tokens revoked at once.
@@ -188,17 +178,14 @@ func runUserDisable(ctx context.Context, args []string, stdin io.Reader, stdout 
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ended, err := db.DisableUser(ctx, name)
-	if err != nil {
-		return fmt.Errorf("user disable: %w", err)
-	}
-	fmt.Fprintf(stdout, "disabled user %s: %s ended, %s revoked\n", name, plural(ended.Sessions, "session"), plural(ended.Tokens, "API token"))
-	return nil
+	return withStore(ctx, "user disable", dir, func(db *store.DB) error {
+		ended, err := db.DisableUser(ctx, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "disabled user %s: %s ended, %s revoked\n", name, plural(ended.Sessions, "session"), plural(ended.Tokens, "API token"))
+		return nil
+	})
 }
 
 // runUserEnable lets a disabled user sign in again; revoked tokens stay revoked.
@@ -207,16 +194,13 @@ func runUserEnable(ctx context.Context, args []string, stdin io.Reader, stdout i
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.EnableUser(ctx, name); err != nil {
-		return fmt.Errorf("user enable: %w", err)
-	}
-	fmt.Fprintf(stdout, "enabled user %s\n", name)
-	return nil
+	return withStore(ctx, "user enable", dir, func(db *store.DB) error {
+		if err := db.EnableUser(ctx, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "enabled user %s\n", name)
+		return nil
+	})
 }
 
 // runUserDelete deletes a user with their sessions and tokens. It cannot be undone, so it
@@ -232,16 +216,13 @@ func runUserDelete(ctx context.Context, args []string, stdin io.Reader, stdout i
 	if !*yes {
 		return usagef("user delete: deleting %s cannot be undone; pass --yes to confirm, or use trellis user disable", name)
 	}
-	db, err := openStore(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.DeleteUser(ctx, name); err != nil {
-		return fmt.Errorf("user delete: %w", err)
-	}
-	fmt.Fprintf(stdout, "deleted user %s\n", name)
-	return nil
+	return withStore(ctx, "user delete", dir, func(db *store.DB) error {
+		if err := db.DeleteUser(ctx, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleted user %s\n", name)
+		return nil
+	})
 }
 
 // plural writes "1 session" or "2 sessions".
