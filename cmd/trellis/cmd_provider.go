@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"trellis/engine"
@@ -88,26 +87,14 @@ func runProviderSet(ctx context.Context, args []string, stdin io.Reader, stdout 
 
 // runProviderList prints the configured providers, one a line.
 func runProviderList(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	dir, err := listFlags("provider list", providerListSynopsis, args, stdout)
-	if err != nil {
-		return err
-	}
-	return withStore(ctx, "provider list", dir, func(db *store.DB) error {
-		list, err := db.ListProviders(ctx)
-		if err != nil {
-			return err
-		}
-		if len(list) == 0 {
-			fmt.Fprintln(stdout, "no providers; configure one with: trellis provider set default --kind openai --base-url http://127.0.0.1:11434/v1 --model llama3.2")
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tBASE URL\tMODEL\tKEY SECRET\tTIMEOUT\tCONCURRENCY\tPRICED MODELS")
-		for _, p := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%ds\t%d\t%s\n", p.Name, p.Kind, p.BaseURL, dash(p.Model), dash(p.APIKeySecret),
+	return runList(ctx, "provider list", providerListSynopsis, args, stdout, table[store.Provider]{
+		fetch:  (*store.DB).ListProviders,
+		empty:  "no providers; configure one with: trellis provider set default --kind openai --base-url http://127.0.0.1:11434/v1 --model llama3.2",
+		header: "NAME\tKIND\tBASE URL\tMODEL\tKEY SECRET\tTIMEOUT\tCONCURRENCY\tPRICED MODELS",
+		row: func(p store.Provider) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%ds\t%d\t%s", p.Name, p.Kind, p.BaseURL, dash(p.Model), dash(p.APIKeySecret),
 				p.TimeoutSeconds, p.Concurrency, dash(strings.Join(p.PricedModels(), ",")))
-		}
-		return tw.Flush()
+		},
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"trellis/store"
 )
@@ -146,29 +145,17 @@ func userArgs(cmd, synopsis string, args []string, stdout io.Writer, extra func(
 
 // runUserList prints every user with roles, groups and whether they are disabled.
 func runUserList(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	dir, err := listFlags("user list", userListSynopsis, args, stdout)
-	if err != nil {
-		return err
-	}
-	return withStore(ctx, "user list", dir, func(db *store.DB) error {
-		users, err := db.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		if len(users) == 0 {
-			fmt.Fprintln(stdout, "no users; add one with: trellis user add NAME --role admin --password-stdin")
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLES\tGROUPS\tSTATUS")
-		for _, u := range users {
+	return runList(ctx, "user list", userListSynopsis, args, stdout, table[store.User]{
+		fetch:  (*store.DB).ListUsers,
+		empty:  "no users; add one with: trellis user add NAME --role admin --password-stdin",
+		header: "NAME\tROLES\tGROUPS\tSTATUS",
+		row: func(u store.User) string {
 			status := "enabled"
 			if u.Disabled() {
 				status = "disabled"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, dash(strings.Join(u.Roles, ",")), dash(strings.Join(u.Groups, ",")), status)
-		}
-		return tw.Flush()
+			return fmt.Sprintf("%s\t%s\t%s\t%s", u.Name, dash(strings.Join(u.Roles, ",")), dash(strings.Join(u.Groups, ",")), status)
+		},
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"text/tabwriter"
 
 	"trellis/store"
 )
@@ -40,4 +41,37 @@ func listFlags(cmd, synopsis string, args []string, stdout io.Writer) (string, e
 		return "", usagef("%s: takes no arguments", cmd)
 	}
 	return *data, nil
+}
+
+// table is what a list command prints: the rows of a store list under a header, or empty
+// when there are none.
+type table[T any] struct {
+	fetch  func(db *store.DB, ctx context.Context) ([]T, error)
+	empty  string
+	header string
+	row    func(T) string
+}
+
+// runList runs a list command: no arguments, one line per row, tab-aligned.
+func runList[T any](ctx context.Context, cmd, synopsis string, args []string, stdout io.Writer, t table[T]) error {
+	dir, err := listFlags(cmd, synopsis, args, stdout)
+	if err != nil {
+		return err
+	}
+	return withStore(ctx, cmd, dir, func(db *store.DB) error {
+		rows, err := t.fetch(db, ctx)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			fmt.Fprintln(stdout, t.empty)
+			return nil
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, t.header)
+		for _, r := range rows {
+			fmt.Fprintln(tw, t.row(r))
+		}
+		return tw.Flush()
+	})
 }
