@@ -18,6 +18,7 @@ func (s *Server) runRoutes() []Route {
 		{Method: http.MethodGet, Path: "/runs", Roles: runReaders, Handler: s.runList},
 		{Method: http.MethodGet, Path: "/runs/:id", Roles: runReaders, Handler: s.runShow},
 		{Method: http.MethodGet, Path: "/runs/:id/history", Roles: runReaders, Handler: s.runHistory},
+		{Method: http.MethodGet, Path: "/runs/:id/events", Roles: runReaders, Handler: s.runEvents},
 		{Method: http.MethodPost, Path: "/runs/:id/cancel", Roles: runCancellers, MaxBody: runFormLimit, Handler: s.runCancel},
 		{Method: http.MethodPost, Path: "/runs/:id/rerun", Roles: runStarters, MaxBody: runFormLimit, Handler: s.runRerun},
 

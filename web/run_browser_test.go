@@ -49,15 +49,32 @@ func newHeldService(t *testing.T) *heldService {
 // let answers the requests held and every later one.
 func (h *heldService) let() { h.once.Do(func() { close(h.release) }) }
 
+// napTwiceDoc is napDoc with a second held call before the greeting.
+const napTwiceDoc = `{"format": "trellis.graph/v1", "name": "Nap twice then greet",
+  "nodes": [{"id": "load", "kind": "transform", "label": "Load", "config": {"value": "input.name"}},
+            {"id": "pause", "kind": "http", "label": "Nap", "config": {"url": "$URL/nap"}},
+            {"id": "again", "kind": "http", "label": "Nap again", "config": {"url": "$URL2/nap"}},
+            {"id": "done", "kind": "transform", "label": "Greet", "config": {"value": "'Hello ' + nodes.load.output"}}],
+  "edges": [{"from": "load", "to": "pause"}, {"from": "pause", "to": "again"}, {"from": "again", "to": "done"}]}`
+
+// runPageFetches counts the requests the page made for the run page itself (fragments
+// included), which polling would make every few seconds.
+func runPageFetches(b *browser, id string) int {
+	return browserRun(b, "run page fetches", chromedp.Evaluate[int](`performance.getEntriesByType("resource").filter(
+		e => new URL(e.name).pathname === "/runs/`+id+`").length`))
+}
+
 // TestRunBrowserLive opens a running run and watches its http node turn from running to
-// completed without a reload; then selects a node and zooms the timeline in place.
+// completed without a reload and without fetching the page again (the change comes as a
+// server-sent event); then the run's end brings the output; then selects a node and zooms
+// the timeline in place.
 func TestRunBrowserLive(t *testing.T) {
 	requireChromium(t)
 	app, rc := newRunApp(t)
 	ana := app.api("ana", store.RoleAnalyst)
 	app.user("dev", store.RoleDeveloper)
-	svc := newHeldService(t)
-	g := ana.createGraph("Nap then greet", strings.Replace(napDoc, "$URL", svc.URL, 1))
+	svc, svc2 := newHeldService(t), newHeldService(t)
+	g := ana.createGraph("Nap twice then greet", strings.NewReplacer("$URL2", svc2.URL, "$URL", svc.URL).Replace(napTwiceDoc))
 	ana.publish(g, "first")
 	id := ana.startRun(g, map[string]any{"name": "Ada"})
 	rc.waitRun(t, id, "calling", func(r *engine.Run) bool { return r.Nodes["pause"].Status == engine.NodeRunning })
@@ -72,8 +89,17 @@ func TestRunBrowserLive(t *testing.T) {
 	b.screenshot("run-running")
 	// A reload would lose this.
 	b.do("mark the page", chromedp.Evaluate[chromedp.Void](`window.trellisTestMark = "same page"`))
+	if live := browserRun(b, "live attributes", chromedp.Evaluate[string](`(e => (e.getAttribute("sse-connect") || "") + "|" + (e.getAttribute("hx-trigger") || ""))(document.getElementById("run-live"))`)); !strings.HasPrefix(live, "/runs/"+id+"/events?v=") || !strings.HasSuffix(live, "|") {
+		t.Fatalf("#run-live sse-connect|hx-trigger = %q, want an event stream and no polling", live)
+	}
 	svc.let()
 	b.do("wait for pause to complete", chromedp.WaitVisible(chromedp.CSS(`[data-testid="node-pause"].status-completed`)))
+	b.do("wait for its timeline row", chromedp.WaitVisible(chromedp.CSS(`[data-testid="tl-row-pause"].status-completed`)))
+	if n := runPageFetches(b, id); n != 0 {
+		t.Errorf("the page fetched itself %d times to show a node's change; the event stream should bring it (%s)", n,
+			browserRun(b, "entries", chromedp.Evaluate[string](`JSON.stringify(performance.getEntriesByType("resource").map(e => [e.name, Math.round(e.startTime)]))`)))
+	}
+	svc2.let()
 	b.do("wait for the run to complete", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="completed"]`)))
 	if mark := browserRun(b, "mark", chromedp.Evaluate[string](`window.trellisTestMark || ""`)); mark != "same page" {
 		t.Fatal("the page was reloaded")

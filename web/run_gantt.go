@@ -156,8 +156,15 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	total := max(end.Sub(start), ganttMinWindow)
 	from, to := clampWindow(in.view.From, in.view.To, total)
 	zoomed := from > 0 || to < total
+	live := tl.EndedAt == nil && !zoomed
+	if live {
+		to = ganttHorizon(total)
+	}
 
 	p := templates.TimelineProps{RowHeight: ganttRowHeight, Zoomed: zoomed}
+	if live {
+		p.Horizon = to.Milliseconds()
+	}
 	span := float64(to - from)
 	x := func(t time.Time) float64 { return float64(t.Sub(start)-from) / span * 100 }
 	p.Window = fmt.Sprintf("%s – %s of %s", ganttOffset(from), ganttOffset(to), runDuration(total))
@@ -174,7 +181,8 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	}
 
 	crit := criticalPath(tl, spans)
-	p.HasCritical = len(crit) > 1
+	// Before the run ends no path has decided when it ends.
+	p.HasCritical = len(crit) > 1 && tl.EndedAt != nil
 	byNode := map[string][]int{}
 	for i := range tl.Entries {
 		byNode[tl.Entries[i].Node] = append(byNode[tl.Entries[i].Node], i)
@@ -199,7 +207,12 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 			nodes = append(nodes, rowNode{id: id, label: id, kind: tl.Entries[i].Kind, doc: len(nodes)})
 		}
 	}
+	// While the run goes, rows keep the document's order, so that a row's place does not
+	// move and the live page can update it alone.
 	sort.SliceStable(nodes, func(a, b int) bool {
+		if live {
+			return nodes[a].doc < nodes[b].doc
+		}
 		sa, oka := spans[nodes[a].id]
 		sb, okb := spans[nodes[b].id]
 		switch {
@@ -233,7 +246,7 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 			if !ok || en.Sub(start) < from || sched.Sub(start) > to {
 				continue
 			}
-			bar := templates.TimelineBar{Class: ganttBarClass(e, row.Critical), Title: ganttBarTitle(n.id, e, sched, st, en, open)}
+			bar := templates.TimelineBar{Class: ganttBarClass(e, row.Critical), Title: ganttBarTitle(n.id, e, sched, st, en, open), Open: open}
 			x0, x1, xs := x(sched), x(en), x(st)
 			lo, hi := 0.0, 100.0
 			x0, x1, xs = math.Max(x0, lo), math.Min(x1, hi), math.Min(math.Max(xs, lo), hi)
@@ -301,6 +314,19 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // clampWindow fits a window into [0, total]; a zero or empty window is the whole run.
+// ganttHorizon is the end of a running run's timeline: the first step of a fixed ladder
+// past what has run, so that the scale, and every bar already drawn, stays put while the
+// run goes; the live page redraws the timeline only when the run outgrows it.
+func ganttHorizon(total time.Duration) time.Duration {
+	for _, h := range []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute,
+		time.Hour, 3 * time.Hour, 12 * time.Hour, 24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour} {
+		if total < h {
+			return h
+		}
+	}
+	return 2 * total
+}
+
 func clampWindow(from, to, total time.Duration) (time.Duration, time.Duration) {
 	if to <= 0 || to <= from {
 		return 0, total

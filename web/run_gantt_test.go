@@ -140,8 +140,9 @@ func TestBuildGanttRunning(t *testing.T) {
 	tl.Entries = tl.Entries[:5]
 	tl.Entries[4].EndedAt, tl.Entries[4].Status = nil, engine.NodeRunning
 	p := buildGantt(ganttInput{tl: tl, statuses: map[string]string{"slow": "running"}, now: *at(6000), link: testLink})
-	if !p.ShowNow || p.NowX < 99.9 {
-		t.Errorf("now at %v (shown %v), want the right edge", p.NowX, p.ShowNow)
+	// 6 s into the run, on the live scale of a minute.
+	if !p.ShowNow || p.NowX < 9.9 || p.NowX > 10.1 || p.Horizon != 60000 {
+		t.Errorf("now at %v (shown %v) of %d ms, want 10%% of a minute", p.NowX, p.ShowNow, p.Horizon)
 	}
 	for _, r := range p.Rows {
 		if r.Node == "slow" && (len(r.Bars) != 2 || !strings.Contains(r.Bars[1].Class, "tl-running") || !strings.Contains(r.Bars[1].Title, "running for 2.00 s")) {

@@ -37,8 +37,13 @@ func newRunApp(tb testing.TB) (*testApp, *runCluster) {
 // newRunAppWith is newRunApp with the worker's dependencies.
 func newRunAppWith(tb testing.TB, deps engine.Deps) (*testApp, *runCluster) {
 	tb.Helper()
+	// As in serve, the worker hints the live pages.
+	if deps.Notifier == nil {
+		deps.Notifier = engine.NewNotifier()
+	}
 	rc := startRunClusterWith(tb, deps)
 	app := newTestApp(tb, withSetup(func(s *appSetup) {
+		s.Deps.Notifier = deps.Notifier
 		s.Deps.Graphs = s.Deps.Users.(*store.DB)
 		s.Deps.Runs = rc.eng
 		// Run pages compare Temporal's times with the server's clock, so it must be real.

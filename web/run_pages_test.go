@@ -85,7 +85,7 @@ func TestRunPages(t *testing.T) {
 	t.Run("running run", func(t *testing.T) {
 		r := dev.get("/runs/" + paused)
 		wantStatus(t, r, http.StatusOK)
-		runWantBody(t, r, `data-testid="node-pause"`, `class="gnode gnode-kind-wait status-running"`, `hx-trigger="every 2s"`,
+		runWantBody(t, r, `data-testid="node-pause"`, `class="gnode gnode-kind-wait status-running"`, `sse-connect="/runs/`+paused+`/events?v=`,
 			`data-testid="run-cancel"`, "Running for", `data-testid="run-output-none"`)
 		runWantNoBody(t, r, `data-testid="run-compare"`)
 	})

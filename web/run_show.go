@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,10 @@ import (
 
 // runShow is a run's page: its pinned version's graph coloured by node status, the timeline,
 // the node inspector, input and output. ?node= selects a node; ?from=&to= (milliseconds since
-// the run's start) zoom the timeline. An htmx request aimed at #run-live (polling, or a
-// selection made by runs.js) gets only that part; the last one after the run ends also
-// swaps in the output.
+// the run's start) zoom the timeline. An htmx request aimed at #run-live (a
+// selection made by runs.js, or a snapshot asked for by the page's event stream) gets only
+// that part, and one aimed at #run-inspector only the inspector; the one that finds the run
+// ended also swaps in the output.
 func (s *Server) runShow(c echo.Context) error {
 	id, err := runIDParam(c)
 	if err != nil {
@@ -44,7 +46,14 @@ func (s *Server) runShow(c echo.Context) error {
 			live.Notice = "This run was started again with the same input."
 		}
 	}
+	if live.Polling {
+		live.EventsURL = "/runs/" + url.PathEscape(id) + "/events?v=" + s.runVersion(rv)
+	}
 	c.Response().Header().Add(echo.HeaderVary, "HX-Target")
+	// The live page asks for the inspector alone when the selected node changes.
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "run-inspector" {
+		return RenderFragment(c, http.StatusOK, templates.RunInspector(live.Inspector))
+	}
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "run-live" {
 		comps := []templ.Component{templates.RunLive(live)}
 		// The answer that finds the run ended also refreshes the output, once.

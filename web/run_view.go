@@ -138,7 +138,7 @@ func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps 
 	statuses := rv.nodeStatuses()
 	p := templates.RunLiveProps{RunID: id, GraphID: tl.GraphID, GraphName: rv.graphName, Version: tl.Version,
 		LatestVersion: rv.latest, VersionRetired: rv.retired, StartedBy: tl.StartedBy, Status: rv.status(),
-		StartedAt: tl.StartedAt, EndedAt: rv.endedAt(), Polling: rv.open(), PollURL: runShowURL(id, rv.view),
+		StartedAt: tl.StartedAt, EndedAt: rv.endedAt(), Polling: rv.open(),
 		CanCancel: canCancel && rv.open(), CanRerun: canRerun, Draft: rv.draft()}
 	if p.Draft {
 		p.LatestVersion = 0
@@ -169,16 +169,9 @@ func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps 
 		if n.ID == rv.view.Node {
 			classes[n.ID] += " is-selected"
 		}
-		notes[n.ID] = runStatusText(s)
-		if rv.run != nil && rv.run.Nodes[n.ID].Attempts > 1 {
-			notes[n.ID] += ", " + strconv.Itoa(rv.run.Nodes[n.ID].Attempts) + " attempts"
-		}
+		notes[n.ID] = rv.nodeNote(n.ID, s)
 	}
-	for _, s := range runStatusOrder {
-		if count[s] > 0 {
-			p.Counts = append(p.Counts, templates.RunCount{Status: s, N: count[s]})
-		}
-	}
+	p.Counts = runCounts(count)
 	p.Legend = runLegend(count, failedNode, rv.nodeName(failedNode), p.Status)
 	p.Graph = templates.GraphSVGProps{Graph: &tl.Definition, ID: "run-graph", Title: "Graph of run " + id + ", nodes coloured by status",
 		NodeClass: classes, NodeNote: notes}
@@ -206,6 +199,26 @@ func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps 
 	p.Inspector = rv.inspector(statuses, link, failedNode, admin)
 	p.Usage = rv.runUsage(statuses)
 	return p
+}
+
+// nodeNote is what the drawing's tooltip says of a node's status.
+func (rv *runView) nodeNote(id, status string) string {
+	note := runStatusText(status)
+	if rv.run != nil && rv.run.Nodes[id].Attempts > 1 {
+		note += ", " + strconv.Itoa(rv.run.Nodes[id].Attempts) + " attempts"
+	}
+	return note
+}
+
+// runCounts is how many nodes have each status, in runStatusOrder.
+func runCounts(count map[string]int) []templates.RunCount {
+	var out []templates.RunCount
+	for _, s := range runStatusOrder {
+		if count[s] > 0 {
+			out = append(out, templates.RunCount{Status: s, N: count[s]})
+		}
+	}
+	return out
 }
 
 // explainEnd says how a run that did not complete ended, once: the node that failed it and

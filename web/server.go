@@ -44,6 +44,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// SessionTTL is how long a browser session lasts; default 12 hours.
 	SessionTTL time.Duration
+	// LiveInterval is how often a watched run is read when no hint says it changed
+	// (run_events.go); default 5 s, or 2 s without Deps.Notifier.
+	LiveInterval time.Duration
 }
 
 // DefaultMaxBodyBytes fits a 2 MiB graph document plus the JSON around it.
@@ -64,6 +67,9 @@ type Deps struct {
 	Tasks TaskStore
 	// Providers stores LLM providers and secrets for the admin pages (provider_*.go, secret_*.go).
 	Providers ProviderStore
+	// Notifier hints that a run may have changed, for the live pages; nil leaves them to
+	// Config.LiveInterval.
+	Notifier RunNotifier
 	// Worker gives workers on other machines secrets and providers (internal_*.go); nil
 	// answers them 503.
 	Worker WorkerSource
@@ -82,6 +88,8 @@ type Server struct {
 	routes  []Route
 	// byKey finds a route by "METHOD path", for navigation links.
 	byKey map[string]Route
+	// live holds the event streams of the live pages (run_events.go).
+	live *liveHub
 }
 
 // New builds the server and registers every route of the routes table.
@@ -104,6 +112,12 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.LiveInterval <= 0 {
+		cfg.LiveInterval = 5 * time.Second
+		if deps.Notifier == nil {
+			cfg.LiveInterval = 2 * time.Second
+		}
+	}
 	s := &Server{
 		cfg:     cfg,
 		deps:    deps,
@@ -121,6 +135,7 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 	e.Use(s.logRequests, s.recoverPanics, s.secureHeaders)
 	s.echo = e
 	s.csrf = s.csrfMiddleware()
+	s.live = newLiveHub(s)
 
 	s.routes = append(s.routeTable(), extra...)
 	for _, r := range s.routes {

@@ -1,7 +1,9 @@
 // runs.js: the run page without full reloads. Links marked data-run-nav (select a node, zoom
 // the timeline) and clicks on the graph's nodes load #run-live as a fragment and keep the
-// address bar in step; without this script the same links load the whole page. Polling of
-// a running run is plain htmx (hx-trigger="every 2s" on #run-live).
+// address bar in step; without this script the same links load the whole page. A running
+// run's #run-live holds an SSE connection (the htmx sse extension, sse-connect): "run"
+// events carry only the nodes that changed, which apply() draws; a "snapshot" event (a
+// reconnection that may have missed changes, or the run's end) loads #run-live again.
 (function () {
   "use strict";
 
@@ -10,17 +12,114 @@
   }
 
   // load swaps #run-live for the fragment of the page at url, and shows url in the address
-  // bar (replaceState: selections and zooms are not worth a history entry each).
-  function load(url) {
+  // bar (replaceState: selections and zooms are not worth a history entry each). A snapshot
+  // is asked for by #run-live itself, so the server sends the output too once the run ended.
+  function load(url, snapshot) {
     var target = live();
     if (!target || !window.htmx) {
       window.location.assign(url);
       return;
     }
-    window.htmx.ajax("GET", url, { target: "#run-live", swap: "outerHTML" }).then(function () {
+    var opts = { target: "#run-live", swap: "outerHTML" };
+    if (snapshot) opts.source = target;
+    window.htmx.ajax("GET", url, opts).then(function () {
       window.history.replaceState(null, "", url);
     });
   }
+
+  function here() {
+    return window.location.pathname + window.location.search;
+  }
+
+  // setStatus swaps an element's status-* class for status-<s>, keeping its other classes.
+  function setStatus(el, s) {
+    if (!el) return;
+    var keep = (el.getAttribute("class") || "").split(/\s+/).filter(function (c) {
+      return c && c.indexOf("status-") !== 0;
+    });
+    keep.push("status-" + s);
+    el.setAttribute("class", keep.join(" "));
+  }
+
+  function svgNodes(markup) {
+    var holder = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    holder.innerHTML = markup;
+    return holder.firstElementChild;
+  }
+
+  // drawNode shows one node's new status on the drawing and the timeline.
+  function drawNode(root, id, n) {
+    var esc = window.CSS && CSS.escape ? CSS.escape(id) : id;
+    var g = root.querySelector('.gnode[data-node-id="' + esc + '"]');
+    setStatus(g, n.status);
+    var title = g && g.querySelector("title");
+    if (title) title.textContent = title.textContent.replace(/: [^:]*$/, ": " + n.note);
+    var row = root.querySelector('[data-testid="tl-row-' + esc + '"]');
+    if (row) {
+      setStatus(row, n.status);
+      row.setAttribute("data-status", n.status);
+      var hidden = row.querySelector(".visually-hidden");
+      if (hidden) hidden.textContent = ", " + n.note;
+    }
+    setStatus(root.querySelector('rect.tl-row-bg[data-row="' + esc + '"]'), n.status);
+    var plot = root.querySelector(".tl-plot");
+    if (!plot || !n.bars) return;
+    var bars = svgNodes(n.bars);
+    var old = plot.querySelector('[data-testid="tl-bars-' + esc + '"]');
+    if (old) {
+      old.replaceWith(bars);
+    } else {
+      plot.insertBefore(bars, plot.querySelector(".tl-now"));
+    }
+  }
+
+  // apply draws a "run" event. The timeline follows only while it shows the whole run on
+  // the scale the event was drawn on; otherwise #run-live is loaded again.
+  function apply(ev) {
+    var root = live();
+    if (!root) return;
+    var d = JSON.parse(ev.data);
+    var tl = root.querySelector(".timeline");
+    if (tl && tl.hasAttribute("data-horizon") && tl.getAttribute("data-horizon") !== String(d.horizon)) {
+      load(here(), true);
+      return;
+    }
+    root.setAttribute("data-status", d.status);
+    var badge = root.querySelector('[data-testid="run-status"]');
+    if (badge) badge.innerHTML = d.badge;
+    var dur = root.querySelector('[data-testid="run-duration"]');
+    if (dur) dur.textContent = d.duration;
+    var counts = document.getElementById("run-counts");
+    if (counts) counts.outerHTML = d.counts;
+    var selected = new URL(window.location.href).searchParams.get("node");
+    Object.keys(d.nodes).forEach(function (id) {
+      drawNode(root, id, d.nodes[id]);
+    });
+    var now = root.querySelector(".tl-now");
+    if (now && tl && tl.hasAttribute("data-horizon")) {
+      now.setAttribute("x1", d.now_x + "%");
+      now.setAttribute("x2", d.now_x + "%");
+      root.querySelectorAll('.tl-span[data-open]').forEach(function (r) {
+        r.setAttribute("width", Math.max(d.now_x - parseFloat(r.getAttribute("x")), 0.15) + "%");
+      });
+    }
+    if (selected && d.nodes[selected] && window.htmx) {
+      window.htmx.ajax("GET", here(), { target: "#run-inspector", swap: "outerHTML" });
+    }
+  }
+
+  // Each EventSource the sse extension opens (again) gets the page's listeners once.
+  var sources = new WeakSet();
+  document.addEventListener("htmx:sseOpen", function (ev) {
+    var src = ev.detail && ev.detail.source;
+    if (!src || sources.has(src) || ev.target !== live()) return;
+    sources.add(src);
+    src.addEventListener("run", apply);
+    src.addEventListener("snapshot", function () {
+      src.close();
+      load(here(), true);
+    });
+  });
 
   // nodeURL is the page's URL with node=id, keeping the time window.
   function nodeURL(id) {
