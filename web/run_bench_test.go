@@ -3,9 +3,13 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	historypb "go.temporal.io/api/history/v1"
 
 	"trellis/engine"
 	"trellis/templates"
@@ -146,4 +150,63 @@ func BenchmarkRunPage500(b *testing.B) {
 	b.ReportMetric(float64(build.Microseconds())/1000/float64(b.N), "build_ms")
 	b.ReportMetric(float64(render.Microseconds())/1000/float64(b.N), "render_ms")
 	b.ReportMetric(float64(size)/1024, "html_kb")
+}
+
+// runningView is the 500-node run still going: the nodes before upTo have run (completed),
+// the others are pending.
+func runningView(tb testing.TB, events []*historypb.HistoryEvent, upTo int) *runView {
+	tl, err := engine.BuildTimeline(events, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	run := synthRun(tl)
+	keep := map[string]bool{}
+	for i := range upTo {
+		keep[fmt.Sprintf("n%03d", i)] = true
+	}
+	var entries []engine.TimelineEntry
+	for _, e := range tl.Entries {
+		if keep[e.Node] {
+			entries = append(entries, e)
+		}
+	}
+	for id := range run.Nodes {
+		if !keep[id] {
+			delete(run.Nodes, id)
+		}
+	}
+	now := *tl.EndedAt
+	tl.Entries, tl.EndedAt, tl.Status = entries, nil, engine.RunRunning
+	run.Status, run.EndedAt, run.Output = engine.RunRunning, nil, nil
+	return &runView{tl: tl, run: run, now: now, graphName: "Synth", latest: 4}
+}
+
+// BenchmarkRunPage is what the page of a running 500-node run sends the browser: poll_bytes
+// is the #run-live fragment that polling re-sent every 2 s before the page had events;
+// update_bytes is the event that tells of one node's change now (what a browser receives,
+// framing included). The unit's doubled "bytes" makes make bench print
+// run_page_poll_bytes and run_page_update_bytes.
+func BenchmarkRunPage(b *testing.B) {
+	_, events := synthHistory(b, 500)
+	ctx := templates.WithViewer(context.Background(), &templates.Viewer{Name: "dev", Roles: []string{"developer", "analyst"}})
+	var poll, update int
+	for b.Loop() {
+		before, after := runningView(b, events, 250), runningView(b, events, 251)
+		var buf bytes.Buffer
+		if err := templates.RunLive(before.live(true, true, false)).Render(ctx, &buf); err != nil {
+			b.Fatal(err)
+		}
+		poll = buf.Len()
+		ev, changed := runLiveDiff(newRunLiveState(before), newRunLiveState(after))
+		if !changed || ev.name != "run" || !strings.Contains(string(ev.data), `"n250"`) {
+			b.Fatalf("event %s %s", ev.name, ev.data)
+		}
+		rec := httptest.NewRecorder()
+		if err := writeEvent(rec, ev); err != nil {
+			b.Fatal(err)
+		}
+		update = rec.Body.Len()
+	}
+	b.ReportMetric(float64(poll), "poll_bytes_bytes")
+	b.ReportMetric(float64(update), "update_bytes_bytes")
 }
