@@ -213,6 +213,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// the store; and the main queue too, unless runs are left to remote workers.
 	wdeps := workerDeps(db, logger)
 	wdeps.StoreQueueOnly = f.remoteOnly
+	// The worker hints the live pages when a run may have changed; with runs left to remote
+	// workers, whose hints stay on their machines, the pages read runs more often.
+	notifier := engine.NewNotifier()
+	wdeps.Notifier = notifier
+	liveInterval := time.Duration(0)
+	if f.remoteOnly {
+		liveInterval = 2 * time.Second
+	}
 	w := engine.NewWorker(tc, wdeps)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -221,6 +229,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	eng := engine.New(tc, engine.Options{})
 	deps := web.Deps{
+		Notifier:  notifier,
 		Users:     db,
 		Health:    healthCheck(db, tc),
 		Graphs:    db,
@@ -232,8 +241,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Users = web.WorkerTokens(db, workerTokens)
 		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
 	}
-	app := web.New(web.Config{Dev: f.dev, Logger: logger}, deps)
+	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval}, deps)
 	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Event streams never end by themselves: end them first, or Shutdown waits for them.
+	hs.RegisterOnShutdown(app.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
