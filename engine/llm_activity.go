@@ -61,6 +61,7 @@ type llmActivity struct {
 	providers ProviderSource
 	secrets   SecretSource
 	client    *http.Client
+	metrics   *Metrics
 
 	mu      sync.Mutex
 	clients map[string]providerClient // by provider name
@@ -79,7 +80,7 @@ func newLLMActivity(d *Deps) *llmActivity {
 		cp := *d.HTTPClient
 		c = &cp
 	}
-	return &llmActivity{providers: d.Providers, secrets: d.Secrets, client: c, clients: map[string]providerClient{}}
+	return &llmActivity{providers: d.Providers, secrets: d.Secrets, client: c, clients: map[string]providerClient{}, metrics: d.Metrics}
 }
 
 // llmTemplateCache keeps compiled configs by content; compiling is pure.
@@ -145,7 +146,13 @@ func (a *llmActivity) run(ctx context.Context, req llmRequest) (activityResult[a
 	if err != nil {
 		return activityResult[any]{}, llmFailure(ctx, name, err)
 	}
-	return resultOf[any](ctx, llmOutput(pc, model, len(req.Config.JSONSchema) > 0, resp)), nil
+	out := llmOutput(pc, model, len(req.Config.JSONSchema) > 0, resp)
+	cost, ok := out["cost"].(float64)
+	if !ok {
+		cost = -1
+	}
+	a.metrics.observeLLM(name, model, resp.Usage.PromptTokens, resp.Usage.CompletionTokens, cost)
+	return resultOf[any](ctx, out), nil
 }
 
 // provider looks up the provider and reads its key.

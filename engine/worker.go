@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -62,6 +63,8 @@ type Deps struct {
 	// MaxResponseBytes caps an http response body; 0 means DefaultMaxResponseBytes.
 	MaxResponseBytes int64
 	Logger           *slog.Logger
+	// Metrics receives the activities' own metrics (llm tokens and cost); nil records none.
+	Metrics *Metrics
 	// TaskQueue defaults to DefaultTaskQueue.
 	TaskQueue string
 	// Remote marks a worker away from the store (trellis worker): it polls only the main
@@ -100,7 +103,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		// Headroom only: a run's first workflow task compiles just the nodes it starts
 		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
-		Interceptors:             notifyInterceptors(deps.Notifier),
+		Interceptors:             append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	if deps.Remote {
@@ -180,10 +183,42 @@ func registerActivitiesWhere(r activityRegistry, deps *Deps, keep func(name stri
 	}
 }
 
-// NewSDKLogger adapts slog for the Temporal SDK (client.Options.Logger).
+// NewSDKLogger adapts slog for the Temporal SDK (client.Options.Logger). The SDK tags the
+// lines of workflows and activities with WorkflowID, which is the Trellis run id: it is
+// logged as run_id, the key every other line about a run uses.
 func NewSDKLogger(l *slog.Logger) log.Logger {
 	if l == nil {
 		l = slog.Default()
 	}
-	return log.NewStructuredLogger(l)
+	return log.NewStructuredLogger(slog.New(runIDHandler{l.Handler()}))
+}
+
+type runIDHandler struct{ slog.Handler }
+
+func renameRunID(a slog.Attr) slog.Attr {
+	if a.Key == "WorkflowID" {
+		a.Key = "run_id"
+	}
+	return a
+}
+
+func (h runIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(renameRunID(a))
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+func (h runIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	renamed := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		renamed[i] = renameRunID(a)
+	}
+	return runIDHandler{h.Handler.WithAttrs(renamed)}
+}
+
+func (h runIDHandler) WithGroup(name string) slog.Handler {
+	return runIDHandler{h.Handler.WithGroup(name)}
 }

@@ -240,6 +240,7 @@ func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
 	}
 	n.EndedAt = r.now(ctx)
 	n.Attempts = max(n.result.Attempts, 1)
+	defer r.observeNode(ctx, i)
 	if n.runErr == nil {
 		n.Output, n.Port = n.result.Output, n.result.Port
 		if n.Port == "" {

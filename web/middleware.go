@@ -50,6 +50,10 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if u := CurrentUser(c); u != nil {
 			attrs = append(attrs, slog.String("user", u.Name))
 		}
+		if run := routeRunID(c); run != "" {
+			attrs = append(attrs, slog.String("run_id", run))
+		}
+		s.observeLatency(c, time.Since(start))
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

@@ -77,7 +77,7 @@ func (s *Server) cancelRun(c echo.Context, id, reason string) error {
 	if err := s.deps.Runs.CancelRun(c.Request().Context(), id, full); err != nil {
 		return runError(id, err)
 	}
-	s.log.Info("run cancel requested", slog.String("run", id), slog.String("by", by))
+	s.log.Info("run cancel requested", slog.String("run_id", id), slog.String("by", by))
 	return nil
 }
 

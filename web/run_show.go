@@ -94,7 +94,7 @@ func (s *Server) loadRunView(ctx context.Context, id string) (*runView, error) {
 	case errors.Is(err, engine.ErrRunNotFound):
 		return nil, runError(id, err)
 	default:
-		s.log.Warn("read run state", slog.String("run", id), slog.Any("error", err))
+		s.log.Warn("read run state", slog.String("run_id", id), slog.Any("error", err))
 	}
 	// Times after the run's last event are "now" for a run still going; the server's clock
 	// may lag Temporal's a little, which must not draw bars backwards.
@@ -108,7 +108,7 @@ func (s *Server) loadRunView(ctx context.Context, id string) (*runView, error) {
 				rv.retired = v.Retired
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
-			s.log.Warn("read graph of run", slog.String("run", id), slog.Any("error", err))
+			s.log.Warn("read graph of run", slog.String("run_id", id), slog.Any("error", err))
 		}
 	}
 	if s.deps.Tasks != nil {
@@ -122,7 +122,7 @@ func (s *Server) loadRunView(ctx context.Context, id string) (*runView, error) {
 			case err == nil:
 				rv.tasks[n.ID] = t.ID
 			case !errors.Is(err, store.ErrNotFound):
-				s.log.Warn("read task of run", slog.String("run", id), slog.String("node", n.ID), slog.Any("error", err))
+				s.log.Warn("read task of run", slog.String("run_id", id), slog.String("node", n.ID), slog.Any("error", err))
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"trellis/actions"
 	"trellis/store"
@@ -47,6 +48,8 @@ type Config struct {
 	// LiveInterval is how often a watched run is read when no hint says it changed
 	// (run_events.go); default 5 s, or 2 s without Deps.Notifier.
 	LiveInterval time.Duration
+	// Metrics receives the request latency histogram; nil records none.
+	Metrics prometheus.Registerer
 }
 
 // DefaultMaxBodyBytes fits a 2 MiB graph document plus the JSON around it.
@@ -86,6 +89,8 @@ type Server struct {
 	logins  *loginLimiter
 	csrf    echo.MiddlewareFunc
 	routes  []Route
+	// latency is request latency by route; nil without Config.Metrics.
+	latency *prometheus.HistogramVec
 	// byKey finds a route by "METHOD path", for navigation links.
 	byKey map[string]Route
 	// live holds the event streams of the live pages (run_events.go).
@@ -125,6 +130,9 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 		log:     cfg.Logger,
 		logins:  newLoginLimiter(cfg.Now),
 		byKey:   map[string]Route{},
+	}
+	if cfg.Metrics != nil {
+		s.latency = newLatencyHistogram(cfg.Metrics)
 	}
 	e := echo.New()
 	e.HideBanner = true

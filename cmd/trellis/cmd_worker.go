@@ -24,11 +24,12 @@ const workerSynopsis = "worker --temporal-address HOST:PORT --serve-url URL --wo
 // queue, so nothing is written to a store that reviewers never see.
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var tf temporalFlags
-	var serveURL, tokenFile, logLevel string
+	var serveURL, tokenFile string
+	var obs observeFlags
 	fs := newFlagSet("worker")
 	fs.StringVar(&serveURL, "serve-url", "", "address of trellis serve, which gives this worker secrets and LLM providers (required)")
 	fs.StringVar(&tokenFile, "worker-token-file", "", "a copy of the file serve's --worker-token-file names (required)")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	obs.register(fs)
 	tf.register(fs, false)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -45,10 +46,15 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := tf.check(); err != nil {
 		return err
 	}
-	logger, err := newLogger(stderr, logLevel)
+	logger, err := obs.logger(stderr)
 	if err != nil {
 		return err
 	}
+	met, err := obs.startMetrics(logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer met.close()
 	token, err := readWorkerToken(tokenFile)
 	if err != nil {
 		return err
@@ -73,12 +79,13 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	opts.MetricsHandler = met.engine.SDKHandler()
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
 	}
 	defer tc.Close()
-	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, TaskQueue: hello.TaskQueue, Remote: true})
+	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s, task queue %s; secrets and providers from %s\n",
 		tf.address, tf.namespace, hello.TaskQueue, sc.base)
 	if err := w.Run(stopOnDone(ctx)); err != nil {

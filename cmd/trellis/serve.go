@@ -99,10 +99,11 @@ func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, err
 }
 
 type serveFlags struct {
-	addr, data, logLevel string
-	workerTokenFile      string
-	dev, remoteOnly      bool
-	temporal             temporalFlags
+	addr, data      string
+	workerTokenFile string
+	dev, remoteOnly bool
+	temporal        temporalFlags
+	observe         observeFlags
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -111,7 +112,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address the web UI and API listen on")
 	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
 	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
 	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
 	f.temporal.register(fs, true)
@@ -127,10 +128,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.remoteOnly && f.workerTokenFile == "" {
 		return usagef("serve: --remote-workers-only needs --worker-token-file, or no worker could run the runs")
 	}
-	logger, err := newLogger(stderr, f.logLevel)
+	logger, err := f.observe.logger(stderr)
 	if err != nil {
 		return err
 	}
+	met, err := f.observe.startMetrics(logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer met.close()
 
 	// Before the data dir: a bad token file is a mistake in how serve was called.
 	var workerTokens []string
@@ -199,6 +205,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	opts.MetricsHandler = met.engine.SDKHandler()
 	tc, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
@@ -221,6 +228,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.remoteOnly {
 		liveInterval = 2 * time.Second
 	}
+	wdeps.Metrics = met.engine
+	met.watchTasks(db)
 	w := engine.NewWorker(tc, wdeps)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -241,7 +250,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Users = web.WorkerTokens(db, workerTokens)
 		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
 	}
-	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval}, deps)
+	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer()}, deps)
+	_ = eng
 	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// Event streams never end by themselves: end them first, or Shutdown waits for them.
 	hs.RegisterOnShutdown(app.CloseStreams)
@@ -281,14 +291,6 @@ func stopOnDone(ctx context.Context) <-chan any {
 		close(ch)
 	}()
 	return ch
-}
-
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 // healthCheck reports whether the store and Temporal answer.

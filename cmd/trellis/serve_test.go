@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -130,7 +131,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	app := startServe(t, ctx, data)
+	app := startServe(t, ctx, data, "--metrics-addr", "127.0.0.1:0", "--log-format", "json")
 	// The log-ins follow the address line; wait for the last of them, however slow the machine.
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(app.out.String(), "llm nodes need a provider") && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
@@ -173,8 +174,8 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	json.NewDecoder(gr.Body).Decode(&graphs)
 	gr.Body.Close()
-	if len(graphs) != 3 {
-		t.Fatalf("dev graphs = %v, want the 3 samples", graphs)
+	if want, _ := fs.Glob(samples, "samples/*.json"); len(graphs) != len(want) {
+		t.Fatalf("dev graphs = %v, want the %d samples", graphs, len(want))
 	}
 	var fanout string
 	for _, g := range graphs {
@@ -217,6 +218,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if strings.Contains(app.out.String(), "s3cret-orders") {
 		t.Error("the secret value appeared in serve's output")
 	}
+	checkObservability(t, app, fanout, runID)
 
 	// Stopping (SIGINT) ends serve cleanly.
 	cancel()
@@ -254,4 +256,53 @@ func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkObservability: --metrics-addr serves the SDK's metrics and ours, and --log-format
+// json logs lines about the run with its run_id.
+func checkObservability(t *testing.T, app *servedApp, graph, runID string) {
+	t.Helper()
+	_, rest, ok := strings.Cut(app.out.String(), "Prometheus metrics on ")
+	if !ok {
+		t.Fatalf("serve did not say where its metrics are:\n%s", app.out)
+	}
+	resp, err := http.Get(strings.Fields(rest)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(raw)
+	for _, want := range []string{
+		`trellis_runs_started_total{graph="` + graph + `"} 1`,
+		`trellis_runs_ended_total{graph="` + graph + `",status="completed"} 1`,
+		`trellis_http_request_duration_seconds_count{method="GET",route="/api/v1/runs/:id",status="200"}`,
+		`trellis_node_duration_seconds_count{graph="` + graph + `",kind="http",status="completed"}`,
+		`temporal_workflow_completed_total{`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q in:\n%s", want, grepLines(body, "trellis_"))
+		}
+	}
+	found := false
+	for _, line := range strings.Split(app.out.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["run_id"] == runID && rec["msg"] == "request" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no JSON request log line with run_id %s:\n%s", runID, app.out)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
