@@ -50,6 +50,8 @@ type Config struct {
 	LiveInterval time.Duration
 	// Metrics receives the request latency histogram; nil records none.
 	Metrics prometheus.Registerer
+	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
+	MCPWait time.Duration
 }
 
 // DefaultMaxBodyBytes fits a 2 MiB graph document plus the JSON around it.
@@ -87,8 +89,10 @@ type Server struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	logins  *loginLimiter
-	csrf    echo.MiddlewareFunc
-	routes  []Route
+	// loginSlots bounds concurrent password checks (ratelimit.go).
+	loginSlots loginSlots
+	csrf       echo.MiddlewareFunc
+	routes     []Route
 	// latency is request latency by route; nil without Config.Metrics.
 	latency *prometheus.HistogramVec
 	// byKey finds a route by "METHOD path", for navigation links.
@@ -124,12 +128,13 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 		}
 	}
 	s := &Server{
-		cfg:     cfg,
-		deps:    deps,
-		actions: actions.New(deps.Graphs, deps.Tasks, deps.Runs, cfg.Logger),
-		log:     cfg.Logger,
-		logins:  newLoginLimiter(cfg.Now),
-		byKey:   map[string]Route{},
+		cfg:        cfg,
+		deps:       deps,
+		actions:    actions.New(deps.Graphs, deps.Tasks, deps.Runs, cfg.Logger),
+		log:        cfg.Logger,
+		logins:     newLoginLimiter(cfg.Now),
+		loginSlots: newLoginSlots(),
+		byKey:      map[string]Route{},
 	}
 	if cfg.Metrics != nil {
 		s.latency = newLatencyHistogram(cfg.Metrics)

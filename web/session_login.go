@@ -18,6 +18,8 @@ import (
 const (
 	msgBadLogin     = "Wrong user name or password."
 	msgLoginLimited = "Too many failed attempts for this user name. Wait 15 minutes and try again."
+	msgIPLimited    = "Too many failed sign-ins from your address. Wait 15 minutes and try again."
+	msgLoginBusy    = "Too many sign-ins at once. Wait a few seconds and try again."
 	devLoginHint    = "Development server: the demo accounts are printed in the terminal that started Trellis."
 )
 
@@ -50,16 +52,26 @@ func (s *Server) loginSubmit(c echo.Context) error {
 		props.Next = next
 	}
 
-	key := name + "\x00" + c.RealIP()
-	if !s.logins.allowed(key) {
+	ip := c.RealIP()
+	key := name + "\x00" + ip
+	if !s.logins.allowedIP(ip) || !s.logins.allowed(key) {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(loginWindow.Seconds())))
 		props.Error = msgLoginLimited
+		if !s.logins.allowedIP(ip) {
+			props.Error = msgIPLimited
+		}
 		return s.renderLogin(c, http.StatusTooManyRequests, props)
 	}
 	ctx := c.Request().Context()
+	if !s.loginSlots.acquire(ctx, loginQueueWait) {
+		c.Response().Header().Set("Retry-After", "5")
+		props.Error = msgLoginBusy
+		return s.renderLogin(c, http.StatusTooManyRequests, props)
+	}
 	u, err := s.deps.Users.Authenticate(ctx, name, password)
+	s.loginSlots.release()
 	if errors.Is(err, store.ErrBadCredentials) {
-		s.logins.fail(key)
+		s.logins.failIP(key, ip)
 		s.log.Info("sign-in failed", slog.String("user", name), slog.String("ip", c.RealIP()))
 		props.Error = msgBadLogin
 		return s.renderLogin(c, http.StatusUnauthorized, props)
