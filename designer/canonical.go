@@ -61,6 +61,7 @@ func Canonical(g *Graph) ([]byte, error) {
 		b = append(b, `,"output":`...)
 		b = appendJSONString(b, g.Output)
 	}
+	b = appendStringField(b, `,"on_error":`, g.OnError)
 	return append(b, '}'), nil
 }
 

@@ -16,6 +16,8 @@ type Graph struct {
 	Nodes       []Node          `json:"nodes"`
 	Edges       []Edge          `json:"edges"`
 	Output      string          `json:"output,omitempty"`
+	// OnError is the default on_error of every node that sets none.
+	OnError string `json:"on_error,omitempty"`
 }
 
 // Node is one step of a graph. Config is decoded per kind (see kinds.go).
@@ -71,8 +73,10 @@ const (
 	JoinAny         = "any"
 	OnErrorFail     = "fail"
 	OnErrorContinue = "continue"
-	PortOut         = "out"
-	PortError       = "error"
+	// OnErrorHold parks a node whose retries are spent as an incident for an operator.
+	OnErrorHold = "hold"
+	PortOut     = "out"
+	PortError   = "error"
 	// PortExhausted is the port a loop completes on when it reached max_iterations.
 	PortExhausted = "exhausted"
 )
@@ -109,6 +113,23 @@ func (n Node) ErrorPolicy() string {
 		return OnErrorFail
 	}
 	return n.OnError
+}
+
+// ErrorPolicyOf is the on_error a node runs with: its own, else the graph's default, else
+// "fail". A graph default of "continue" applies only to kinds with an error port.
+func (g *Graph) ErrorPolicyOf(n *Node) string {
+	if n.OnError != "" {
+		return n.OnError
+	}
+	switch g.OnError {
+	case "":
+		return OnErrorFail
+	case OnErrorContinue:
+		if k, ok := KindByName(n.Kind); !ok || !contains(k.Ports, PortError) {
+			return OnErrorFail
+		}
+	}
+	return g.OnError
 }
 
 // NodeByID returns the node with that id.

@@ -184,8 +184,8 @@ var CommonFields = []FieldSpec{
 		Help: "How long one attempt may take before it counts as failed."},
 	{Name: "join", Label: "Start when", Type: FieldEnum, Default: JoinAll, Options: []string{JoinAll, JoinAny},
 		Help: "all: run only when every incoming path is taken. any: run when at least one is (use it where branches merge)."},
-	{Name: "on_error", Label: "On error", Type: FieldEnum, Default: OnErrorFail, Options: []string{OnErrorFail, OnErrorContinue},
-		Help: "fail stops the whole run. continue carries on along this step's error exit."},
+	{Name: "on_error", Label: "On error", Type: FieldEnum, Default: OnErrorFail, Options: []string{OnErrorFail, OnErrorContinue, OnErrorHold},
+		Help: "fail stops the whole run. continue carries on along this step's error exit. hold parks the step for an operator to retry, skip or fail it."},
 }
 
 var kindIndex = func() map[string]int {

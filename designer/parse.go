@@ -137,7 +137,7 @@ type docParser struct {
 func (p *docParser) add(pr Problem) { p.probs = append(p.probs, pr) }
 
 var (
-	graphFields    = []string{"format", "name", "description", "input", "nodes", "edges", "output"}
+	graphFields    = []string{"format", "name", "description", "input", "nodes", "edges", "output", "on_error"}
 	nodeFields     = []string{"id", "kind", "label", "position", "config", "retry", "timeout", "join", "on_error"}
 	edgeFields     = []string{"from", "to", "port", "when"}
 	retryFields    = []string{"max_attempts", "initial_interval", "backoff", "max_interval"}
@@ -210,6 +210,8 @@ func (p *docParser) graph(root *jval) {
 			g.Description = p.str(v, at, key, site)
 		case "output":
 			g.Output = p.str(v, at, key, site)
+		case "on_error":
+			g.OnError = p.str(v, at, key, site)
 		case "input":
 			g.Input = rawOrNil(v)
 		case "nodes":

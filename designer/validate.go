@@ -108,6 +108,12 @@ func (v *validator) graphLevel() {
 	if v.g.Output != "" {
 		v.expression(exprSite{site: graphSite, field: "output"}, v.g.Output)
 	}
+	switch v.g.OnError {
+	case "", OnErrorFail, OnErrorContinue, OnErrorHold:
+	default:
+		v.graphProbs = append(v.graphProbs, Problem{Field: "on_error",
+			Message: fmt.Sprintf("on_error must be %q, %q or %q, not %q", OnErrorFail, OnErrorContinue, OnErrorHold, v.g.OnError)})
+	}
 }
 
 // validID reports whether id matches ^[a-z][a-z0-9_]{0,62}$.
@@ -190,13 +196,13 @@ func (v *validator) common(s site, n *Node, spec *KindSpec) {
 		v.add(s, "join", 0, fmt.Sprintf("join must be %q or %q, not %q", JoinAll, JoinAny, n.Join))
 	}
 	switch n.OnError {
-	case "", OnErrorFail:
+	case "", OnErrorFail, OnErrorHold:
 	case OnErrorContinue:
 		if spec != nil && !contains(spec.Ports, PortError) {
 			v.add(s, "on_error", 0, fmt.Sprintf("on_error %q needs an error port, which %s nodes do not have", OnErrorContinue, spec.Name))
 		}
 	default:
-		v.add(s, "on_error", 0, fmt.Sprintf("on_error must be %q or %q, not %q", OnErrorFail, OnErrorContinue, n.OnError))
+		v.add(s, "on_error", 0, fmt.Sprintf("on_error must be %q, %q or %q, not %q", OnErrorFail, OnErrorContinue, OnErrorHold, n.OnError))
 	}
 }
 
@@ -245,7 +251,7 @@ func (v *validator) edge(i int) {
 			switch {
 			case !contains(ports, port):
 				v.add(s, "port", 0, fmt.Sprintf("node %q has no port %q; its ports are %s", e.From, port, strings.Join(ports, ", ")))
-			case port == PortError && src.ErrorPolicy() != OnErrorContinue:
+			case port == PortError && v.g.ErrorPolicyOf(src) != OnErrorContinue:
 				v.add(s, "port", 0, fmt.Sprintf("the error port is followed only when node %q has on_error %q", e.From, OnErrorContinue))
 			}
 		}

@@ -267,9 +267,10 @@ func TestValidateNodes(t *testing.T) {
 		{"join unknown", doc(node("a", "transform", `{"value":"1"}`, `"join":"some"`), ""),
 			[]want{nw("a", "join", `join must be "all" or "any", not "some"`)}},
 		{"on_error unknown", doc(node("a", "transform", `{"value":"1"}`, `"on_error":"ignore"`), ""),
-			[]want{nw("a", "on_error", `on_error must be "fail" or "continue", not "ignore"`)}},
+			[]want{nw("a", "on_error", `on_error must be "fail", "continue" or "hold", not "ignore"`)}},
 		{"on_error continue without an error port", doc(node("a", "wait", `{"duration":"1s"}`, `"on_error":"continue"`), ""),
 			[]want{nw("a", "on_error", "needs an error port, which wait nodes do not have")}},
+		{"on_error hold", doc(node("a", "wait", `{"duration":"1s"}`, `"on_error":"hold"`), ""), nil},
 		{"on_error continue on http", doc(node("a", "http", `{"url":"https://x.test"}`, `"on_error":"continue"`), ""), nil},
 	}
 	for _, tt := range tests {

@@ -72,6 +72,9 @@ type StartRunRequest struct {
 	Definition designer.Graph
 	Input      any
 	StartedBy  string
+	// RunID, when set (from NewRunID), is the new run's id: traffic splits hash it before
+	// the run starts. Empty picks a new one.
+	RunID string
 }
 
 // Run is a run as GET /runs/{run_id} shows it.
@@ -144,7 +147,12 @@ func (e *Engine) StartRun(ctx context.Context, req StartRunRequest) (string, err
 	if _, err := compileCached(&req.Definition); err != nil {
 		return "", err
 	}
-	id, err := newRunID(prefix)
+	id, err := req.RunID, error(nil)
+	if id == "" {
+		id, err = newRunID(prefix)
+	} else if !req.Draft && !validRunID(id) {
+		err = fmt.Errorf("start run of %s: run id %q is not one NewRunID gives", summary, id)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -213,7 +221,7 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 	if qerr == nil {
 		run.Input, run.Nodes = st.Input, st.Nodes
 		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			if st.Status != RunRunning && st.Status != RunWaiting {
+			if !liveStatus(st.Status) {
 				return run, false, nil
 			}
 			run.Status = st.Status
@@ -320,7 +328,7 @@ func listQuery(f RunFilter) (string, error) {
 	}
 	switch f.Status {
 	case "":
-	case RunRunning, RunWaiting:
+	case RunRunning, RunWaiting, RunHeld, RunPaused:
 		q = append(q, "ExecutionStatus = 'Running'", fmt.Sprintf("%s = '%s'", SAStatus, f.Status))
 	case RunCompleted:
 		q = append(q, "ExecutionStatus = 'Completed'")
@@ -367,8 +375,8 @@ func (e *Engine) notFound(runID string, err error) error {
 func runStatus(s enumspb.WorkflowExecutionStatus, saStatus string) string {
 	switch s {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		if saStatus == RunWaiting {
-			return RunWaiting
+		if liveStatus(saStatus) {
+			return saStatus
 		}
 		return RunRunning
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:

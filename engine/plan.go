@@ -118,6 +118,7 @@ type planNode struct {
 	retry   *temporal.RetryPolicy
 	timeout time.Duration
 	cfg     *nodeConfig
+	onError string // the node's on_error, or the graph's default (designer.Graph.ErrorPolicyOf)
 }
 
 // nodeConfig is a node's config as its kind compiled it, and the problems found doing so.
@@ -198,8 +199,11 @@ func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 		if j := n.JoinMode(); j != designer.JoinAll && j != designer.JoinAny {
 			ps.nodef(n.ID, "join", "join must be %q or %q, not %q", designer.JoinAll, designer.JoinAny, j)
 		}
-		if e := n.ErrorPolicy(); e != designer.OnErrorFail && e != designer.OnErrorContinue {
-			ps.nodef(n.ID, "on_error", "on_error must be %q or %q, not %q", designer.OnErrorFail, designer.OnErrorContinue, e)
+		switch pn.onError = g.ErrorPolicyOf(n); pn.onError {
+		case designer.OnErrorFail, designer.OnErrorContinue, designer.OnErrorHold:
+		default:
+			ps.nodef(n.ID, "on_error", "on_error must be %q, %q or %q, not %q", designer.OnErrorFail,
+				designer.OnErrorContinue, designer.OnErrorHold, pn.onError)
 		}
 		pn.retry = compileRetry(n, &ps)
 		pn.timeout = compileTimeout(n, &ps)
@@ -549,6 +553,7 @@ func planKey(g *designer.Graph) [32]byte {
 	k.str(g.Description)
 	k.str(string(g.Input))
 	k.str(g.Output)
+	k.str(g.OnError)
 	k.num(uint64(len(g.Nodes)))
 	for i := range g.Nodes {
 		n := &g.Nodes[i]

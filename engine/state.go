@@ -11,6 +11,8 @@ import (
 const (
 	RunRunning   = "running"
 	RunWaiting   = "waiting"
+	RunHeld      = "held"   // an incident waits for an operator and nothing else can progress
+	RunPaused    = "paused" // an operator paused the run: no node starts until resumed
 	RunCompleted = "completed"
 	RunFailed    = "failed"
 	RunCancelled = "cancelled"
@@ -21,6 +23,7 @@ const (
 	NodePending   = "pending"
 	NodeRunning   = "running"
 	NodeWaiting   = "waiting"
+	NodeHeld      = "held" // an incident: retries spent under on_error hold (recovery.go)
 	NodeCompleted = "completed"
 	NodeFailed    = "failed"
 	NodeSkipped   = "skipped"
@@ -39,6 +42,10 @@ type NodeState struct {
 	StartedAt *time.Time `json:"started_at"`
 	EndedAt   *time.Time `json:"ended_at"`
 	Port      string     `json:"port,omitempty"`
+	// Actions are the operators' actions on the node (retry, skip, fail), oldest first.
+	Actions []OperatorAction `json:"actions,omitempty"`
+	// ReusedFrom is the run whose recorded output a rewind carried over (recovery.go).
+	ReusedFrom string `json:"reused_from,omitempty"`
 }
 
 // RunState is what the "state" query returns.
@@ -48,6 +55,9 @@ type RunState struct {
 	Output any                  `json:"output"`
 	Error  *NodeError           `json:"error"`
 	Nodes  map[string]NodeState `json:"nodes"`
+	// Paused says an operator paused the run; Operations are the run-wide actions.
+	Paused     bool             `json:"paused,omitempty"`
+	Operations []OperatorAction `json:"operations,omitempty"`
 }
 
 // statusKey is the search attribute that tells running runs from those waiting for a person.
@@ -56,7 +66,7 @@ var statusKey = temporal.NewSearchAttributeKeyKeyword(SAStatus)
 // snapshot builds the query answer. It copies, so the caller may encode it at leisure.
 func (r *runState) snapshot() (RunState, error) {
 	st := RunState{Status: r.status, Input: r.in.Input, Output: r.output, Error: r.err,
-		Nodes: make(map[string]NodeState, len(r.nodes))}
+		Nodes: make(map[string]NodeState, len(r.nodes)), Paused: r.paused, Operations: r.operations}
 	if r.plan == nil {
 		return st, nil
 	}
@@ -101,11 +111,19 @@ func (r *runState) setWaiting(ctx workflow.Context, i int, waiting bool) {
 // updateRunStatus keeps status (and the TrellisStatus search attribute, so that lists can
 // show waiting runs) in line with the waiting count while the run is live.
 func (r *runState) updateRunStatus(ctx workflow.Context) {
-	if r.status != RunRunning && r.status != RunWaiting {
+	switch r.status {
+	case RunRunning, RunWaiting, RunHeld, RunPaused:
+	default:
 		return
 	}
+	// held and paused happen only in runs with the recovery change (recovery.go).
 	want := RunRunning
-	if r.waiting > 0 {
+	switch {
+	case r.paused:
+		want = RunPaused
+	case r.held > 0 && r.inFlight == 0 && len(r.queue) == 0:
+		want = RunHeld
+	case r.waiting > 0:
 		want = RunWaiting
 	}
 	if want == r.status {
@@ -120,4 +138,13 @@ func (r *runState) updateRunStatus(ctx workflow.Context) {
 func (r *runState) now(ctx workflow.Context) *time.Time {
 	t := workflow.Now(ctx).UTC()
 	return &t
+}
+
+// liveStatus says whether status is one of a run that has not ended.
+func liveStatus(status string) bool {
+	switch status {
+	case RunRunning, RunWaiting, RunHeld, RunPaused:
+		return true
+	}
+	return false
 }

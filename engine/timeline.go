@@ -296,7 +296,7 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 		fields := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()
 		if p, ok := fields[SAStatus]; ok {
 			var st string
-			if json.Unmarshal(p.GetData(), &st) == nil && (st == RunRunning || st == RunWaiting) {
+			if json.Unmarshal(p.GetData(), &st) == nil && liveStatus(st) {
 				b.tl.Status = st
 			}
 		}

@@ -99,12 +99,16 @@ type runState struct {
 	nActive, nInactive []int
 	decided            []bool
 	queue              []int
+
+	recovery // incidents, pause and resume (recovery.go)
 }
 
 type nodeRT struct {
 	NodeState
 	result nodeResult
 	runErr error
+	// prior counts the attempts made before an operator's retry.
+	prior int
 }
 
 func (r *runState) init(ctx workflow.Context, p *plan) {
@@ -150,6 +154,9 @@ func (r *runState) setupKinds(ctx workflow.Context) error {
 }
 
 func (r *runState) run(ctx workflow.Context) (any, error) {
+	if err := r.setupRecovery(ctx); err != nil {
+		return nil, r.failRun(err)
+	}
 	if err := r.setupKinds(ctx); err != nil {
 		return nil, r.failRun(err)
 	}
@@ -165,7 +172,7 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 	var failure error
 	inFlight := 0
 	for {
-		for failure == nil && ctx.Err() == nil && len(r.queue) > 0 && inFlight < maxInFlight {
+		for failure == nil && ctx.Err() == nil && !r.paused && len(r.queue) > 0 && inFlight < maxInFlight {
 			i := r.queue[0]
 			r.queue = r.queue[1:]
 			if err := r.start(runCtx, i, done); err != nil {
@@ -174,6 +181,28 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 				break
 			}
 			inFlight++
+		}
+		if r.enabled {
+			// Between steps the run may wait for an operator: a held node or a pause.
+			r.inFlight, r.stopping = inFlight, failure != nil || ctx.Err() != nil
+			r.updateRunStatus(ctx)
+			if inFlight == 0 && !r.waitsForOperator() {
+				break
+			}
+			i, got := r.next(ctx, done)
+			if got {
+				inFlight--
+				r.inFlight = inFlight
+				if err := r.finish(ctx, i, failure != nil || ctx.Err() != nil); err != nil && failure == nil {
+					failure = err
+					cancel()
+				}
+			}
+			if err := r.applyActions(ctx); err != nil && failure == nil {
+				failure = err
+				cancel()
+			}
+			continue
 		}
 		if inFlight == 0 {
 			break
@@ -187,6 +216,7 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 			cancel()
 		}
 	}
+	r.endIncidents(failure, ctx.Err() != nil)
 	if failure != nil {
 		r.upsertUsage(ctx)
 		return nil, r.failRun(failure)
@@ -212,6 +242,9 @@ func (r *runState) start(ctx workflow.Context, i int, done workflow.Channel) err
 	pn := &r.plan.nodes[i]
 	n := &r.nodes[i]
 	n.StartedAt = r.now(ctx)
+	if r.enabled {
+		n.Error, n.EndedAt = nil, nil // a retried node starts afresh
+	}
 	cfg, problems := pn.config()
 	if len(problems) > 0 {
 		err := nonRetryable(ErrTypeDefinition, (&DefinitionError{Problems: problems}).Error())
@@ -239,7 +272,7 @@ func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
 		defer r.updateRunStatus(ctx)
 	}
 	n.EndedAt = r.now(ctx)
-	n.Attempts = max(n.result.Attempts, 1)
+	n.Attempts = n.prior + max(n.result.Attempts, 1)
 	defer r.observeNode(ctx, i)
 	if n.runErr == nil {
 		n.Output, n.Port = n.result.Output, n.result.Port
@@ -260,11 +293,14 @@ func (r *runState) finish(ctx workflow.Context, i int, stopping bool) error {
 	case stopping:
 		r.setStatus(i, NodeFailed)
 		return nil
-	case pn.node.ErrorPolicy() == designer.OnErrorContinue:
+	case pn.onError == designer.OnErrorContinue:
 		n.Output = map[string]any{"error": map[string]any{"message": n.Error.Message, "type": n.Error.Type}}
 		n.Port = designer.PortError
 		r.setStatus(i, NodeCompleted)
 		return r.propagate(ctx, i)
+	case pn.onError == designer.OnErrorHold && r.enabled:
+		r.hold(ctx, i)
+		return nil
 	}
 	r.setStatus(i, NodeFailed)
 	workflow.GetLogger(ctx).Info("node failed", "node", pn.node.ID, "error", n.Error.Message)
