@@ -35,7 +35,18 @@ func (a *Actions) StartRun(ctx context.Context, req StartRequest) (*Started, err
 	if !store.ValidGraphID(req.GraphID) {
 		return nil, refusef(NotFound, "There is no graph %q.", req.GraphID)
 	}
-	v, err := a.PickVersion(ctx, req.GraphID, req.Version)
+	// A run started without a version follows the graph's traffic split, if any (traffic.go).
+	runID, asked := "", req.Version
+	if asked == 0 {
+		var err error
+		if runID, err = engine.NewRunID(); err != nil {
+			return nil, err
+		}
+		if asked, err = a.routeVersion(ctx, req.GraphID, runID, req.Input); err != nil {
+			return nil, err
+		}
+	}
+	v, err := a.PickVersion(ctx, req.GraphID, asked)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +61,7 @@ func (a *Actions) StartRun(ctx context.Context, req StartRequest) (*Started, err
 	if errs := CheckInput(sch, req.Input); len(errs) > 0 {
 		return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("The input does not fit the input schema of version %d.", v.Version), Input: errs}
 	}
-	id, err := a.start(ctx, engine.StartRunRequest{GraphID: v.GraphID, Version: v.Version, Definition: *def, Input: req.Input, StartedBy: req.By})
+	id, err := a.start(ctx, engine.StartRunRequest{GraphID: v.GraphID, Version: v.Version, Definition: *def, Input: req.Input, StartedBy: req.By, RunID: runID})
 	if err != nil {
 		return nil, err
 	}
