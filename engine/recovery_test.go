@@ -191,3 +191,111 @@ func TestIncidents(t *testing.T) {
 // sleepPoll is the pause between two reads of something that settles eventually (the
 // visibility store behind lists); callers bound the number of reads.
 func sleepPoll() { time.Sleep(200 * time.Millisecond) }
+
+// gateServer answers {"ok": true} to each request only once open is closed.
+type gateServer struct {
+	*httptest.Server
+	open chan struct{}
+	once sync.Once
+	hits atomic.Int64
+}
+
+func newGateServer(tb testing.TB) *gateServer {
+	g := &gateServer{open: make(chan struct{})}
+	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.hits.Add(1)
+		select {
+		case <-g.open:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"ok": true}`)
+	}))
+	tb.Cleanup(g.Close)
+	tb.Cleanup(g.let)
+	return g
+}
+
+func (g *gateServer) let() { g.once.Do(func() { close(g.open) }) }
+
+const pauseGraph = `{"nodes": [{"id": "slow", "kind": "http", "config": {"url": "$URL/slow"}},
+	{"id": "next", "kind": "transform", "config": {"value": "nodes.slow.output.body.ok"}}],
+  "edges": [{"from": "slow", "to": "next"}]}`
+
+// TestPauseResume: a pause lets the node in flight finish but starts nothing after it; the
+// run is paused until resumed, then completes. Pausing twice, or resuming a running run, is
+// refused.
+func TestPauseResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	ctx := context.Background()
+	cl := startCluster(t, t.TempDir(), Deps{})
+	id := startPaused(t, cl)
+	refusedWith(t, cl.eng.PauseRun(ctx, id, "dev", ""), RecoveryConflict, "already paused")
+	r := waitRun(t, cl.eng, id, "paused with slow done", func(r *Run) bool { return r.Nodes["slow"].Status == NodeCompleted })
+	if r.Status != RunPaused || r.Nodes["next"].Status != NodePending {
+		t.Fatalf("paused run = %s", toJSON(r))
+	}
+	if err := cl.eng.ResumeRun(ctx, id, "dev", "go on"); err != nil {
+		t.Fatal(err)
+	}
+	r = waitRun(t, cl.eng, id, "ended", ended)
+	if r.Status != RunCompleted || r.Nodes["next"].Output != true {
+		t.Fatalf("resumed run = %s", toJSON(r))
+	}
+	refusedWith(t, cl.eng.ResumeRun(ctx, id, "dev", ""), RecoveryConflict, "has ended (completed)")
+}
+
+// startPaused starts pauseGraph, pauses it while slow is in flight, then lets slow answer.
+func startPaused(t *testing.T, cl *testCluster) string {
+	t.Helper()
+	gate := newGateServer(t)
+	g := mustGraph(t, strings.ReplaceAll(pauseGraph, "$URL", gate.URL))
+	id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "pause", Version: 1, Definition: g, StartedBy: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRun(t, cl.eng, id, "slow running", func(r *Run) bool { return r.Nodes["slow"].Status == NodeRunning })
+	refusedWith(t, cl.eng.ResumeRun(context.Background(), id, "dev", ""), RecoveryConflict, "not paused")
+	if err := cl.eng.PauseRun(context.Background(), id, "dev", "look first"); err != nil {
+		t.Fatal(err)
+	}
+	gate.let()
+	return id
+}
+
+// TestRecordRecoveryHistories records runs with operators' actions for TestReplayHistories
+// (go test ./engine/ -run TestRecordRecoveryHistories -update).
+func TestRecordRecoveryHistories(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to record histories")
+	}
+	ctx := context.Background()
+	cl := startCluster(t, t.TempDir(), Deps{})
+	srv := newSwitchServer(t)
+	retried := startHeld(t, cl, srv.URL)
+	waitRun(t, cl.eng, retried, "held", isHeld)
+	skipped := startHeld(t, cl, srv.URL)
+	waitRun(t, cl.eng, skipped, "held", isHeld)
+	if _, err := cl.eng.ActOnIncident(ctx, skipped, IncidentRequest{Node: "call", Action: ActionSkip, By: "dev",
+		Output: map[string]any{"body": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.up.Store(true)
+	if _, err := cl.eng.ActOnIncident(ctx, retried, IncidentRequest{Node: "call", Action: ActionRetry, By: "dev", Comment: "back"}); err != nil {
+		t.Fatal(err)
+	}
+	paused := startPaused(t, cl)
+	waitRun(t, cl.eng, paused, "slow done", func(r *Run) bool { return r.Nodes["slow"].Status == NodeCompleted })
+	if err := cl.eng.ResumeRun(ctx, paused, "dev", ""); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{"held_retried": retried, "held_skipped": skipped, "paused": paused} {
+		if r := waitRun(t, cl.eng, id, "ended", ended); r.Status != RunCompleted {
+			t.Fatalf("%s: %s", name, toJSON(r))
+		}
+		writeHistory(t, cl.c, id, name, "no secret here")
+	}
+}

@@ -28,7 +28,8 @@ const historyDir = "testdata/histories"
 // recordedHistories are the files TestRecordHistories writes; TestReplayHistories insists
 // on all of them so that none goes missing unnoticed.
 var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "loop", "map", "on_error_continue",
-	"subgraph", "subgraph_child", "transform", "wait"}
+	"subgraph", "subgraph_child", "transform", "wait",
+	"held_retried", "held_skipped", "paused"}
 
 type recording struct {
 	name   string
