@@ -1,7 +1,10 @@
 package web
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -10,7 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"trellis/store"
 	"trellis/templates"
@@ -34,6 +36,8 @@ const (
 	identifiedKey = "trellis.identified"
 	bearerKey     = "trellis.bearer"
 	csrfKey       = "csrf"
+	// sessionKey holds the session token identify accepted, which CSRF tokens are bound to.
+	sessionKey = "trellis.session"
 )
 
 // CurrentUser returns the signed-in user of the request, or nil.
@@ -103,6 +107,7 @@ func (s *Server) identifyUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set(sessionKey, ck.Value)
 	s.setUser(c, u)
 	return nil
 }
@@ -208,24 +213,47 @@ func safeNext(next string) string {
 	return next
 }
 
-// csrfMiddleware checks the CSRF token (form field _csrf or header X-CSRF-Token against the
-// trellis_csrf cookie) on state-changing requests. Bearer-token API requests are exempt: they
-// carry no ambient authority.
+// csrfMiddleware checks the CSRF token on state-changing requests: the form field _csrf or the
+// header X-CSRF-Token must equal the trellis_csrf cookie, and that token must be bound to the
+// request's session (csrfBinds), so a cookie planted by another site or a sibling domain, sent
+// with the same form value, is refused. Safe requests get a fresh token when theirs is missing
+// or bound to another session. Bearer-token API requests are exempt: they carry no ambient
+// authority.
 func (s *Server) csrfMiddleware() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        func(c echo.Context) bool { return c.Get(bearerKey) != nil },
-		TokenLookup:    "header:" + CSRFHeader + ",form:" + CSRFField,
-		ContextKey:     csrfKey,
-		CookieName:     CSRFCookie,
-		CookiePath:     "/",
-		CookieMaxAge:   int((7 * 24 * time.Hour).Seconds()),
-		CookieSecure:   s.cfg.SecureCookies,
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return errForbidden(msgCSRF)
-		},
-	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Get(bearerKey) != nil {
+				return next(c)
+			}
+			session, _ := c.Get(sessionKey).(string)
+			token := ""
+			if ck, err := c.Cookie(CSRFCookie); err == nil {
+				token = ck.Value
+			}
+			valid := csrfBinds(token, session)
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+				if !valid {
+					token = s.issueCSRF(c, session)
+				}
+				c.Set(csrfKey, token)
+				return next(c)
+			}
+			// A browser that says the request came from another site is refused outright.
+			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
+				return errForbidden(msgCSRF)
+			}
+			sent := c.Request().Header.Get(CSRFHeader)
+			if sent == "" {
+				sent = c.FormValue(CSRFField)
+			}
+			if !valid || subtle.ConstantTimeCompare([]byte(sent), []byte(token)) != 1 {
+				return errForbidden(msgCSRF)
+			}
+			c.Set(csrfKey, token)
+			return next(c)
+		}
+	}
 }
 
 // csrfToken is the token to put into forms: the one the CSRF middleware chose, or, on pages
@@ -240,16 +268,47 @@ func csrfToken(c echo.Context) string {
 	return ""
 }
 
-// rotateCSRF gives the browser a fresh CSRF token, so one planted before sign-in is useless.
-func (s *Server) rotateCSRF(c echo.Context) {
-	b := make([]byte, 24)
+// newCSRFToken makes a token bound to session: a random nonce and an HMAC of it keyed by the
+// session token, which only the browser holding the session (an HttpOnly cookie) and the
+// server know. Without a session the MAC binds nothing, and the token is a plain double-submit
+// token, as good as a form before sign-in can have.
+func newCSRFToken(session string) string {
+	b := make([]byte, 18)
 	_, _ = rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	return nonce + "." + csrfMAC(session, nonce)
+}
+
+func csrfMAC(session, nonce string) string {
+	m := hmac.New(sha256.New, []byte(session))
+	m.Write([]byte("trellis-csrf\x00" + nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrfBinds reports whether token was made by newCSRFToken for session.
+func csrfBinds(token, session string) bool {
+	nonce, mac, ok := strings.Cut(token, ".")
+	if !ok || nonce == "" || len(token) > 128 {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(csrfMAC(session, nonce)))
+}
+
+// issueCSRF sets a fresh CSRF cookie bound to session and returns its token.
+func (s *Server) issueCSRF(c echo.Context, session string) string {
+	token := newCSRFToken(session)
 	c.SetCookie(&http.Cookie{
 		Name: CSRFCookie, Value: token, Path: "/", MaxAge: int((7 * 24 * time.Hour).Seconds()),
 		Secure: s.cfg.SecureCookies, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	c.Set(csrfKey, token)
+	return token
+}
+
+// rotateCSRF gives the browser a fresh CSRF token bound to its new session, so one planted
+// before sign-in is useless.
+func (s *Server) rotateCSRF(c echo.Context, session string) {
+	s.issueCSRF(c, session)
 }
 
 func (s *Server) setSessionCookie(c echo.Context, token string) {

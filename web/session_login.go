@@ -92,7 +92,7 @@ func (s *Server) loginSubmit(c echo.Context) error {
 		return err
 	}
 	s.setSessionCookie(c, token)
-	s.rotateCSRF(c)
+	s.rotateCSRF(c, token)
 	s.log.Info("signed in", slog.String("user", u.Name))
 	return c.Redirect(http.StatusSeeOther, next)
 }
