@@ -1,0 +1,24 @@
+package web
+
+import "net/http"
+
+// versionRoutes are the routes of versions in production (issue #15): a graph's traffic
+// split and the outcomes of its versions, and runs in bulk. Analysts and developers read;
+// analysts set the traffic (they publish and start runs).
+func (s *Server) versionRoutes() []Route {
+	rows := []Route{
+		// JSON API.
+		{Method: http.MethodGet, Path: "/api/v1/graphs/:id/traffic", Roles: graphReaders, Handler: s.versionTrafficAPI},
+		{Method: http.MethodPut, Path: "/api/v1/graphs/:id/traffic", Roles: graphWriters, MaxBody: versionTrafficLimit, Handler: s.versionTrafficSaveAPI},
+		{Method: http.MethodGet, Path: "/api/v1/graphs/:id/versions/stats", Roles: graphReaders, Handler: s.versionStatsAPI},
+
+		// Pages.
+		{Method: http.MethodGet, Path: "/graphs/:id/versions", Roles: graphReaders, Handler: s.versionsShow},
+		{Method: http.MethodPost, Path: "/graphs/:id/traffic", Roles: graphWriters, MaxBody: versionTrafficLimit, Handler: s.versionTrafficSave},
+		{Method: http.MethodPost, Path: "/graphs/:id/traffic/promote", Roles: graphWriters, MaxBody: versionTrafficLimit, Handler: s.versionPromote},
+	}
+	for i := range rows {
+		rows[i].Handler = s.needGraphs(rows[i].Handler)
+	}
+	return rows
+}
