@@ -115,4 +115,3 @@ func (s *Server) versionPromote(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/graphs/%s/versions?promoted=%d", url.PathEscape(g.ID), v))
 }
-
