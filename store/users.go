@@ -203,8 +203,12 @@ type UserChange struct {
 	GroupsChanged   bool
 	PasswordChanged bool
 	// SessionsEnded counts the user's browser sessions ended because the password or the
-	// roles changed. API tokens are kept: they are read with the user's roles on every request.
+	// roles changed.
 	SessionsEnded int64
+	// TokensRevoked counts the user's API tokens revoked because the password changed or a
+	// role was taken away: a token made under the old terms must not outlive them. A role
+	// added keeps the tokens, which act with the user's roles of the moment.
+	TokensRevoked int64
 }
 
 // Changed reports whether anything changed.
@@ -214,7 +218,7 @@ func (c UserChange) Changed() bool {
 
 // UpdateUser changes the user named name, or returns ErrNotFound. A new password or a change
 // of roles ends the user's sessions (except up.KeepSession), so they sign in again under the
-// new terms. Taking the admin role from the last enabled admin is ErrConflict.
+// new terms; a new password or a role taken away also revokes their API tokens. Taking the admin role from the last enabled admin is ErrConflict.
 func (db *DB) UpdateUser(ctx context.Context, name string, up UserUpdate) (*User, UserChange, error) {
 	var ch UserChange
 	roles, groups, _, err := db.normalizeUser(up.Roles, up.Groups, "")
@@ -284,7 +288,12 @@ func (db *DB) UpdateUser(ctx context.Context, name string, up UserUpdate) (*User
 			}
 		}
 		if ch.PasswordChanged || len(ch.RolesAdded)+len(ch.RolesRemoved) > 0 {
-			ch.SessionsEnded, err = endSessions(ctx, tx, id, up.KeepSession)
+			if ch.SessionsEnded, err = endSessions(ctx, tx, id, up.KeepSession); err != nil {
+				return err
+			}
+		}
+		if ch.PasswordChanged || len(ch.RolesRemoved) > 0 {
+			ch.TokensRevoked, err = revokeTokens(ctx, tx, id)
 		}
 		return err
 	})
@@ -373,6 +382,15 @@ func requireOtherAdmin(ctx context.Context, tx *sql.Tx, u *User) error {
 // endSessions deletes the user's sessions except keep (a session token, may be empty).
 func endSessions(ctx context.Context, tx *sql.Tx, userID int64, keep string) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash != ?`, userID, hashToken(keep))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// revokeTokens deletes all the user's API tokens.
+func revokeTokens(ctx context.Context, tx *sql.Tx, userID int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, err
 	}
@@ -582,11 +600,7 @@ func (db *DB) DisableUser(ctx context.Context, name string) (AccessEnded, error)
 		if ended.Sessions, err = endSessions(ctx, tx, u.ID, ""); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = ?`, u.ID)
-		if err != nil {
-			return err
-		}
-		ended.Tokens, err = res.RowsAffected()
+		ended.Tokens, err = revokeTokens(ctx, tx, u.ID)
 		return err
 	})
 	if err != nil {

@@ -137,23 +137,53 @@ func TestUpdateUserEndsSessions(t *testing.T) {
 
 // TestTokenFollowsRoles: API tokens survive a change of roles and act with the new roles at
 // once, because TokenUser reads the roles on every call.
-func TestTokenFollowsRoles(t *testing.T) {
+// TestTokenRevokedOnPasswordOrRoleRemoval: issue 18's probe found API tokens outliving a
+// password change and a role taken away. Both now revoke the user's tokens; a role added keeps
+// them, and they act with the new roles.
+func TestTokenRevokedOnPasswordOrRoleRemoval(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenTest(t)
-	mustUser(t, db, "dave", RoleAnalyst, RoleReviewer)
-	token, err := db.CreateToken(ctx, "dave", "ci")
+	mustUser(t, db, "dave", RoleAnalyst)
+	mustUser(t, db, "erin", RoleAnalyst)
+	erinToken, err := db.CreateToken(ctx, "erin", "ci")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.UpdateUser(ctx, "dave", UserUpdate{Roles: []string{RoleReviewer}}); err != nil {
-		t.Fatal(err)
+	newToken := func() string {
+		tok, err := db.CreateToken(ctx, "dave", "ci")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	token := newToken()
+	_, ch, err := db.UpdateUser(ctx, "dave", UserUpdate{Roles: []string{RoleAnalyst, RoleReviewer}})
+	if err != nil || ch.TokensRevoked != 0 {
+		t.Fatalf("role added: %+v, %v", ch, err)
 	}
 	u, err := db.TokenUser(ctx, token)
-	if err != nil {
-		t.Fatalf("token after a role change: %v", err)
+	if err != nil || !u.HasRole(RoleReviewer) {
+		t.Fatalf("token after a role was added: %v, %v", u, err)
 	}
-	if u.HasRole(RoleAnalyst) || !u.HasRole(RoleReviewer) {
-		t.Errorf("token user roles = %v, want only reviewer", u.Roles)
+
+	_, ch, err = db.UpdateUser(ctx, "dave", UserUpdate{Roles: []string{RoleReviewer}})
+	if err != nil || ch.TokensRevoked != 1 {
+		t.Fatalf("role removed: %+v, %v", ch, err)
+	}
+	if _, err := db.TokenUser(ctx, token); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("token after a role was removed: %v", err)
+	}
+
+	token = newToken()
+	_, ch, err = db.UpdateUser(ctx, "dave", UserUpdate{Roles: []string{RoleReviewer}, Password: "another-password"})
+	if err != nil || ch.TokensRevoked != 1 || !ch.PasswordChanged {
+		t.Fatalf("password changed: %+v, %v", ch, err)
+	}
+	if _, err := db.TokenUser(ctx, token); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("token after a password change: %v", err)
+	}
+	if _, err := db.TokenUser(ctx, erinToken); err != nil {
+		t.Fatalf("another user's token stopped: %v", err)
 	}
 }
 

@@ -14,12 +14,13 @@ import (
 // userNotices are the confirmations a user's page shows after a redirect (?done=KEY); fixed
 // texts, so a link cannot put words on the page. %s is the user's name.
 var userNotices = map[string]string{
-	"saved":      "Saved %s.",
-	"signed-out": "Saved %s and signed them out everywhere: they sign in again with the new password or roles. Their API tokens act with the new roles.",
-	"unchanged":  "Nothing changed for %s.",
-	"disabled":   "Disabled %s: their sessions ended and their API tokens were revoked.",
-	"enabled":    "Enabled %s: they can sign in again.",
-	"revoked":    "Revoked the API token of %s.",
+	"saved":              "Saved %s.",
+	"signed-out":         "Saved %s and signed them out everywhere: they sign in again with the new password or roles. Their API tokens act with the new roles.",
+	"signed-out-revoked": "Saved %s, signed them out everywhere and revoked their API tokens: they sign in again with the new password or roles, and need new tokens.",
+	"unchanged":          "Nothing changed for %s.",
+	"disabled":           "Disabled %s: their sessions ended and their API tokens were revoked.",
+	"enabled":            "Enabled %s: they can sign in again.",
+	"revoked":            "Revoked the API token of %s.",
 }
 
 // userEdit shows one user's page: roles, groups, password, access and API tokens.

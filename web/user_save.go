@@ -83,12 +83,14 @@ func (s *Server) userSave(c echo.Context) error {
 	switch {
 	case !ch.Changed():
 		done = "unchanged"
-	case ch.PasswordChanged || len(ch.RolesAdded)+len(ch.RolesRemoved) > 0:
+	case ch.PasswordChanged || len(ch.RolesRemoved) > 0:
+		done = "signed-out-revoked"
+	case len(ch.RolesAdded) > 0:
 		done = "signed-out"
 	}
 	s.log.Info("user updated", slog.String("user", u.Name), slog.Any("roles_added", ch.RolesAdded),
 		slog.Any("roles_removed", ch.RolesRemoved), slog.Bool("groups_changed", ch.GroupsChanged),
-		slog.Bool("password_changed", ch.PasswordChanged), slog.Int64("sessions_ended", ch.SessionsEnded),
+		slog.Bool("password_changed", ch.PasswordChanged), slog.Int64("sessions_ended", ch.SessionsEnded), slog.Int64("tokens_revoked", ch.TokensRevoked),
 		slog.String("by", CurrentUser(c).Name))
 	return c.Redirect(http.StatusSeeOther, string(templates.UserPath(u.Name, "?done="+done)))
 }

@@ -203,15 +203,20 @@ func TestAdminUserEdit(t *testing.T) {
 		t.Error("no notice after saving")
 	}
 
-	// A new password ends dave's session at once; the token keeps working.
+	// A new password ends dave's session and stops his API token at once (issue 18: both
+	// outlived a password change).
+	wantStatus(t, app.bearer(token, "/api/v1/probe/analyst"), http.StatusOK)
 	r = admin.postForm("/admin/users/dave", url.Values{"roles": {store.RoleAnalyst, store.RoleReviewer}, "groups": {"finance legal"}, "password": {"a-new-password"}})
 	wantStatus(t, r, http.StatusSeeOther)
-	if loc := r.Header.Get("Location"); loc != "/admin/users/dave?done=signed-out" {
+	if loc := r.Header.Get("Location"); loc != "/admin/users/dave?done=signed-out-revoked" {
 		t.Fatalf("Location = %q", loc)
+	}
+	if body := admin.get(r.Header.Get("Location")).Body; !strings.Contains(body, "revoked their API tokens") {
+		t.Error("the notice does not say the tokens were revoked")
 	}
 	wantSignedOut(t, dave)
 	app.client().login("dave", "a-new-password")
-	wantStatus(t, app.bearer(token, "/api/v1/probe/analyst"), http.StatusOK)
+	wantAPIError(t, app.bearer(token, "/api/v1/probe/analyst"), http.StatusUnauthorized, "unauthorized")
 
 	// Invalid input changes nothing and keeps the form.
 	r = admin.postForm("/admin/users/dave", url.Values{"roles": {store.RoleAnalyst, store.RoleReviewer}, "groups": {"Bad Group"}, "password": {"short"}})
@@ -227,7 +232,7 @@ func TestAdminUserEdit(t *testing.T) {
 }
 
 // TestAdminUserRemoveRolesConfirm: a save that removes roles asks first and saves nothing;
-// only the confirmed form saves, and the token then acts with the new roles.
+// only the confirmed form saves, and the user's tokens stop with the role.
 func TestAdminUserRemoveRolesConfirm(t *testing.T) {
 	app := newTestApp(t, withRoleProbes())
 	admin := app.signedIn("root", store.RoleAdmin)
@@ -269,13 +274,14 @@ func TestAdminUserRemoveRolesConfirm(t *testing.T) {
 		t.Fatalf("confirmed roles = %v", u.Roles)
 	}
 	wantSignedOut(t, dave)
-	// Roles are read on every request: the same token lost reviewer and kept analyst.
-	wantAPIError(t, app.bearer(token, "/api/v1/probe/reviewer"), http.StatusForbidden, "forbidden")
-	wantStatus(t, app.bearer(token, "/api/v1/probe/analyst"), http.StatusOK)
+	// A role taken away stops the token made under the old roles (issue 18).
+	wantAPIError(t, app.bearer(token, "/api/v1/probe/analyst"), http.StatusUnauthorized, "unauthorized")
 
-	// Adding a role needs no question.
+	// Adding a role needs no question, and a token keeps working with the new role.
+	token = app.token("dave")
 	r = admin.postForm("/admin/users/dave", url.Values{"roles": {store.RoleAnalyst, store.RoleDeveloper}})
 	wantStatus(t, r, http.StatusSeeOther)
+	wantStatus(t, app.bearer(token, "/api/v1/probe/analyst"), http.StatusOK)
 
 	// A user left with no role is flagged on their page.
 	admin.postForm("/admin/users/dave", url.Values{"confirm_remove": {"analyst,developer"}})
