@@ -76,6 +76,8 @@ type Deps struct {
 	StoreQueueOnly bool
 	// Notifier, when set, hears from this worker when a run may have changed (notify.go).
 	Notifier *Notifier
+	// Schedules picks what a schedule's firing runs (schedules_workflow.go); nil fails firings.
+	Schedules ScheduleResolver
 }
 
 // NewWorker returns a worker (not started) for the main queue, which runs the interpreter
@@ -106,6 +108,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		Interceptors:             append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
+	w.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})
 	if deps.Remote {
 		registerActivitiesWhere(w, &deps, func(name string) bool { return !storeActivities[name] })
 		return w
@@ -168,6 +171,7 @@ type registry interface {
 
 func register(r registry, deps *Deps) {
 	r.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
+	r.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})
 	registerActivities(r, deps)
 }
 

@@ -56,7 +56,7 @@ func send(c *testClient, r Route, csrf string, headers ...string) *testResponse 
 // accident.
 func TestPublicRoutes(t *testing.T) {
 	app := newTestApp(t)
-	want := []string{"GET /api/v1/healthz", "GET /healthz", "GET /login", "GET /static/:version/*", "POST /login"}
+	want := []string{"GET /api/v1/healthz", "GET /healthz", "GET /login", "GET /static/:version/*", "POST /hooks/:hook", "POST /login"}
 	var got []string
 	for _, r := range app.Server.Routes() {
 		if r.Public || r.Bare {

@@ -75,6 +75,8 @@ type Deps struct {
 	// Notifier hints that a run may have changed, for the live pages; nil leaves them to
 	// Config.LiveInterval.
 	Notifier RunNotifier
+	// Triggers stores webhooks and the schedules index (hook_*.go, schedule_*.go).
+	Triggers actions.TriggerStore
 	// Worker gives workers on other machines secrets and providers (internal_*.go); nil
 	// answers them 503.
 	Worker WorkerSource

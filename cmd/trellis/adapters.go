@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"trellis/actions"
 	"trellis/designer"
 	"trellis/engine"
 	"trellis/enginestore"
@@ -21,6 +22,8 @@ func workerDeps(db *store.DB, logger *slog.Logger) engine.Deps {
 		Tasks:     enginestore.Tasks{DB: db},
 		Providers: engineProviders{db},
 		Logger:    logger,
+		// Firings of schedules pick their version through the same rules as a start by hand.
+		Schedules: actions.NewTriggers(actions.New(db, db, nil, logger), db, nil),
 	}
 }
 

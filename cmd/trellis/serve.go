@@ -245,6 +245,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Runs:      eng,
 		Tasks:     db,
 		Providers: db,
+		Triggers:  db,
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
