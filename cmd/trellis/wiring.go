@@ -1,6 +1,7 @@
 package main
 
 import (
+	"trellis/actions"
 	"trellis/engine"
 	"trellis/store"
 	"trellis/web"
@@ -15,4 +16,9 @@ var (
 	_ web.ProviderStore = (*store.DB)(nil)
 	_ web.Engine        = (*engine.Engine)(nil)
 	_ web.WorkerSource  = workerSource{}
+
+	// Versions in production: the actions find these by type assertion, so check here.
+	_ actions.TrafficStore     = (*store.DB)(nil)
+	_ actions.VersionTaskStore = (*store.DB)(nil)
+	_ actions.VersionEngine    = (*engine.Engine)(nil)
 )
