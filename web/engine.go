@@ -13,6 +13,7 @@ import (
 type Engine interface {
 	RunEngine
 	actions.Engine
+	Recoverer
 	ScheduleEngine
 	// CountRuns is how many runs a graph has had, so that a graph is deleted only when no
 	// run needs it.

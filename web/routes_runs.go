@@ -27,6 +27,8 @@ func (s *Server) runRoutes() []Route {
 		{Method: http.MethodGet, Path: "/graphs/:id/test-run", Roles: runStarters, Handler: s.needGraphs(s.graphTestRunNew)},
 		{Method: http.MethodPost, Path: "/graphs/:id/test-run", Roles: runStarters, MaxBody: graphRunStartLimit, Handler: s.needGraphs(s.graphTestRunSubmit)},
 	}
+	// Incidents, pause and resume (run_recover.go).
+	rows = append(rows, s.recoverRoutes()...)
 	for i := range rows {
 		rows[i].Handler = s.needRuns(rows[i].Handler)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // runStatuses are the run statuses a list can be filtered by (api.md).
-var runStatuses = []string{engine.RunRunning, engine.RunWaiting, engine.RunCompleted, engine.RunFailed, engine.RunCancelled}
+var runStatuses = []string{engine.RunRunning, engine.RunWaiting, engine.RunHeld, engine.RunPaused, engine.RunCompleted, engine.RunFailed, engine.RunCancelled}
 
 // runListQuery is a list request: the filters and the page.
 type runListQuery struct {
