@@ -109,6 +109,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})
+	w.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: BatchWorkflowName})
 	if deps.Remote {
 		registerActivitiesWhere(w, &deps, func(name string) bool { return !storeActivities[name] })
 		return w
@@ -172,6 +173,7 @@ type registry interface {
 func register(r registry, deps *Deps) {
 	r.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	r.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})
+	r.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: BatchWorkflowName})
 	registerActivities(r, deps)
 }
 
