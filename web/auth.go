@@ -52,10 +52,11 @@ func viewer(c echo.Context) *templates.Viewer {
 	return v
 }
 
-// isAPI reports whether the request is for the JSON API.
+// isAPI reports whether the request is for the JSON API, or the MCP server that signs in
+// the same way (a bearer token; 401 rather than a redirect to the sign-in page).
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/api/v1" || strings.HasPrefix(p, "/api/v1/")
+	return p == "/api/v1" || strings.HasPrefix(p, "/api/v1/") || p == "/mcp"
 }
 
 // identify finds the user of the request: a bearer token under /api/v1 (the cookie is then

@@ -70,7 +70,7 @@ func TestPublicRoutes(t *testing.T) {
 }
 
 // TestRoutesRefuseAnonymous: every signed-in route redirects a page visitor to /login and
-// answers 401 JSON under /api/v1.
+// answers 401 JSON under /api/v1 and on the MCP server.
 func TestRoutesRefuseAnonymous(t *testing.T) {
 	app := newTestApp(t)
 	for _, r := range app.Server.Routes() {
@@ -80,7 +80,7 @@ func TestRoutesRefuseAnonymous(t *testing.T) {
 		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
 			c := app.client()
 			resp := send(c, r, c.csrfToken())
-			if strings.HasPrefix(r.Path, "/api/v1/") {
+			if strings.HasPrefix(r.Path, "/api/v1/") || r.Path == "/mcp" {
 				wantAPIError(t, resp, http.StatusUnauthorized, "unauthorized")
 				return
 			}
@@ -110,7 +110,7 @@ func TestRoutesRefuseMissingRole(t *testing.T) {
 			name := "lacks-" + strings.Join(others, "-")
 			c := app.signedIn(name, others...)
 			resp := send(c, r, c.csrfToken())
-			if strings.HasPrefix(r.Path, "/api/v1/") {
+			if strings.HasPrefix(r.Path, "/api/v1/") || r.Path == "/mcp" {
 				wantAPIError(t, resp, http.StatusForbidden, "forbidden")
 				bearer := app.client()
 				wantAPIError(t, send(bearer, r, "", "Authorization", "Bearer "+app.token(name)), http.StatusForbidden, "forbidden")

@@ -52,6 +52,8 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
 	MCPWait time.Duration
+	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
+	MCPWait time.Duration
 }
 
 // DefaultMaxBodyBytes fits a 2 MiB graph document plus the JSON around it.
