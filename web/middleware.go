@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -144,3 +145,47 @@ func limitBody(limit int64) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// streamDeadlines lets server-sent event streams outlive the server's WriteTimeout: before each
+// write or flush of a text/event-stream response the connection's write deadline moves to
+// WriteTimeout from now, so a stream lives as long as its reader keeps up, while any other
+// response, and a stalled reader of a stream, is still cut by the timeout.
+func (s *Server) streamDeadlines(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		w := c.Response().Writer
+		c.Response().Writer = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: s.cfg.WriteTimeout}
+		return next(c)
+	}
+}
+
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (w *deadlineWriter) extend() {
+	if w.d > 0 && strings.HasPrefix(w.Header().Get(echo.HeaderContentType), "text/event-stream") {
+		// ErrNotSupported (a test recorder) leaves the deadline as it is.
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.d))
+	}
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	w.extend()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.extend()
+	return w.ResponseWriter.Write(b)
+}
+
+// FlushError flushes through the ResponseController, which echo.Response.Flush uses.
+func (w *deadlineWriter) FlushError() error {
+	w.extend()
+	return w.rc.Flush()
+}
+
+// Unwrap gives http.ResponseController the writer below.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -125,6 +125,15 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 60 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 60 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 120 * time.Second
+	}
 	if cfg.LiveInterval <= 0 {
 		cfg.LiveInterval = 5 * time.Second
 		if deps.Notifier == nil {
@@ -149,7 +158,7 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 	// Use the peer address: X-Forwarded-For is not trusted, so it cannot dodge the login limit.
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.logRequests, s.recoverPanics, s.secureHeaders)
+	e.Use(s.streamDeadlines, s.logRequests, s.recoverPanics, s.secureHeaders)
 	s.echo = e
 	s.csrf = s.csrfMiddleware()
 	s.live = newLiveHub(s)
@@ -163,6 +172,21 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 
 // Handler is the http.Handler to serve.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer is the http.Server to serve Handler with: header, read, write and idle timeouts
+// from Config, and event streams ended first on Shutdown (they never end by themselves, so
+// Shutdown would otherwise wait for them).
+func (s *Server) HTTPServer() *http.Server {
+	hs := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: min(10*time.Second, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+	}
+	hs.RegisterOnShutdown(s.CloseStreams)
+	return hs
+}
 
 // Routes returns a copy of the routes table.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -100,6 +101,7 @@ func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, err
 
 type serveFlags struct {
 	addr, data      string
+	publicURL       string
 	workerTokenFile string
 	dev, remoteOnly bool
 	temporal        temporalFlags
@@ -112,6 +114,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address the web UI and API listen on")
 	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
 	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
+	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
 	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
@@ -127,6 +130,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if f.remoteOnly && f.workerTokenFile == "" {
 		return usagef("serve: --remote-workers-only needs --worker-token-file, or no worker could run the runs")
+	}
+	secure, err := parsePublicURL(f.publicURL)
+	if err != nil {
+		return err
 	}
 	logger, err := f.observe.logger(stderr)
 	if err != nil {
@@ -251,11 +258,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Users = web.WorkerTokens(db, workerTokens)
 		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
 	}
-	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer()}, deps)
+	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
+		SecureCookies: secure}, deps)
 	_ = eng
-	hs := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	// Event streams never end by themselves: end them first, or Shutdown waits for them.
-	hs.RegisterOnShutdown(app.CloseStreams)
+	hs := app.HTTPServer()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -307,4 +313,17 @@ func healthCheck(db *store.DB, tc client.Client) func(ctx context.Context) error
 		}
 		return nil
 	}
+}
+
+// parsePublicURL checks --public-url and reports whether it is https, which turns on the
+// Secure flag of cookies and HSTS. Empty is plain http on the listen address.
+func parsePublicURL(raw string) (secure bool, err error) {
+	if raw == "" {
+		return false, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return false, usagef("serve: --public-url %q is not an http:// or https:// URL with a host", raw)
+	}
+	return u.Scheme == "https", nil
 }
