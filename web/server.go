@@ -50,8 +50,11 @@ type Config struct {
 	LiveInterval time.Duration
 	// Metrics receives the request latency histogram; nil records none.
 	Metrics prometheus.Registerer
-	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
-	MCPWait time.Duration
+	// ReadTimeout bounds reading a whole request, body included, so slow-body connections
+	// cannot pile up; default 60 s. WriteTimeout bounds writing a response (an event stream
+	// gets it afresh for every write: streamDeadlines); default 60 s. IdleTimeout ends
+	// keep-alive connections left unused; default 120 s. See HTTPServer.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
 	MCPWait time.Duration
 }
