@@ -59,7 +59,7 @@ type anthropicTool struct {
 
 type anthropicChoice struct {
 	Type string `json:"type"`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 type anthropicResponse struct {
@@ -81,13 +81,21 @@ func (p *anthropic) send(ctx context.Context, req *Request, msgs []Message, st *
 		body.MaxTokens = DefaultMaxTokens
 	}
 	for _, m := range msgs {
-		body.Messages = append(body.Messages, anthropicMessage{Role: m.Role, Content: []anthropicBlock{toAnthropicBlock(m)}})
+		body.Messages = append(body.Messages, anthropicMessage{Role: m.Role, Content: toAnthropicBlocks(m)})
+	}
+	for _, t := range req.Tools {
+		body.Tools = append(body.Tools, anthropicTool{Name: t.Name, Description: t.Description, InputSchema: t.parameters()})
 	}
 	if st != nil {
-		body.Tools = []anthropicTool{{Name: answerName,
+		body.Tools = append(body.Tools, anthropicTool{Name: answerName,
 			Description: "Give your answer. Its input is the answer, in the required shape.",
-			InputSchema: st.wire}}
+			InputSchema: st.wire})
+		// Alone, the answer tool is forced; beside the caller's tools, the model must call
+		// one of them, so the final answer still comes in the required shape.
 		body.ToolChoice = &anthropicChoice{Type: "tool", Name: answerName}
+		if len(req.Tools) > 0 {
+			body.ToolChoice = &anthropicChoice{Type: "any"}
+		}
 	}
 	header := http.Header{}
 	header.Set("anthropic-version", anthropicVersion)
@@ -117,12 +125,33 @@ func (p *anthropic) send(ctx context.Context, req *Request, msgs []Message, st *
 		case b.Type == "tool_use" && b.Name == answerName && st != nil && resp.toolUseID == "":
 			resp.toolUseID = b.ID
 			resp.Text = string(b.Input)
+		case b.Type == "tool_use" && b.Name != answerName:
+			resp.ToolCalls = append(resp.ToolCalls, ToolCall{ID: b.ID, Name: b.Name, Args: b.Input})
 		}
 	}
 	if resp.toolUseID == "" {
 		resp.Text = strings.Join(text, "")
 	}
 	return resp, nil
+}
+
+// toAnthropicBlocks is a turn's content: its text, the tools it called, or the results of
+// the previous turn's calls.
+func toAnthropicBlocks(m Message) []anthropicBlock {
+	if len(m.ToolCalls) == 0 && len(m.ToolResults) == 0 {
+		return []anthropicBlock{toAnthropicBlock(m)}
+	}
+	var out []anthropicBlock
+	for _, r := range m.ToolResults {
+		out = append(out, anthropicBlock{Type: "tool_result", ToolUseID: r.CallID, Content: r.Content, IsError: r.IsError})
+	}
+	if m.Content != "" {
+		out = append(out, anthropicBlock{Type: "text", Text: m.Content})
+	}
+	for _, c := range m.ToolCalls {
+		out = append(out, anthropicBlock{Type: "tool_use", ID: c.ID, Name: c.Name, Input: argsOrEmpty(c.Args)})
+	}
+	return out
 }
 
 // toAnthropicBlock turns a turn into its block: a structured answer is the tool call that

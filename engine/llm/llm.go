@@ -59,6 +59,10 @@ type Message struct {
 	// turn) to the feedback on it (a tool result, on the following user turn). The OpenAI
 	// protocol ignores it.
 	ToolUseID string
+	// ToolCalls are the calls an assistant turn made (tools.go).
+	ToolCalls []ToolCall
+	// ToolResults, on a user turn, answer the previous turn's ToolCalls.
+	ToolResults []ToolResult
 }
 
 // Request is one completion to make.
@@ -73,6 +77,9 @@ type Request struct {
 	JSONSchema json.RawMessage
 	// Messages follow Prompt: earlier answers and feedback on them.
 	Messages []Message
+	// Tools the model may call; an answer that calls some has Response.ToolCalls and is
+	// not checked against JSONSchema (the final answer is).
+	Tools []Tool
 }
 
 // Usage counts tokens. For a completion that needed schema retries it is the sum over all
@@ -93,6 +100,9 @@ type Response struct {
 	StopReason string
 	// Calls is how many HTTP calls the answer took: 1 plus the schema retries.
 	Calls int
+	// ToolCalls are the tools the model called, in its order; the caller runs them and
+	// sends the results back in the next request.
+	ToolCalls []ToolCall
 
 	toolUseID string // Anthropic: the id of the forced tool call that carried the answer
 }
@@ -211,6 +221,9 @@ func (c *Client) complete(ctx context.Context, req Request) (*Response, error) {
 	if req.MaxTokens < 0 {
 		return nil, &Error{Type: TypeBadRequest, Message: fmt.Sprintf("max_tokens must not be negative, got %d", req.MaxTokens)}
 	}
+	if err := checkTools(req.Tools); err != nil {
+		return nil, err
+	}
 	var st *structured
 	if raw := bytes.TrimSpace(req.JSONSchema); len(raw) > 0 && string(raw) != "null" {
 		schema, err := designer.CompileSchema(raw)
@@ -239,7 +252,7 @@ func (c *Client) complete(ctx context.Context, req Request) (*Response, error) {
 		total.PromptTokens += resp.Usage.PromptTokens
 		total.CompletionTokens += resp.Usage.CompletionTokens
 		resp.Usage, resp.Calls = total, call
-		if st == nil {
+		if st == nil || len(resp.ToolCalls) > 0 {
 			return resp, nil
 		}
 		v, problem := st.check(resp)
