@@ -75,6 +75,8 @@ type StartRunRequest struct {
 	// RunID, when set (from NewRunID), is the new run's id: traffic splits hash it before
 	// the run starts. Empty picks a new one.
 	RunID string
+	// Rewind is set by Rewind: the run carries these outputs over (recovery_rewind.go).
+	Rewind *RewindFrom
 }
 
 // Run is a run as GET /runs/{run_id} shows it.
@@ -92,6 +94,9 @@ type Run struct {
 	EndedAt   *time.Time           `json:"ended_at"`
 	// Draft marks a test run of a draft (version 0).
 	Draft bool `json:"draft,omitempty"`
+	// RewoundFrom and RewoundAs link a run and the runs rewound from it (recovery_rewind.go).
+	RewoundFrom *RewoundFrom `json:"rewound_from,omitempty"`
+	RewoundAs   []string     `json:"rewound_as,omitempty"`
 }
 
 // RunSummary is one row of GET /runs.
@@ -157,7 +162,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRunRequest) (string, err
 		return "", err
 	}
 	in := RunInput{RunID: id, GraphID: req.GraphID, Version: req.Version, Definition: req.Definition,
-		Input: req.Input, StartedBy: req.StartedBy}
+		Input: req.Input, StartedBy: req.StartedBy, Rewind: req.Rewind}
 	if err := checkStartSize(in); err != nil {
 		return "", err
 	}
@@ -166,7 +171,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRunRequest) (string, err
 		TaskQueue:                e.opts.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes:    runSearchAttributes(req.GraphID, req.Version, req.StartedBy),
+		TypedSearchAttributes:    startSearchAttributes(req),
 		StaticSummary:            summary,
 	}, WorkflowName, in)
 	if err != nil {
@@ -219,7 +224,7 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 
 	st, qerr := e.queryState(ctx, runID)
 	if qerr == nil {
-		run.Input, run.Nodes = st.Input, st.Nodes
+		run.Input, run.Nodes, run.RewoundFrom = st.Input, st.Nodes, st.RewoundFrom
 		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			if !liveStatus(st.Status) {
 				return run, false, nil
@@ -228,6 +233,12 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 		}
 	} else if in, err := e.startInput(ctx, runID); err == nil {
 		run.Input = in.Input
+		if rw := in.Rewind; rw != nil {
+			run.RewoundFrom = &RewoundFrom{RunID: rw.RunID, Node: rw.Node}
+		}
+	}
+	if run.Status != RunRunning && run.Status != RunWaiting {
+		run.RewoundAs = e.rewoundAs(ctx, runID)
 	}
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		var out any

@@ -292,7 +292,17 @@ func TestRecordRecoveryHistories(t *testing.T) {
 	if err := cl.eng.ResumeRun(ctx, paused, "dev", ""); err != nil {
 		t.Fatal(err)
 	}
-	for name, id := range map[string]string{"held_retried": retried, "held_skipped": skipped, "paused": paused} {
+	runs := map[string]string{"held_retried": retried, "held_skipped": skipped, "paused": paused}
+	waitRun(t, cl.eng, retried, "ended", ended)
+	// A rewind from after onto a version where side2 changed: call is carried over.
+	g2 := mustGraph(t, strings.ReplaceAll(strings.ReplaceAll(heldGraph, "$URL", srv.URL), "+ '2'", "+ '3'"))
+	rewound, _, err := cl.eng.Rewind(ctx, RewindRequest{RunID: retried, From: "after", Target: &g2, Version: 2, By: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs["rewind"] = rewound
+	for _, name := range []string{"held_retried", "held_skipped", "paused", "rewind"} {
+		id := runs[name]
 		if r := waitRun(t, cl.eng, id, "ended", ended); r.Status != RunCompleted {
 			t.Fatalf("%s: %s", name, toJSON(r))
 		}

@@ -41,16 +41,19 @@ const (
 	// SATokens and SACost are a run's llm usage, set when it ends (only runs with llm nodes).
 	SATokens = "TrellisTokens"
 	SACost   = "TrellisCost"
+	// SARewoundFrom is the run a rewound run was rewound from (recovery_rewind.go).
+	SARewoundFrom = "TrellisRewoundFrom"
 )
 
 // SearchAttributes are registered on the embedded server's namespace at start.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
-	SAGraph:     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	SAVersion:   enumspb.INDEXED_VALUE_TYPE_INT,
-	SAStartedBy: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	SAStatus:    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	SATokens:    enumspb.INDEXED_VALUE_TYPE_INT,
-	SACost:      enumspb.INDEXED_VALUE_TYPE_DOUBLE,
+	SAGraph:       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SAVersion:     enumspb.INDEXED_VALUE_TYPE_INT,
+	SAStartedBy:   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SAStatus:      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	SATokens:      enumspb.INDEXED_VALUE_TYPE_INT,
+	SACost:        enumspb.INDEXED_VALUE_TYPE_DOUBLE,
+	SARewoundFrom: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // ServerConfig configures the embedded Temporal server.

@@ -58,6 +58,8 @@ type RunState struct {
 	// Paused says an operator paused the run; Operations are the run-wide actions.
 	Paused     bool             `json:"paused,omitempty"`
 	Operations []OperatorAction `json:"operations,omitempty"`
+	// RewoundFrom is the run and node a rewound run started from.
+	RewoundFrom *RewoundFrom `json:"rewound_from,omitempty"`
 }
 
 // statusKey is the search attribute that tells running runs from those waiting for a person.
@@ -67,6 +69,9 @@ var statusKey = temporal.NewSearchAttributeKeyKeyword(SAStatus)
 func (r *runState) snapshot() (RunState, error) {
 	st := RunState{Status: r.status, Input: r.in.Input, Output: r.output, Error: r.err,
 		Nodes: make(map[string]NodeState, len(r.nodes)), Paused: r.paused, Operations: r.operations}
+	if rw := r.in.Rewind; rw != nil {
+		st.RewoundFrom = &RewoundFrom{RunID: rw.RunID, Node: rw.Node}
+	}
 	if r.plan == nil {
 		return st, nil
 	}

@@ -24,6 +24,8 @@ type RunInput struct {
 	Definition designer.Graph `json:"definition"`
 	Input      any            `json:"input"`
 	StartedBy  string         `json:"started_by"`
+	// Rewind is set for a run rewound from another: the outputs it carries over (rewind.go).
+	Rewind *RewindFrom `json:"rewind,omitempty"`
 	// Batch is set for a child that runs part of a map's items (kind_map.go); Definition
 	// then holds the map node alone.
 	Batch *MapBatch `json:"batch,omitempty"`
@@ -160,10 +162,16 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 	if err := r.setupKinds(ctx); err != nil {
 		return nil, r.failRun(err)
 	}
+	carried := r.carryOver(ctx)
 	for i := range r.plan.nodes {
-		if len(r.plan.in[i]) == 0 {
+		if len(r.plan.in[i]) == 0 && !r.decided[i] {
 			r.decided[i] = true
 			r.queue = append(r.queue, i)
+		}
+	}
+	for _, i := range carried {
+		if err := r.propagate(ctx, i); err != nil {
+			return nil, r.failRun(err)
 		}
 	}
 	runCtx, cancel := workflow.WithCancel(ctx)
