@@ -12,7 +12,6 @@ import (
 
 var rewoundFromKey = temporal.NewSearchAttributeKeyKeyword(SARewoundFrom)
 
-
 // RewindRequest asks for a run rewound from run RunID at node From. Target is the graph to
 // run (nil: the run's own definition) and Version its version. Input, when HasInput, replaces
 // the run's input; Outputs correct the outputs of carried-over nodes.

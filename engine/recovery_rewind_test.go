@@ -29,7 +29,9 @@ func TestRewind(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
-	chat := newChatServer(t, func(n int, _ map[string]any) chatReply { return chatAnswer("gpt-test", fmt.Sprintf("draft %d", n), 10, 5) })
+	chat := newChatServer(t, func(n int, _ map[string]any) chatReply {
+		return chatAnswer("gpt-test", fmt.Sprintf("draft %d", n), 10, 5)
+	})
 	rec := newRecorder(t, 200, `{"sent": true}`)
 	cl := startCluster(t, t.TempDir(), Deps{Tasks: storeTasks{db}, Providers: defaultProviders(chat.URL),
 		Secrets: memSecrets{"OPENAI_KEY": llmTestKey}})
