@@ -142,7 +142,16 @@ func TestTaskAPIShow(t *testing.T) {
 		t.Errorf("task = %s", r.Body)
 	}
 	wantStatus(t, admin.get("/tasks/"+task.ID), http.StatusOK)
-	wantAPIError(t, eve.get("/tasks/"+task.ID), http.StatusForbidden, "forbidden")
+	// Another group's task is answered as a missing one, word for word (issue 18: the 403
+	// named the group).
+	other := eve.get("/tasks/" + task.ID)
+	wantAPIError(t, other, http.StatusNotFound, "not_found")
+	missing := eve.get("/tasks/999")
+	wantAPIError(t, missing, http.StatusNotFound, "not_found")
+	if strings.Contains(other.Body, "finance") ||
+		strings.ReplaceAll(other.Body, `\"`+task.ID+`\"`, `\"999\"`) != missing.Body {
+		t.Errorf("another group's task and a missing one differ:\n%s\n%s", other.Body, missing.Body)
+	}
 	wantAPIError(t, ann.get("/tasks/999"), http.StatusNotFound, "not_found")
 	wantAPIError(t, ann.get("/tasks/abc"), http.StatusNotFound, "not_found")
 }
@@ -156,7 +165,7 @@ func TestTaskAPIDecision(t *testing.T) {
 	path := "/tasks/" + task.ID + "/decision"
 	good := map[string]any{"outcome": "approve", "data": map[string]any{"amount": 80, "urgent": true}, "comment": "fine"}
 
-	wantAPIError(t, eve.send(http.MethodPost, path, good), http.StatusForbidden, "forbidden")
+	wantAPIError(t, eve.send(http.MethodPost, path, good), http.StatusNotFound, "not_found")
 
 	invalid := []struct {
 		name   string

@@ -133,7 +133,7 @@ func TestTaskDecisionOnEngine(t *testing.T) {
 
 	path := "/tasks/" + task.ID + "/decision"
 	eve := app.memberAPI("eve", "ops")
-	wantAPIError(t, eve.send(http.MethodPost, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": 1}}), http.StatusForbidden, "forbidden")
+	wantAPIError(t, eve.send(http.MethodPost, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": 1}}), http.StatusNotFound, "not_found")
 	r := bob.send(http.MethodPost, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": "all"}})
 	wantAPIError(t, r, http.StatusUnprocessableEntity, "invalid")
 	if fields := problemFields(t, r); len(fields) != 1 || fields[0] != "data.amount" {

@@ -188,7 +188,11 @@ func TestTaskPage(t *testing.T) {
 
 	// An outsider cannot see it; a reviewer of another group neither.
 	eve := app.memberClient("eve", "ops")
-	wantStatus(t, eve.get("/tasks/"+task.ID), http.StatusForbidden)
+	// …and gets the page a missing task gets, not a 403 naming the group (issue 18).
+	other := eve.get("/tasks/" + task.ID)
+	wantStatus(t, other, http.StatusNotFound)
+	taskLacks(t, "another group's task", other.Body, "finance")
+	wantStatus(t, eve.get("/tasks/9999"), http.StatusNotFound)
 	wantStatus(t, c.get("/tasks/9999"), http.StatusNotFound)
 
 	// Overdue stands out.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -48,17 +49,30 @@ func (s *Server) needTasks(h echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// taskParam loads the task named by :id and checks that the user may read it: 404 for an
-// unknown task, 403 for one that is not theirs (nor their groups', nor one they handled).
+// taskParam loads the task named by :id and checks that the user may read it. A task that is
+// not theirs (nor their groups', nor one they handled) is answered exactly as an unknown one,
+// 404, so that neither its existence nor its group leaks (issue 18: the 403 named the group).
 func (s *Server) taskParam(c echo.Context) (*store.Task, error) {
-	t, err := s.deps.Tasks.GetTask(c.Request().Context(), c.Param("id"))
+	id := c.Param("id")
+	t, err := s.deps.Tasks.GetTask(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errTaskNotFound(id)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !t.Involves(CurrentUser(c)) {
-		return nil, errForbidden(fmt.Sprintf("Task %s is assigned to %s; it is not yours to see.", t.ID, assigneeWords(t.Assignee)))
+		return nil, errTaskNotFound(id)
 	}
 	return t, nil
+}
+
+// errTaskNotFound is the one answer for a task that is missing or not the user's.
+func errTaskNotFound(id string) *Error {
+	if len(id) > 40 {
+		id = id[:40] + "…"
+	}
+	return NewError(http.StatusNotFound, fmt.Sprintf("There is no task %q for you: it does not exist, or it is not assigned to you or your groups.", id))
 }
 
 // assigneeWords turns "group:finance" into "group finance" and "user:ann" into "ann".
