@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -141,6 +142,9 @@ func (a *Actions) bulkRuns(ctx context.Context, eng BatchEngine, req BulkRequest
 	f := engine.BatchFilter{RunFilter: engine.RunFilter{GraphID: req.Filter.Graph, Version: req.Filter.Version, Status: req.Filter.Status},
 		StartedAfter: req.Filter.StartedAfter, StartedBefore: req.Filter.StartedBefore}
 	n, err := eng.CountMatching(ctx, f)
+	if errors.Is(err, engine.ErrBadFilter) {
+		return nil, bulkInvalid("filter", "The filter cannot be used: "+err.Error()+".")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +160,11 @@ func (a *Actions) Batch(ctx context.Context, id string) (*engine.BatchProgress, 
 	if !ok {
 		return nil, errNoEngine("Batches cannot be read")
 	}
-	return eng.GetBatch(ctx, id)
+	b, err := eng.GetBatch(ctx, id)
+	if errors.Is(err, engine.ErrBatchNotFound) {
+		return nil, refusef(NotFound, "There is no batch %q.", id)
+	}
+	return b, err
 }
 
 // CancelBatch stops a batch; the runs it has acted on stay as they are.
@@ -165,7 +173,11 @@ func (a *Actions) CancelBatch(ctx context.Context, id, by string) error {
 	if !ok {
 		return errNoEngine("Batches cannot be cancelled")
 	}
-	if err := eng.CancelBatch(ctx, id); err != nil {
+	err := eng.CancelBatch(ctx, id)
+	if errors.Is(err, engine.ErrBatchNotFound) {
+		return refusef(NotFound, "There is no batch %q.", id)
+	}
+	if err != nil {
 		return err
 	}
 	a.log.Info("batch cancelled", slog.String("batch", id), slog.String("by", by))

@@ -20,5 +20,18 @@ func (s *Server) versionRoutes() []Route {
 	for i := range rows {
 		rows[i].Handler = s.needGraphs(rows[i].Handler)
 	}
-	return rows
+	// Runs in bulk: readers may ask; actions.Bulk refuses a role that may not do the action
+	// whole, before any run is touched.
+	bulk := []Route{
+		{Method: http.MethodPost, Path: "/api/v1/runs/bulk", Roles: runReaders, MaxBody: bulkLimit, Handler: s.bulkAPI},
+		{Method: http.MethodGet, Path: "/api/v1/batches/:id", Roles: runReaders, Handler: s.batchAPI},
+		{Method: http.MethodPost, Path: "/api/v1/batches/:id/cancel", Roles: runCancellers, MaxBody: runFormLimit, Handler: s.batchCancelAPI},
+		{Method: http.MethodPost, Path: "/runs/bulk", Roles: runReaders, MaxBody: bulkLimit, Handler: s.bulkSubmit},
+		{Method: http.MethodGet, Path: "/batches/:id", Roles: runReaders, Handler: s.batchShow},
+		{Method: http.MethodPost, Path: "/batches/:id/cancel", Roles: runCancellers, MaxBody: runFormLimit, Handler: s.batchCancel},
+	}
+	for i := range bulk {
+		bulk[i].Handler = s.needRuns(bulk[i].Handler)
+	}
+	return append(rows, bulk...)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"trellis/engine"
+	"trellis/store"
 	"trellis/templates"
 )
 
@@ -19,7 +20,8 @@ func (s *Server) runList(c echo.Context) error {
 	ctx := c.Request().Context()
 	q, qerr := readRunListQuery(c)
 	p := templates.RunListProps{Version: c.QueryParam("version"), Drafts: q.Drafts,
-		Filtered: q.Graph != "" || q.Status != "" || c.QueryParam("version") != "" || q.Drafts}
+		Filtered: q.Graph != "" || q.Status != "" || c.QueryParam("version") != "" || q.Drafts,
+		CanBulk:  !q.Drafts && viewer(c).HasRole(store.RoleDeveloper)}
 	status := http.StatusOK
 	var rows []engine.RunRow
 	var next []byte
