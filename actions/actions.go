@@ -63,6 +63,8 @@ type Actions struct {
 	tasks  Tasks
 	engine Engine
 	log    *slog.Logger
+	// quotas bound run inputs, waits and run starts a user (quotas.go).
+	quotas quotaState
 }
 
 // New returns the actions over a store and an engine; engine and tasks may be nil, and a nil

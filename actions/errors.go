@@ -18,6 +18,7 @@ const (
 	Unavailable                 // a service it needs is missing or did not answer
 	BadRequest                  // the request is not what the action takes at all
 	TooLarge                    // the request is over a limit
+	TooMany                     // too many requests of this kind in a short time: try later
 )
 
 // Error is a refused action. Message is one sentence safe to show; the problem lists, when

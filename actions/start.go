@@ -35,6 +35,10 @@ func (a *Actions) StartRun(ctx context.Context, req StartRequest) (*Started, err
 	if !store.ValidGraphID(req.GraphID) {
 		return nil, refusef(NotFound, "There is no graph %q.", req.GraphID)
 	}
+	// Before anything walks the input (routing, schema checks).
+	if err := a.checkRunQuotas(nil, req.Input); err != nil {
+		return nil, err
+	}
 	// A run started without a version follows the graph's traffic split, if any (traffic.go).
 	runID, asked := "", req.Version
 	if asked == 0 {
@@ -150,6 +154,12 @@ func (a *Actions) Rerun(ctx context.Context, runID, by string) (string, error) {
 func (a *Actions) start(ctx context.Context, req engine.StartRunRequest) (string, error) {
 	if a.engine == nil {
 		return "", errNoEngine("Runs cannot start")
+	}
+	if err := a.checkRunQuotas(&req.Definition, req.Input); err != nil {
+		return "", err
+	}
+	if err := a.quotas.takeRun(req.StartedBy); err != nil {
+		return "", err
 	}
 	what := fmt.Sprintf("Version %d", req.Version)
 	if req.Draft {

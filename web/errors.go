@@ -259,6 +259,7 @@ var actionStatus = map[actions.Kind]int{
 	actions.Unavailable: http.StatusServiceUnavailable,
 	actions.BadRequest:  http.StatusBadRequest,
 	actions.TooLarge:    http.StatusRequestEntityTooLarge,
+	actions.TooMany:     http.StatusTooManyRequests,
 }
 
 // runError is AsError for an error about run runID, whose messages name the run.

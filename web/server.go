@@ -55,6 +55,9 @@ type Config struct {
 	// gets it afresh for every write: streamDeadlines); default 60 s. IdleTimeout ends
 	// keep-alive connections left unused; default 120 s. See HTTPServer.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Quotas bound run inputs, waits and the runs one user starts a minute (actions.Quotas;
+	// zero fields take the defaults).
+	Quotas actions.Quotas
 	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
 	MCPWait time.Duration
 }
@@ -152,6 +155,7 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 		loginSlots: newLoginSlots(),
 		byKey:      map[string]Route{},
 	}
+	s.actions.SetQuotas(cfg.Quotas)
 	if cfg.Metrics != nil {
 		s.latency = newLatencyHistogram(cfg.Metrics)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"trellis/actions"
 	"trellis/engine"
 	"trellis/store"
 	"trellis/web"
@@ -102,6 +103,7 @@ func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, err
 type serveFlags struct {
 	addr, data      string
 	publicURL       string
+	quotas          actions.Quotas
 	workerTokenFile string
 	dev, remoteOnly bool
 	temporal        temporalFlags
@@ -115,6 +117,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
 	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
 	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
+	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
+	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
 	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
@@ -259,7 +263,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
 	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
-		SecureCookies: secure}, deps)
+		SecureCookies: secure, Quotas: f.quotas}, deps)
 	_ = eng
 	hs := app.HTTPServer()
 	errc := make(chan error, 1)
