@@ -37,6 +37,7 @@ func (s *Server) taskShow(c echo.Context) error {
 	p := s.taskPageProps(c, t, sch)
 	p.Form.Fields = schemaFormFields(sch)
 	p.Flash = taskFlashes[c.QueryParam("m")]
+	p.VersionNote = s.taskVersionNote(c, t)
 	return s.renderTaskPage(c, http.StatusOK, p)
 }
 
