@@ -39,6 +39,8 @@ type TaskFilter struct {
 	View TaskView
 	// Graph keeps only the tasks of that graph; empty keeps all.
 	Graph string
+	// Version keeps only the tasks of runs on that version; 0 keeps all.
+	Version int
 	// Overdue keeps only open tasks past their due time at Now.
 	Overdue bool
 	Now     time.Time // zero means the store's clock
@@ -188,6 +190,10 @@ func armWhere(a taskArm, f TaskFilter, after *cursor, now int64) (string, []any)
 	if f.Graph != "" {
 		where = append(where, "graph_id = ?")
 		args = append(args, f.Graph)
+	}
+	if f.Version > 0 {
+		where = append(where, "version = ?")
+		args = append(args, f.Version)
 	}
 	if f.Overdue {
 		where = append(where, "due_at IS NOT NULL AND due_at < ?")

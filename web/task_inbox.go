@@ -37,7 +37,12 @@ func (s *Server) inboxShow(c echo.Context) error {
 		return NewError(http.StatusNotFound, "The inbox has the tabs open, mine, groups and done.")
 	}
 	after := q.Get("after")
-	page, err := s.deps.Tasks.ListTasks(ctx, store.TaskFilter{User: u, View: view, Graph: p.Graph, Overdue: p.Overdue, Now: now, After: after})
+	version, err := inboxVersion(q.Get("version"))
+	if err != nil {
+		return err
+	}
+	p.Version = q.Get("version")
+	page, err := s.deps.Tasks.ListTasks(ctx, store.TaskFilter{User: u, View: view, Graph: p.Graph, Version: version, Overdue: p.Overdue, Now: now, After: after})
 	if err != nil {
 		return err
 	}
@@ -54,10 +59,10 @@ func (s *Server) inboxShow(c echo.Context) error {
 			Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy, Outcome: t.Outcome, DecidedBy: t.DecidedBy, DecidedAt: t.DecidedAt})
 	}
 	if page.Next != "" {
-		p.NextURL = templates.InboxQuery(p.Tab, p.Graph, p.Overdue, page.Next)
+		p.NextURL = withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, page.Next), version)
 	}
 	if after != "" {
-		p.FirstURL = templates.InboxQuery(p.Tab, p.Graph, p.Overdue, "")
+		p.FirstURL = withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, ""), version)
 	}
 	return Render(c, http.StatusOK, templates.Page{Title: "Inbox", Section: "/inbox", Body: templates.Inbox(p)})
 }
