@@ -19,6 +19,9 @@ type Recoverer interface {
 	ActOnIncident(ctx context.Context, runID string, req engine.IncidentRequest) (engine.NodeState, error)
 	PauseRun(ctx context.Context, runID, by, comment string) error
 	ResumeRun(ctx context.Context, runID, by, comment string) error
+	GetRun(ctx context.Context, runID string) (*engine.Run, error)
+	PreviewRewind(ctx context.Context, runID, from string, target *designer.Graph, version int) (*engine.RewindPlan, error)
+	Rewind(ctx context.Context, req engine.RewindRequest) (string, *engine.RewindPlan, error)
 }
 
 // MaxSkipOutputBytes bounds the output an operator types in for a skipped node.

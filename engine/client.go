@@ -97,6 +97,8 @@ type Run struct {
 	// RewoundFrom and RewoundAs link a run and the runs rewound from it (recovery_rewind.go).
 	RewoundFrom *RewoundFrom `json:"rewound_from,omitempty"`
 	RewoundAs   []string     `json:"rewound_as,omitempty"`
+	// Operations are the operators' pauses and resumes of the run.
+	Operations []OperatorAction `json:"operations,omitempty"`
 }
 
 // RunSummary is one row of GET /runs.
@@ -224,7 +226,7 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 
 	st, qerr := e.queryState(ctx, runID)
 	if qerr == nil {
-		run.Input, run.Nodes, run.RewoundFrom = st.Input, st.Nodes, st.RewoundFrom
+		run.Input, run.Nodes, run.RewoundFrom, run.Operations = st.Input, st.Nodes, st.RewoundFrom, st.Operations
 		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			if !liveStatus(st.Status) {
 				return run, false, nil

@@ -29,6 +29,7 @@ func (s *Server) runRoutes() []Route {
 	}
 	// Incidents, pause and resume (run_recover.go).
 	rows = append(rows, s.recoverRoutes()...)
+	rows = append(rows, s.rewindRoutes()...)
 	for i := range rows {
 		rows[i].Handler = s.needRuns(rows[i].Handler)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"trellis/designer"
 	"trellis/engine"
 	"trellis/store"
 )
@@ -142,4 +143,62 @@ func TestRunRecoverAPI(t *testing.T) {
 		t.Fatalf("failed run = %+v", r)
 	}
 	wantAPIError(t, dev.send(http.MethodPost, "/runs/"+id3+"/pause", nil), http.StatusConflict, "conflict")
+}
+
+func (engineWithoutRuns) PreviewRewind(_ context.Context, id, _ string, _ *designer.Graph, _ int) (*engine.RewindPlan, error) {
+	return nil, fmt.Errorf("run %s: %w", id, engine.ErrRunNotFound)
+}
+
+func (engineWithoutRuns) Rewind(_ context.Context, req engine.RewindRequest) (string, *engine.RewindPlan, error) {
+	return "", nil, fmt.Errorf("run %s: %w", req.RunID, engine.ErrRunNotFound)
+}
+
+// TestRunRewindAPI: preview and rewind through the JSON API; the carried-over service is not
+// called again, a corrected output reaches the node that runs, and bad rewinds are refused.
+func TestRunRewindAPI(t *testing.T) {
+	app, rc := newRunApp(t)
+	ana := app.api("ana", store.RoleAnalyst)
+	rev := app.api("rita", store.RoleReviewer)
+	svc := newDownService(t)
+	svc.up.Store(true)
+	g := ana.createGraph("Hold", strings.ReplaceAll(holdDoc, "$URL", svc.URL))
+	ana.publish(g, "first")
+	old := ana.startRun(g, map[string]any{})
+	if r := rc.waitRun(t, old, "ended", runEnded); r.Status != engine.RunCompleted {
+		t.Fatalf("first run = %+v", r)
+	}
+	hits := svc.hits.Load()
+
+	wantAPIError(t, rev.get("/runs/"+old+"/rewind?from=after"), http.StatusForbidden, "forbidden")
+	resp := ana.get("/runs/" + old + "/rewind?from=after&version=same")
+	wantStatus(t, resp, http.StatusOK)
+	if !strings.Contains(resp.Body, `"reused":["call","side"]`) || !strings.Contains(resp.Body, `"rerun":["after"]`) {
+		t.Fatalf("preview = %s", resp.Body)
+	}
+	resp = ana.get("/runs/" + old + "/rewind?from=nope&version=latest")
+	wantAPIError(t, resp, http.StatusUnprocessableEntity, "invalid")
+	if !strings.Contains(resp.Body, "Node nope is not in version 1") {
+		t.Errorf("422 = %s", resp.Body)
+	}
+	wantAPIError(t, ana.send(http.MethodPost, "/runs/"+old+"/rewind", map[string]any{"from": "after", "outputs": map[string]any{"after": 1}}),
+		http.StatusUnprocessableEntity, "invalid")
+	wantAPIError(t, ana.send(http.MethodPost, "/runs/"+old+"/rewind", map[string]any{"from": "after", "version": "sometime"}),
+		http.StatusBadRequest, "bad_request")
+
+	resp = ana.send(http.MethodPost, "/runs/"+old+"/rewind", map[string]any{"from": "after", "version": 1,
+		"outputs": map[string]any{"call": map[string]any{"status": 200, "body": map[string]any{"fixed": true}}}})
+	wantStatus(t, resp, http.StatusCreated)
+	id, _ := resp.JSON(t)["run_id"].(string)
+	r := rc.waitRun(t, id, "ended", runEnded)
+	if r.Status != engine.RunCompleted || fmt.Sprint(r.Nodes["after"].Output) != "map[fixed:true]" || r.Nodes["call"].ReusedFrom != old ||
+		r.RewoundFrom == nil || r.RewoundFrom.RunID != old {
+		t.Fatalf("rewound run = %+v", r)
+	}
+	if svc.hits.Load() != hits {
+		t.Errorf("the service was called again: %d requests, was %d", svc.hits.Load(), hits)
+	}
+	resp = ana.get("/runs/" + id)
+	if !strings.Contains(resp.Body, `"rewound_from":{"run_id":"`+old+`","node":"after"}`) || !strings.Contains(resp.Body, `"reused_from":"`+old+`"`) {
+		t.Errorf("GET the rewound run = %s", resp.Body)
+	}
 }

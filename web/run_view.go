@@ -127,7 +127,7 @@ func (rv *runView) endedAt() *time.Time {
 
 func (rv *runView) open() bool {
 	s := rv.status()
-	return s == engine.RunRunning || s == engine.RunWaiting
+	return s == engine.RunRunning || s == engine.RunWaiting || s == engine.RunHeld || s == engine.RunPaused
 }
 
 // live builds the part of the page that follows the run. admin says whether the viewer may
@@ -197,6 +197,7 @@ func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps 
 		p.Failures = append(p.Failures, f)
 	}
 	p.Inspector = rv.inspector(statuses, link, failedNode, admin)
+	rv.recoverProps(&p, canCancel, canRerun || canCancel) // run_recover_view.go
 	p.Usage = rv.runUsage(statuses)
 	return p
 }
