@@ -45,13 +45,13 @@ func newHTTPActivity(d *Deps) *httpActivity {
 		cp := *d.HTTPClient
 		c = &cp
 	}
-	if c.CheckRedirect == nil {
-		c.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
-			if len(via) > maxRedirects {
-				return errTooManyRedirects
-			}
-			return nil
+	if d.Outbound != nil && c.Transport == nil {
+		g, err := newOutboundGuard(*d.Outbound)
+		if err != nil {
+			// serve and worker check the policy first; fail closed if one got through.
+			g, _ = newOutboundGuard(OutboundPolicy{})
 		}
+		c.Transport = g.transport()
 	}
 	maxBytes := d.MaxResponseBytes
 	if maxBytes <= 0 {
@@ -62,6 +62,24 @@ func newHTTPActivity(d *Deps) *httpActivity {
 		log = slog.Default()
 	}
 	return &httpActivity{client: c, secrets: d.Secrets, maxBytes: maxBytes, log: log}
+}
+
+// clientFor is the client for one request: redirects are limited, and one to another origin
+// loses its Referer and every header holding a secret (stripOnCrossOrigin); a client of
+// Deps with its own CheckRedirect keeps it.
+func (a *httpActivity) clientFor(redact func(string) string) *http.Client {
+	if a.client.CheckRedirect != nil {
+		return a.client
+	}
+	c := *a.client
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return errTooManyRedirects
+		}
+		stripOnCrossOrigin(req, via, func(v string) bool { return redact(v) != v })
+		return nil
+	}
+	return &c
 }
 
 // httpTemplateCache keeps compiled configs by content; compiling is pure.
@@ -105,10 +123,14 @@ func (a *httpActivity) run(ctx context.Context, req httpRequest) (activityResult
 	if err != nil {
 		return activityResult[any]{}, activityFailure(ctx, errType(err, ErrTypeTemplate), false, "%s", redact(err.Error()))
 	}
-	resp, err := a.client.Do(httpReq)
+	resp, err := a.clientFor(redact).Do(httpReq)
 	if err != nil {
 		if ctx.Err() != nil {
 			return activityResult[any]{}, ctx.Err()
+		}
+		if be, ok := asBlocked(err); ok {
+			return activityResult[any]{}, activityFailure(ctx, ErrTypeHTTPBlocked, false,
+				"%s %s: %s", httpReq.Method, redact(safeURL(httpReq.URL)), redact(be.Error()))
 		}
 		if errors.Is(err, errTooManyRedirects) {
 			return activityResult[any]{}, activityFailure(ctx, ErrTypeTooManyRedirects, false,

@@ -60,6 +60,9 @@ type Deps struct {
 	// HTTPClient sends http nodes' requests; nil means a default client. Redirects are
 	// limited to 5 unless the client sets its own CheckRedirect.
 	HTTPClient *http.Client
+	// Outbound limits where http nodes connect (ssrf.go); nil allows every address, so
+	// serve and worker always set it (denying non-public addresses unless told otherwise).
+	Outbound *OutboundPolicy
 	// MaxResponseBytes caps an http response body; 0 means DefaultMaxResponseBytes.
 	MaxResponseBytes int64
 	Logger           *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"time"
 
@@ -26,10 +27,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var tf temporalFlags
 	var serveURL, tokenFile string
 	var obs observeFlags
+	var outbound outboundFlags
 	fs := newFlagSet("worker")
 	fs.StringVar(&serveURL, "serve-url", "", "address of trellis serve, which gives this worker secrets and LLM providers (required)")
 	fs.StringVar(&tokenFile, "worker-token-file", "", "a copy of the file serve's --worker-token-file names (required)")
 	obs.register(fs)
+	outbound.register(fs)
 	tf.register(fs, false)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -55,6 +58,17 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer met.close()
+	serveHost := ""
+	if u, err := url.Parse(serveURL); err == nil && u.Host != "" {
+		serveHost = u.Host
+		if u.Port() == "" {
+			serveHost = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443"}[u.Scheme]+map[string]string{"http": "80"}[u.Scheme])
+		}
+	}
+	policy, err := outbound.policy(serveHost, tf.address, obs.metricsAddr)
+	if err != nil {
+		return err
+	}
 	token, err := readWorkerToken(tokenFile)
 	if err != nil {
 		return err
@@ -85,7 +99,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
 	}
 	defer tc.Close()
-	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true})
+	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true,
+		Outbound: policy})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s, task queue %s; secrets and providers from %s\n",
 		tf.address, tf.namespace, hello.TaskQueue, sc.base)
 	if err := w.Run(stopOnDone(ctx)); err != nil {

@@ -156,8 +156,9 @@ func TestScaleOutWorker(t *testing.T) {
 	wout, werr := &syncBuffer{}, &syncBuffer{}
 	wdone := make(chan int, 1)
 	go func() {
+		// The http node calls a test server on loopback, which workers refuse by default.
 		wdone <- run(wctx, []string{"worker", "--temporal-address", frontend, "--serve-url", app.url,
-			"--worker-token-file", tokenFile}, strings.NewReader(""), wout, werr)
+			"--worker-token-file", tokenFile, "--http-allow-private"}, strings.NewReader(""), wout, werr)
 	}()
 	waitFor(t, "the worker connects", func() bool {
 		select {

@@ -104,6 +104,7 @@ type serveFlags struct {
 	addr, data      string
 	publicURL       string
 	quotas          actions.Quotas
+	outbound        outboundFlags
 	workerTokenFile string
 	dev, remoteOnly bool
 	temporal        temporalFlags
@@ -119,6 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
 	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
 	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
+	f.outbound.register(fs)
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
 	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
@@ -137,6 +139,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	secure, err := parsePublicURL(f.publicURL)
 	if err != nil {
+		return err
+	}
+	if _, err := f.outbound.policy(); err != nil {
 		return err
 	}
 	logger, err := f.observe.logger(stderr)
@@ -231,6 +236,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// the store; and the main queue too, unless runs are left to remote workers.
 	wdeps := workerDeps(db, logger)
 	wdeps.StoreQueueOnly = f.remoteOnly
+	// http nodes reach public addresses only (unless the flags say more), never our own
+	// listeners nor the Temporal frontend.
+	if wdeps.Outbound, err = f.outbound.policy(ln.Addr().String(), opts.HostPort, f.temporal.uiAddr, f.observe.metricsAddr); err != nil {
+		return err
+	}
 	// The worker hints the live pages when a run may have changed; with runs left to remote
 	// workers, whose hints stay on their machines, the pages read runs more often.
 	notifier := engine.NewNotifier()

@@ -131,7 +131,8 @@ func TestServeEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	app := startServe(t, ctx, data, "--metrics-addr", "127.0.0.1:0", "--log-format", "json")
+	// The http node calls a test server on loopback, which serve refuses by default.
+	app := startServe(t, ctx, data, "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--http-allow-private")
 	// The log-ins follow the address line; wait for the last of them, however slow the machine.
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(app.out.String(), "llm nodes need a provider") && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
@@ -243,6 +244,8 @@ func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
 		{name: "tls without address", args: []string{"--temporal-tls-ca", "ca.pem"}, want: "need --temporal-address"},
 		{name: "listen with remote cluster", args: []string{"--temporal-address", "h:7233", "--temporal-listen", "127.0.0.1:7233"}, want: "for the embedded server"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, want: "--log-level"},
+		{name: "bad http allow", args: []string{"--http-allow", "10.0.0.0/99"}, want: "--http-allow"},
+		{name: "bad public url", args: []string{"--public-url", "ftp://x"}, want: "--public-url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
