@@ -81,6 +81,8 @@ type Deps struct {
 	Notifier *Notifier
 	// Schedules picks what a schedule's firing runs (schedules_workflow.go); nil fails firings.
 	Schedules ScheduleResolver
+	// Notifications keeps who is told what about tasks (notification.go); nil sends none.
+	Notifications NotificationStore
 }
 
 // NewWorker returns a worker (not started) for the main queue, which runs the interpreter
@@ -112,6 +114,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})
+	registerNotifyWorkflows(w)
 	w.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: BatchWorkflowName})
 	if deps.Remote {
 		registerActivitiesWhere(w, &deps, func(name string) bool { return !storeActivities[name] })
@@ -176,6 +179,7 @@ type registry interface {
 func register(r registry, deps *Deps) {
 	r.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	r.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})
+	registerNotifyWorkflows(r)
 	r.RegisterWorkflowWithOptions(BatchWorkflow, workflow.RegisterOptions{Name: BatchWorkflowName})
 	registerActivities(r, deps)
 }

@@ -19,11 +19,13 @@ func workerDeps(db *store.DB, logger *slog.Logger) engine.Deps {
 	return engine.Deps{
 		Secrets:   engineSources{db},
 		Versions:  engineSources{db},
-		Tasks:     enginestore.Tasks{DB: db},
+		Tasks:     enginestore.NotifyingTasks{Tasks: enginestore.Tasks{DB: db}},
 		Providers: engineProviders{db},
 		Logger:    logger,
 		// Firings of schedules pick their version through the same rules as a start by hand.
 		Schedules: actions.NewTriggers(actions.New(db, db, nil, logger), db, nil),
+		// Tasks created or escalated start their notifications (notification.go).
+		Notifications: enginestore.Notifications{DB: db},
 	}
 }
 
