@@ -46,6 +46,7 @@ func (a *Actions) Check(ctx context.Context, doc []byte, selfID string) (*Checke
 			probs = append(probs, p)
 		}
 	}
+	probs = append(probs, secretProblems(g)...)
 	if probs == nil {
 		probs = []designer.Problem{}
 	}

@@ -108,6 +108,10 @@ func (a *httpActivity) run(ctx context.Context, req httpRequest) (activityResult
 	if err != nil {
 		return activityResult[any]{}, activityFailure(ctx, ErrTypeTemplate, false, "%s", fieldErr(field, err))
 	}
+	// Versions published before the rule: refuse here too, before any secret is read.
+	if field, msg := HTTPSecretProblems(req.Config); msg != "" {
+		return activityResult[any]{}, activityFailure(ctx, ErrTypeTemplate, false, "field %s: %s", field, msg)
+	}
 	secrets, err := a.resolveSecrets(ctx, t.refs.Secrets)
 	if err != nil {
 		return activityResult[any]{}, err
@@ -168,7 +172,9 @@ func (a *httpActivity) run(ctx context.Context, req httpRequest) (activityResult
 			headers[strings.ToLower(k)] = v[0]
 		}
 	}
-	out := map[string]any{"status": resp.StatusCode, "headers": headers, "body": decodeBody(resp.Header.Get("Content-Type"), raw)}
+	// A response echoing a secret (in any encoding) must not carry it into run state.
+	out := map[string]any{"status": resp.StatusCode, "headers": redactValue(headers, redact),
+		"body": redactValue(decodeBody(resp.Header.Get("Content-Type"), raw), redact)}
 	return resultOf[any](ctx, out), nil
 }
 
@@ -283,19 +289,52 @@ func (a *httpActivity) resolveSecrets(ctx context.Context, names []string) (map[
 	return out, nil
 }
 
-// redactor hides secret values in text that may reach history or logs.
+// redactor hides secret values in text that may reach history or logs, in every encoding
+// secretForms knows, case-insensitively. Values shorter than 4 bytes are hidden only as
+// written: hiding every "a" in every form would say more than it hides.
 func redactor(secrets map[string]any) func(string) string {
+	var forms, exact []string
+	for _, v := range secrets {
+		sv, ok := v.(string)
+		switch {
+		case !ok || sv == "":
+		case len(sv) < 4:
+			exact = append(exact, sv)
+		default:
+			forms = append(forms, secretForms(sv)...)
+		}
+	}
 	return func(s string) string {
-		for _, v := range secrets {
-			if sv, ok := v.(string); ok && sv != "" {
-				// A secret in the url is sent encoded; hide those forms too.
-				for _, form := range urlForms(sv) {
-					s = strings.ReplaceAll(s, form, "[secret]")
-				}
-				s = strings.ReplaceAll(s, sv, "[secret]")
-			}
+		for _, f := range forms {
+			s = replaceFold(s, f, "[secret]")
+		}
+		for _, f := range exact {
+			s = strings.ReplaceAll(s, f, "[secret]")
 		}
 		return s
+	}
+}
+
+// replaceFold replaces old in s case-insensitively for ASCII (a secret echoed in another
+// case is still the secret).
+func replaceFold(s, old, repl string) string {
+	if !strings.Contains(strings.ToLower(s), strings.ToLower(old)) {
+		return s
+	}
+	var b strings.Builder
+	ls, lo := strings.ToLower(s), strings.ToLower(old)
+	if len(ls) != len(s) { // non-ASCII case mapping changed lengths: exact matches only
+		return strings.ReplaceAll(s, old, repl)
+	}
+	for {
+		i := strings.Index(ls, lo)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, ls = s[i+len(old):], ls[i+len(old):]
 	}
 }
 
