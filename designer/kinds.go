@@ -117,6 +117,7 @@ var kinds = []KindSpec{
 				Help: "Optional: the fields the answer must have. The model is asked for JSON and its answer is checked against this."},
 		},
 	},
+	agentKind,
 	{
 		Name: KindApproval, Label: "Approval", Icon: "✋", Color: "#f59e0b",
 		Description: "Asks a person or a group to decide; the run waits until they do.",
@@ -196,7 +197,7 @@ var kindIndex = func() map[string]int {
 	return m
 }()
 
-// Kinds returns the catalogue in palette order: transform, http, llm, approval, wait,
+// Kinds returns the catalogue in palette order: transform, http, llm, agent, approval, wait,
 // subgraph, map, loop. The result is a copy; changing it changes nothing.
 func Kinds() []KindSpec {
 	out := make([]KindSpec, len(kinds))
@@ -269,6 +270,8 @@ func DecodeConfig(n Node) (any, error) {
 	switch n.Kind {
 	case KindLLM:
 		cfg = &LLMConfig{}
+	case KindAgent:
+		cfg = &AgentConfig{}
 	case KindHTTP:
 		cfg = &HTTPConfig{}
 	case KindTransform:

@@ -34,14 +34,14 @@ func TestKindsOrderAndLooks(t *testing.T) {
 		if (k.Ports == nil) != (k.Name == KindApproval) {
 			t.Errorf("kind %s: only approval has no fixed ports", k.Name)
 		}
-		if k.DoesWork != (k.Name == KindLLM || k.Name == KindHTTP) {
+		if k.DoesWork != (k.Name == KindLLM || k.Name == KindHTTP || k.Name == KindAgent) {
 			t.Errorf("kind %s: DoesWork = %v", k.Name, k.DoesWork)
 		}
 	}
 	for _, f := range CommonFields {
 		checkField("common", f)
 	}
-	if want := "transform http llm approval wait subgraph map loop"; strings.Join(names, " ") != want {
+	if want := "transform http llm agent approval wait subgraph map loop"; strings.Join(names, " ") != want {
 		t.Fatalf("kinds = %v, want %s", names, want)
 	}
 }
@@ -59,7 +59,7 @@ func jsonNames(v any) []string {
 }
 
 func TestCatalogueCoversConfigStructs(t *testing.T) {
-	structs := map[string]any{KindLLM: LLMConfig{}, KindHTTP: HTTPConfig{}, KindTransform: TransformConfig{},
+	structs := map[string]any{KindLLM: LLMConfig{}, KindAgent: AgentConfig{}, KindHTTP: HTTPConfig{}, KindTransform: TransformConfig{},
 		KindApproval: ApprovalConfig{}, KindWait: WaitConfig{}, KindSubgraph: SubgraphConfig{},
 		KindMap: MapConfig{}, KindLoop: LoopConfig{}}
 	for name, s := range structs {

@@ -147,6 +147,8 @@ func (v *validator) configIn(s site, n *Node, spec *KindSpec, reads []string) {
 		c.http()
 	case KindLLM:
 		c.llm()
+	case KindAgent:
+		c.agent()
 	case KindApproval:
 		c.approval()
 	case KindWait:
@@ -205,7 +207,7 @@ func (c *configCheck) unknownFields(obj *jval, prefix string) {
 }
 
 func articleN(kind string) string {
-	if kind == KindLLM || kind == KindHTTP || kind == KindApproval {
+	if kind == KindLLM || kind == KindHTTP || kind == KindApproval || kind == KindAgent {
 		return "n"
 	}
 	return ""

@@ -129,7 +129,7 @@ func TestValidateNodes(t *testing.T) {
 		{"id starts with a digit", doc(tr("1a"), ""), []want{nw("1a", "id", "must start with a lowercase letter")}},
 		{"id duplicate", doc(tr("a")+","+tr("a"), ""), []want{nw("a", "id", `duplicate id "a": nodes[0] has it already`)}},
 		{"kind missing", doc(`{"id":"a"}`, ""), []want{nw("a", "kind", "has no kind")}},
-		{"kind unknown", doc(`{"id":"a","kind":"email"}`, ""), []want{nw("a", "kind", `unknown kind "email"; expected one of transform, http, llm, approval, wait, subgraph`)}},
+		{"kind unknown", doc(`{"id":"a","kind":"email"}`, ""), []want{nw("a", "kind", `unknown kind "email"; expected one of transform, http, llm, agent, approval, wait, subgraph`)}},
 		{"config not an object", doc(node("a", "transform", "[1]"), ""), []want{nw("a", "config", "config must be an object, not a list")}},
 		{"config unknown field", doc(node("a", "transform", `{"value":"1","colour":"red"}`), ""),
 			[]want{nw("a", "config.colour", `unknown field "colour" for a transform node; expected one of value`)}},

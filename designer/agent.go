@@ -1,0 +1,205 @@
+package designer
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// KindAgent is a language model that calls tools, turn after turn, until it can answer.
+const KindAgent = "agent"
+
+// Agent limits.
+const (
+	AgentDefaultMaxSteps = 10
+	AgentMaxSteps        = 50
+	AgentMaxTools        = 32
+)
+
+// AgentConfig configures an agent node.
+type AgentConfig struct {
+	Provider    string          `json:"provider,omitempty"`
+	Model       string          `json:"model,omitempty"`
+	System      string          `json:"system,omitempty"`
+	Prompt      string          `json:"prompt"`
+	Tools       []AgentTool     `json:"tools"`
+	MaxSteps    int             `json:"max_steps,omitempty"`
+	JSONSchema  json.RawMessage `json:"json_schema,omitempty"`
+	Temperature *float64        `json:"temperature,omitempty"`
+	MaxTokens   int             `json:"max_tokens,omitempty"`
+}
+
+// AgentTool is one tool the model may call: an HTTP request built from the model's
+// arguments (templates over args and secrets, as the http kind), with the arguments'
+// JSON Schema in Parameters.
+type AgentTool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	HTTP        *AgentHTTPTool  `json:"http,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	// Graph, MCP and Approval are in the format (graph and MCP tools, and calls that wait
+	// for a person) but not run yet: validation refuses them by name.
+	Graph    string          `json:"graph,omitempty"`
+	Version  json.RawMessage `json:"version,omitempty"`
+	MCP      json.RawMessage `json:"mcp,omitempty"`
+	Approval json.RawMessage `json:"approval,omitempty"`
+}
+
+// AgentHTTPTool is the request an http tool sends.
+type AgentHTTPTool struct {
+	Method  string            `json:"method,omitempty"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+// RootArgs is what an http tool's templates read: the arguments the model gave.
+const RootArgs = "args"
+
+// AgentToolNamePattern is what both LLM protocols accept as a function name.
+var AgentToolNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// ToolSteps is the step limit: max_steps, or the default when it is left out.
+func (c *AgentConfig) ToolSteps() int {
+	if c.MaxSteps == 0 {
+		return AgentDefaultMaxSteps
+	}
+	return c.MaxSteps
+}
+
+var agentKind = KindSpec{
+	Name: KindAgent, Label: "Agent", Icon: "🤖", Color: "#c026d3", DoesWork: true,
+	Description: "A language model that calls tools (web services) turn after turn until it can answer.",
+	Ports:       []string{PortOut, PortExhausted, PortError},
+	Fields: []FieldSpec{
+		{Name: "provider", Label: "Provider", Type: FieldString, Default: "default",
+			Help: "Which configured model provider to use; leave it empty for the default one. It must support tool calling."},
+		{Name: "model", Label: "Model", Type: FieldString,
+			Help: "The model name, such as gpt-4o; leave it empty for the provider's default."},
+		{Name: "system", Label: "System instructions", Type: FieldTemplate,
+			Help: "Standing instructions: the agent's role, its rules and when to use which tool. May contain {{ expression }} parts."},
+		{Name: "prompt", Label: "Task", Type: FieldTemplate, Required: true,
+			Help: "What the agent must do. Use {{ expression }} to insert data, such as {{ input.message }}."},
+		{Name: "tools", Label: "Tools", Type: FieldJSON, Required: true,
+			Help: `A list of tools, each {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}. The request's texts may contain {{ args.NAME }} and {{ secrets.NAME }}.`},
+		{Name: "max_steps", Label: "Most turns", Type: FieldInteger, Default: AgentDefaultMaxSteps, Min: 1, Max: AgentMaxSteps,
+			Help: "How many times the model may answer (each answer may call several tools); past it the node ends on its exhausted exit."},
+		{Name: "json_schema", Label: "Answer format", Type: FieldSchema,
+			Help: "Optional: the fields the final answer must have. It is checked, and the model asked again when it does not fit."},
+		{Name: "temperature", Label: "Temperature", Type: FieldNumber,
+			Help: "From 0 to 2: lower gives steadier answers, higher more varied ones."},
+		{Name: "max_tokens", Label: "Maximum answer length", Type: FieldInteger,
+			Help: "The longest answer of one turn, in tokens."},
+	},
+}
+
+// agent checks an agent's tools and limits; the common fields were checked by type.
+func (c *configCheck) agent() {
+	c.llm()
+	raw := c.n.Config
+	if c.s.prefix != "" || len(bytes.TrimSpace(raw)) == 0 {
+		return
+	}
+	var cfg struct {
+		Tools json.RawMessage `json:"tools"`
+	}
+	if json.Unmarshal(raw, &cfg) != nil || len(cfg.Tools) == 0 {
+		return
+	}
+	var tools []json.RawMessage
+	if err := json.Unmarshal(cfg.Tools, &tools); err != nil {
+		c.add("config.tools", "tools must be a list of tools")
+		return
+	}
+	if len(tools) == 0 {
+		c.add("config.tools", "tools is empty; an agent needs at least one tool (use an llm node for a model without tools)")
+	}
+	if len(tools) > AgentMaxTools {
+		c.add("config.tools", fmt.Sprintf("%d tools; an agent may have at most %d", len(tools), AgentMaxTools))
+	}
+	seen := map[string]bool{}
+	for i, rt := range tools {
+		c.agentTool(fmt.Sprintf("config.tools.%d", i), rt, seen)
+	}
+}
+
+func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[string]bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var t AgentTool
+	if err := dec.Decode(&t); err != nil {
+		c.add(path, fmt.Sprintf("a tool is {name, description, parameters, http}: %v", err))
+		return
+	}
+	switch {
+	case !AgentToolNamePattern.MatchString(t.Name):
+		c.add(path+".name", fmt.Sprintf("tool name %q: use 1 to 64 letters, digits, _ or -", t.Name))
+	case t.Name == "answer":
+		c.add(path+".name", `tool name "answer" is reserved for the final answer`)
+	case seen[t.Name]:
+		c.add(path+".name", fmt.Sprintf("tool %q is listed twice", t.Name))
+	}
+	seen[t.Name] = true
+	if strings.TrimSpace(t.Description) == "" {
+		c.add(path+".description", "description is required: it is how the model knows when to use the tool")
+	}
+	switch {
+	case t.Graph != "" || len(t.Version) > 0:
+		c.add(path+".graph", "graph tools are not available yet; call the graph's webhook or API with an http tool")
+	case len(t.MCP) > 0:
+		c.add(path+".mcp", "MCP tools are not available yet")
+	case len(t.Approval) > 0:
+		c.add(path+".approval", "tool calls that wait for a person are not available yet; follow the agent with an approval node")
+	case t.HTTP == nil:
+		c.add(path+".http", "http is required: the request the tool sends")
+	default:
+		c.agentHTTPTool(path+".http", t.HTTP)
+	}
+	if len(t.Parameters) > 0 {
+		var root map[string]any
+		if err := json.Unmarshal(t.Parameters, &root); err != nil || root["type"] != "object" {
+			c.add(path+".parameters", `parameters must be a JSON Schema of an object ("type": "object")`)
+		} else if _, err := CompileSchema(t.Parameters); err != nil {
+			c.add(path+".parameters", err.Error())
+		}
+	}
+}
+
+func (c *configCheck) agentHTTPTool(path string, h *AgentHTTPTool) {
+	if h.Method != "" && !containsString(HTTPMethods, strings.ToUpper(h.Method)) {
+		c.add(path+".method", fmt.Sprintf("method %q must be one of %s", h.Method, strings.Join(HTTPMethods, ", ")))
+	}
+	if strings.TrimSpace(h.URL) == "" {
+		c.add(path+".url", "url is required")
+	}
+	type text struct{ field, value string }
+	texts := []text{{"url", h.URL}}
+	names := make([]string, 0, len(h.Headers))
+	for k := range h.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		texts = append(texts, text{"headers." + k, h.Headers[k]})
+	}
+	if len(h.Body) > 0 {
+		texts = append(texts, text{"body", string(h.Body)})
+	}
+	for _, t := range texts {
+		if _, err := CompileTemplate(t.value); err != nil {
+			c.add(path+"."+t.field, err.Error())
+		}
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,331 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"trellis/designer"
+	"trellis/engine/llm"
+)
+
+// agentKind is a language model that calls tools until it can answer. Each model turn is an
+// activity and each tool call another (an http tool is the http activity), so the
+// transcript, kept in workflow state, survives a crash: a restarted worker replays the
+// finished turns and calls from history and never repeats one. The tool calls of one turn
+// run in parallel.
+type agentKind struct{}
+
+const activityAgentTurn = "agent.turn"
+
+// Bounds of an agent's transcript, which every turn carries to the model: a tool's result
+// is cut to agentResultLimit, and a run whose transcript passes agentTranscriptLimit fails.
+const (
+	agentResultLimit     = 16 << 10
+	agentTranscriptLimit = 1 << 20
+)
+
+// ErrTypeAgent is the error type of an agent whose transcript grew past its limit.
+const ErrTypeAgent = "Agent"
+
+func init() {
+	registerKind(designer.KindAgent, agentKind{})
+	registerActivity(activityAgentTurn, func(d *Deps) any { return newLLMActivity(d).turn })
+}
+
+// agentNode is an agent's config compiled.
+type agentNode struct {
+	llm      designer.LLMConfig // provider, model, system, prompt, sampling and answer format
+	refs     designer.Refs      // what system and prompt read
+	tools    []agentToolRT
+	byName   map[string]int
+	maxSteps int
+}
+
+type agentToolRT struct {
+	spec   llm.Tool
+	schema *designer.Schema // nil: any arguments
+	http   designer.HTTPConfig
+}
+
+func (agentKind) compile(n *designer.Node, ps *problemList) any {
+	var c designer.AgentConfig
+	if !decodeConfig(n, &c, ps) {
+		return nil
+	}
+	a := &agentNode{llm: designer.LLMConfig{Provider: c.Provider, Model: c.Model, System: c.System, Prompt: c.Prompt,
+		Temperature: c.Temperature, MaxTokens: c.MaxTokens, JSONSchema: c.JSONSchema},
+		byName: map[string]int{}, maxSteps: c.ToolSteps()}
+	t, field, err := compileLLM(a.llm)
+	if err != nil {
+		ps.node(n.ID, field, err)
+		return nil
+	}
+	a.refs = t.refs
+	if a.maxSteps < 1 || a.maxSteps > designer.AgentMaxSteps {
+		ps.nodef(n.ID, "config.max_steps", "max_steps must be from 1 to %d", designer.AgentMaxSteps)
+	}
+	if len(c.Tools) == 0 {
+		ps.nodef(n.ID, "config.tools", "an agent needs at least one tool")
+	}
+	for i, tool := range c.Tools {
+		rt, field, err := compileAgentTool(tool)
+		if err != nil {
+			ps.node(n.ID, fmt.Sprintf("config.tools.%d%s", i, field), err)
+			continue
+		}
+		if _, dup := a.byName[tool.Name]; dup {
+			ps.nodef(n.ID, fmt.Sprintf("config.tools.%d.name", i), "tool %q is listed twice", tool.Name)
+			continue
+		}
+		a.byName[tool.Name] = len(a.tools)
+		a.tools = append(a.tools, rt)
+	}
+	return a
+}
+
+// compileAgentTool checks one tool; on error the field is the part of the tool at fault.
+func compileAgentTool(t designer.AgentTool) (agentToolRT, string, error) {
+	rt := agentToolRT{spec: llm.Tool{Name: t.Name, Description: t.Description}}
+	if !designer.AgentToolNamePattern.MatchString(t.Name) {
+		return rt, ".name", fmt.Errorf("tool name %q: use 1 to 64 letters, digits, _ or -", t.Name)
+	}
+	if t.HTTP == nil {
+		return rt, ".http", fmt.Errorf("only http tools can run: http is required")
+	}
+	if len(t.Parameters) > 0 {
+		if err := json.Unmarshal(t.Parameters, &rt.spec.Parameters); err != nil || rt.spec.Parameters["type"] != "object" {
+			return rt, ".parameters", fmt.Errorf(`parameters must be a JSON Schema of an object ("type": "object")`)
+		}
+		s, err := designer.CompileSchema(t.Parameters)
+		if err != nil {
+			return rt, ".parameters", err
+		}
+		rt.schema = s
+	}
+	rt.http = designer.HTTPConfig{Method: strings.ToUpper(t.HTTP.Method), URL: t.HTTP.URL, Headers: t.HTTP.Headers, Body: t.HTTP.Body}
+	if _, field, err := compileHTTP(rt.http); err != nil {
+		return rt, ".http" + strings.TrimPrefix(field, "config"), err
+	}
+	return rt, "", nil
+}
+
+func (agentKind) ports(n *designer.Node, _ any) []string {
+	return []string{designer.PortOut, designer.PortExhausted, designer.PortError}
+}
+
+// historyEvents: per step a turn activity (3), a workflow task, and say four tool calls.
+func (agentKind) historyEvents(n *designer.Node, cfg any) int {
+	steps := designer.AgentDefaultMaxSteps
+	if a, ok := cfg.(*agentNode); ok {
+		steps = a.maxSteps
+	}
+	return steps * (3 + workflowTaskEvents + 4*3)
+}
+
+// agentTurnRequest is the turn activity's input: the model settings and templates, the
+// scope they read, the tools on offer and the conversation after the prompt.
+type agentTurnRequest struct {
+	RunID    string             `json:"run_id"`
+	NodeID   string             `json:"node_id"`
+	Config   designer.LLMConfig `json:"config"`
+	Scope    map[string]any     `json:"scope"`
+	Tools    []llm.Tool         `json:"tools"`
+	Messages []llm.Message      `json:"messages"`
+}
+
+// agentTurn is one model answer.
+type agentTurn struct {
+	Text             string         `json:"text"`
+	JSON             any            `json:"json,omitempty"`
+	Model            string         `json:"model"`
+	ToolCalls        []llm.ToolCall `json:"tool_calls,omitempty"`
+	PromptTokens     int            `json:"prompt_tokens"`
+	CompletionTokens int            `json:"completion_tokens"`
+	Cost             *float64       `json:"cost,omitempty"`
+}
+
+// agentCall is one tool call as the node's output lists it.
+type agentCall struct {
+	Step   int    `json:"step"`
+	Name   string `json:"name"`
+	Args   any    `json:"args"`
+	Status string `json:"status"` // completed, failed, refused (unknown tool or bad arguments), not_run
+	Error  string `json:"error,omitempty"`
+}
+
+// agentRun is an agent's progress through its steps.
+type agentRun struct {
+	a        *agentNode
+	x        *nodeExec
+	msgs     []llm.Message
+	calls    []agentCall
+	last     agentTurn
+	steps    int
+	prompt   int
+	complete int
+	cost     float64
+	costs    bool // every turn had a price
+	attempts int
+}
+
+func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
+	r := &agentRun{a: x.cfg.(*agentNode), x: x, costs: true}
+	scope := x.scope(r.a.refs)
+	specs := make([]llm.Tool, len(r.a.tools))
+	for i, t := range r.a.tools {
+		specs[i] = t.spec
+	}
+	for r.steps < r.a.maxSteps {
+		r.steps++
+		req := agentTurnRequest{RunID: x.r.in.RunID, NodeID: x.node.ID, Config: r.a.llm, Scope: scope, Tools: specs, Messages: r.msgs}
+		turn, attempts, err := runActivity[agentTurn](ctx, x, activityAgentTurn, req)
+		r.attempts += attempts
+		if err != nil {
+			return nodeResult{Attempts: r.attempts}, err
+		}
+		r.account(turn)
+		r.msgs = append(r.msgs, llm.Message{Role: llm.RoleAssistant, Content: turn.Text, ToolCalls: turn.ToolCalls})
+		if len(turn.ToolCalls) == 0 {
+			return nodeResult{Port: designer.PortOut, Output: r.output(), Attempts: r.attempts}, nil
+		}
+		if r.steps == r.a.maxSteps {
+			for _, tc := range turn.ToolCalls {
+				r.calls = append(r.calls, agentCall{Step: r.steps, Name: tc.Name, Args: rawArgs(tc.Args), Status: "not_run",
+					Error: "max_steps reached"})
+			}
+			break
+		}
+		r.msgs = append(r.msgs, llm.Message{Role: llm.RoleUser, ToolResults: r.callTools(ctx, turn.ToolCalls)})
+		if b, _ := json.Marshal(r.msgs); len(b) > agentTranscriptLimit {
+			return nodeResult{Attempts: r.attempts}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+				"agent %s: the conversation grew past %d bytes after %d steps; ask for shorter tool results or fewer steps",
+				x.node.ID, agentTranscriptLimit, r.steps), ErrTypeAgent, nil)
+		}
+	}
+	return nodeResult{Port: designer.PortExhausted, Output: r.output(), Attempts: r.attempts}, nil
+}
+
+func (r *agentRun) account(t agentTurn) {
+	r.last = t
+	r.prompt += t.PromptTokens
+	r.complete += t.CompletionTokens
+	if t.Cost == nil {
+		r.costs = false
+	} else {
+		r.cost += *t.Cost
+	}
+}
+
+// output is {text, json?, model, steps, tool_calls, usage, cost?}, like an llm node's.
+func (r *agentRun) output() map[string]any {
+	calls := r.calls
+	if calls == nil {
+		calls = []agentCall{}
+	}
+	out := map[string]any{
+		"text":       r.last.Text,
+		"model":      r.last.Model,
+		"steps":      r.steps,
+		"tool_calls": calls,
+		"usage":      map[string]any{"prompt_tokens": r.prompt, "completion_tokens": r.complete},
+	}
+	if len(r.a.llm.JSONSchema) > 0 {
+		out["json"] = r.last.JSON
+	}
+	if r.costs {
+		out["cost"] = r.cost
+	}
+	return out
+}
+
+// callTools runs the calls of one turn in parallel and returns their results in order.
+func (r *agentRun) callTools(ctx workflow.Context, tcs []llm.ToolCall) []llm.ToolResult {
+	results := make([]llm.ToolResult, len(tcs))
+	calls := make([]agentCall, len(tcs))
+	wg := workflow.NewWaitGroup(ctx)
+	for i := range tcs {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			results[i], calls[i] = r.callTool(ctx, i, tcs[i])
+		})
+	}
+	wg.Wait(ctx)
+	r.calls = append(r.calls, calls...)
+	return results
+}
+
+// callTool runs one call. What the model got wrong (an unknown tool, arguments that do not
+// fit) and what failed goes back to it as an error result, so it can correct itself.
+func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.ToolResult, agentCall) {
+	res := llm.ToolResult{CallID: tc.ID, Name: tc.Name}
+	call := agentCall{Step: r.steps, Name: tc.Name, Args: rawArgs(tc.Args)}
+	refuse := func(status, msg string) (llm.ToolResult, agentCall) {
+		res.Content, res.IsError = msg, true
+		call.Status, call.Error = status, msg
+		return res, call
+	}
+	ti, ok := r.a.byName[tc.Name]
+	if !ok {
+		names := make([]string, len(r.a.tools))
+		for j, t := range r.a.tools {
+			names[j] = t.spec.Name
+		}
+		return refuse("refused", fmt.Sprintf("there is no tool %q; the tools are %s", tc.Name, strings.Join(names, ", ")))
+	}
+	tool := r.a.tools[ti]
+	var args any = map[string]any{}
+	if len(tc.Args) > 0 {
+		if err := json.Unmarshal(tc.Args, &args); err != nil {
+			return refuse("refused", "the arguments are not JSON: "+err.Error())
+		}
+	}
+	call.Args = args
+	if tool.schema != nil {
+		if errs := tool.schema.Validate(args); len(errs) > 0 {
+			msgs := make([]string, len(errs))
+			for j, e := range errs {
+				msgs[j] = e.Path + ": " + e.Message
+			}
+			return refuse("refused", "the arguments do not fit the tool's parameters: "+strings.Join(msgs, "; "))
+		}
+	}
+	// NODE/STEP/CALL names the call: its activity (calls of one turn run at once, and an
+	// activity id is unique among those in flight) and its Idempotency-Key, which a retried
+	// call keeps.
+	callID := r.x.node.ID + "/" + strconv.Itoa(r.steps) + "/" + strconv.Itoa(i)
+	req := httpRequest{RunID: r.x.r.in.RunID, NodeID: callID, Config: tool.http, Scope: map[string]any{designer.RootArgs: args}}
+	opts := workflow.GetActivityOptions(r.x.activityOptions(ctx, ""))
+	opts.ActivityID, opts.Summary = callID, callID
+	var done activityResult[any]
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activityHTTP, req).Get(ctx, &done)
+	out := done.Output
+	if err != nil {
+		if temporal.IsCanceledError(err) {
+			return refuse("failed", "cancelled")
+		}
+		return refuse("failed", errorInfo(err).Message)
+	}
+	b, _ := json.Marshal(out)
+	content := string(b)
+	if len(content) > agentResultLimit {
+		content = content[:agentResultLimit] + fmt.Sprintf("… (cut: the result is %d bytes)", len(b))
+	}
+	res.Content = content
+	call.Status = "completed"
+	return res, call
+}
+
+// rawArgs is a call's arguments for the output: decoded when they are JSON.
+func rawArgs(raw json.RawMessage) any {
+	var v any
+	if json.Unmarshal(raw, &v) == nil {
+		return v
+	}
+	return string(raw)
+}
