@@ -58,6 +58,7 @@ func (s *Server) routeTable() []Route {
 	rows = append(rows, s.providerRoutes()...)
 	rows = append(rows, s.versionRoutes()...)
 	rows = append(rows, s.triggerRoutes()...)
+	rows = append(rows, s.notificationRoutes()...)
 	rows = append(rows, s.internalRoutes()...)
 	rows = append(rows, s.mcpRoutes()...)
 	return rows

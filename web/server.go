@@ -85,6 +85,8 @@ type Deps struct {
 	Notifier RunNotifier
 	// Triggers stores webhooks and the schedules index (hook_*.go, schedule_*.go).
 	Triggers actions.TriggerStore
+	// Notifications keeps how people are told of tasks (notifications.go).
+	Notifications NotificationAdmin
 	// Worker gives workers on other machines secrets and providers (internal_*.go); nil
 	// answers them 503.
 	Worker WorkerSource

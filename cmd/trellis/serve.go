@@ -258,6 +258,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer w.Stop()
 
 	eng := engine.New(tc, engine.Options{})
+	// The daily digest of notifications is a Temporal schedule; creating it twice is a no-op.
+	if err := eng.EnsureDigestSchedule(ctx, "UTC"); err != nil {
+		logger.Warn("digest schedule", slog.Any("error", err))
+	}
 	deps := web.Deps{
 		Notifier:  notifier,
 		Users:     db,
@@ -267,6 +271,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Tasks:     db,
 		Providers: db,
 		Triggers:  db,
+		// Notification settings, choices and deliveries (cmd_notify.go).
+		Notifications: notifyAdmin{db},
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
