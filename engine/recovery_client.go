@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
@@ -91,4 +92,14 @@ func (e *Engine) recoveryError(ctx context.Context, runID string, err error) err
 		return &RecoveryError{Reason: RecoveryConflict, Message: fmt.Sprintf("Run %s has ended (%s)", runID, st)}
 	}
 	return fmt.Errorf("run %s: %w", runID, err)
+}
+
+// CountHeldRuns counts the runs held by an incident, draft test runs aside.
+func (e *Engine) CountHeldRuns(ctx context.Context) (int, error) {
+	resp, err := e.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: e.opts.Namespace,
+		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s' AND %s", WorkflowName, SAStatus, RunHeld, notDraftRuns)})
+	if err != nil {
+		return 0, fmt.Errorf("count held runs: %w", err)
+	}
+	return int(resp.GetCount()), nil
 }

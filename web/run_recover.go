@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,12 +16,15 @@ import (
 	"trellis/designer"
 	"trellis/engine"
 	"trellis/store"
+	"trellis/templates"
 )
 
 // Recoverer is what the recovery routes need of the engine: act on incidents, pause and
 // resume (*engine.Engine implements it; web.Engine embeds it).
 type Recoverer interface {
 	actions.Recoverer
+	// CountHeldRuns is the number of runs held by an incident, for the navigation.
+	CountHeldRuns(ctx context.Context) (int, error)
 }
 
 // runOperators act on incidents and pause runs: developers (and admins, who have every role).
@@ -37,6 +41,7 @@ func (s *Server) recoverRoutes() []Route {
 			Route{Method: http.MethodPost, Path: "/api/v1/runs/:id/nodes/:node/" + a, Roles: runOperators, MaxBody: runRecoverLimit, Handler: s.runIncidentAPI(a)},
 			Route{Method: http.MethodPost, Path: "/runs/:id/nodes/:node/" + a, Roles: runOperators, MaxBody: runRecoverLimit, Handler: s.runIncident(a)})
 	}
+	rows = append(rows, Route{Method: http.MethodGet, Path: "/runs/held-count", Roles: runOperators, Handler: s.heldRunsCount})
 	for _, pause := range []bool{true, false} {
 		a := engine.ActionResume
 		if pause {
@@ -193,4 +198,15 @@ func (s *Server) pauseRun(c echo.Context, id string, pause bool, comment string)
 	}
 	s.log.Info("run pause", slog.String("run_id", id), slog.Bool("pause", pause), slog.String("by", by))
 	return nil
+}
+
+// heldRunsCount is the navigation's count of held runs, which the layout polls for
+// developers. It answers 200 always, so that a page never logs an error over a badge.
+func (s *Server) heldRunsCount(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	n, err := s.deps.Runs.CountHeldRuns(c.Request().Context())
+	if err != nil {
+		s.log.Warn("count held runs", slog.Any("error", err))
+	}
+	return RenderFragment(c, http.StatusOK, templates.HeldRunsNavCount(n, true))
 }

@@ -95,6 +95,13 @@ func TestRunRecoverAPI(t *testing.T) {
 	if len(rows) != 1 || rows[0].RunID != id || rows[0].Status != engine.RunHeld {
 		t.Errorf("?status=held = %+v", rows)
 	}
+	// The navigation's count, for developers only.
+	app.user("devpage", store.RoleDeveloper)
+	page := app.client()
+	page.login("devpage", testPassword)
+	if r := page.get("/runs/held-count"); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `data-count="1"`) {
+		t.Errorf("held count = %d %s", r.StatusCode, r.Body)
+	}
 
 	// Two retries at once: one is taken, the other finds the node no longer held.
 	svc.up.Store(true)
@@ -202,3 +209,5 @@ func TestRunRewindAPI(t *testing.T) {
 		t.Errorf("GET the rewound run = %s", resp.Body)
 	}
 }
+
+func (engineWithoutRuns) CountHeldRuns(context.Context) (int, error) { return 0, nil }
