@@ -144,7 +144,10 @@ func (s *Server) scheduleCreate(c echo.Context) error {
 			field = "input"
 		}
 		if form.Errors[field] == "" {
-			form.Errors[field] = pr.Text()
+			form.Errors[field] = pr.Message
+			if pr.Path != "" {
+				form.Errors[field] = pr.Path + ": " + pr.Message
+			}
 		}
 	}
 	p.SchedForm = form
