@@ -309,3 +309,22 @@ func TestRecordRecoveryHistories(t *testing.T) {
 		writeHistory(t, cl.c, id, name, "no secret here")
 	}
 }
+
+// TestTimelineOperatorSteps: the recorded retry is an operator step of the held node, saying
+// who did what, between its failed and its successful attempts.
+func TestTimelineOperatorSteps(t *testing.T) {
+	tl, err := BuildTimeline(loadHistory(t, "testdata/histories/held_retried.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, e := range tl.Entries {
+		if e.Node == "call" {
+			steps = append(steps, e.Step+":"+e.Status+":"+e.Name)
+		}
+	}
+	want := "activity:failed:http activity:failed:http operator:completed:retry by dev activity:completed:http"
+	if got := strings.Join(steps, " "); got != want {
+		t.Errorf("call's steps = %s\nwant %s", got, want)
+	}
+}

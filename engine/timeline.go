@@ -30,6 +30,8 @@ const (
 	StepDecision = "decision"
 	// StepPerson is the time a node waited for a person's decision.
 	StepPerson = "person"
+	// StepOperator is an operator's retry, skip or fail of a held node (Name says which).
+	StepOperator = "operator"
 )
 
 // TimelineEntry is one row of GET /runs/{id}/timeline: one attempt of an activity, one
@@ -277,8 +279,14 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 		if node == "" {
 			return
 		}
+		step, name := StepDecision, req.GetInput().GetName()
+		if name == UpdateIncident {
+			var act IncidentRequest
+			_ = json.Unmarshal(arg, &act)
+			step, name = StepOperator, act.Action+" by "+act.By
+		}
 		b.updates[req.GetMeta().GetUpdateId()] = b.add(TimelineEntry{Node: node, Attempt: 1, Status: NodeRunning,
-			Step: StepDecision, Name: req.GetInput().GetName(), ScheduledAt: ptr(at), StartedAt: ptr(at),
+			Step: step, Name: name, ScheduledAt: ptr(at), StartedAt: ptr(at),
 			Decision: arg, seq: id})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 		a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
