@@ -39,6 +39,9 @@ type Options struct {
 	Namespace string
 	// QueryTimeout bounds the state query in GetRun; default 10s.
 	QueryTimeout time.Duration
+	// DecisionKey signs decisions, so workers holding the same key know serve checked the
+	// reviewer (decision_proof.go); nil signs none.
+	DecisionKey []byte
 }
 
 // Engine starts, reads, lists and cancels runs.

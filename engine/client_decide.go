@@ -46,6 +46,9 @@ func (e *DecisionError) Error() string { return e.Message }
 func (e *Engine) Decide(ctx context.Context, runID, nodeID string, d Decision) error {
 	req := DecideRequest{Node: nodeID, Outcome: d.Outcome, Data: d.Data, Comment: d.Comment, By: d.By,
 		Groups: d.Groups, Claimer: d.Claimer}
+	if len(e.opts.DecisionKey) > 0 {
+		req.Proof = decisionProof(e.opts.DecisionKey, runID, req)
+	}
 	h, err := e.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: runID, UpdateName: UpdateDecide,
 		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err == nil {

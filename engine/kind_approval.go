@@ -154,6 +154,8 @@ type DecideRequest struct {
 	By      string         `json:"by"`
 	Groups  []string       `json:"groups"`
 	Claimer string         `json:"claimer"`
+	// Proof is serve's signature over the above (decision_proof.go).
+	Proof string `json:"proof,omitempty"`
 }
 
 // Refusal types of the "decide" update's validator (ApplicationError types).

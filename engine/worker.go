@@ -60,6 +60,9 @@ type Deps struct {
 	// HTTPClient sends http nodes' requests; nil means a default client. Redirects are
 	// limited to 5 unless the client sets its own CheckRedirect.
 	HTTPClient *http.Client
+	// DecisionKey, when set, makes the worker refuse decide updates without serve's
+	// signature (decision_proof.go).
+	DecisionKey []byte
 	// Outbound limits where http nodes connect (ssrf.go); nil allows every address, so
 	// serve and worker always set it (denying non-public addresses unless told otherwise).
 	Outbound *OutboundPolicy
@@ -110,7 +113,8 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		// Headroom only: a run's first workflow task compiles just the nodes it starts
 		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
-		Interceptors:             append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
+		Interceptors: append(append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
+			decisionProofInterceptors(deps.DecisionKey)...),
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})

@@ -27,6 +27,9 @@ type WorkerSource interface {
 type WorkerHello struct {
 	Namespace string `json:"namespace"`
 	TaskQueue string `json:"task_queue"`
+	// DecisionKey lets the worker check that serve signed each decision
+	// (engine/decision_proof.go); empty when the source has none.
+	DecisionKey []byte `json:"decision_key,omitempty"`
 }
 
 // WorkerSecret answers GET /api/v1/internal/secrets/{name}.
@@ -37,7 +40,11 @@ type WorkerSecret struct {
 
 func (s *Server) internalHello(c echo.Context) error {
 	ns, tq := s.deps.Worker.Temporal()
-	return c.JSON(http.StatusOK, WorkerHello{Namespace: ns, TaskQueue: tq})
+	h := WorkerHello{Namespace: ns, TaskQueue: tq}
+	if k, ok := s.deps.Worker.(interface{ DecisionKey() []byte }); ok {
+		h.DecisionKey = k.DecisionKey()
+	}
+	return c.JSON(http.StatusOK, h)
 }
 
 func (s *Server) internalSecretShow(c echo.Context) error {

@@ -100,7 +100,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer tc.Close()
 	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true,
-		Outbound: policy})
+		Outbound: policy, DecisionKey: hello.DecisionKey})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s, task queue %s; secrets and providers from %s\n",
 		tf.address, tf.namespace, hello.TaskQueue, sc.base)
 	if err := w.Run(stopOnDone(ctx)); err != nil {

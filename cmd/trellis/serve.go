@@ -177,6 +177,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
+	decisionKey, err := loadDecisionKey(f.data)
+	if err != nil {
+		return err
+	}
 
 	var devLogins []devLogin
 	if f.dev {
@@ -236,6 +240,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// the store; and the main queue too, unless runs are left to remote workers.
 	wdeps := workerDeps(db, logger)
 	wdeps.StoreQueueOnly = f.remoteOnly
+	wdeps.DecisionKey = decisionKey
 	// http nodes reach public addresses only (unless the flags say more), never our own
 	// listeners nor the Temporal frontend.
 	if wdeps.Outbound, err = f.outbound.policy(ln.Addr().String(), opts.HostPort, f.temporal.uiAddr, f.observe.metricsAddr); err != nil {
@@ -257,7 +262,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer w.Stop()
 
-	eng := engine.New(tc, engine.Options{})
+	eng := engine.New(tc, engine.Options{DecisionKey: decisionKey})
 	// The daily digest of notifications is a Temporal schedule; creating it twice is a no-op.
 	if err := eng.EnsureDigestSchedule(ctx, "UTC"); err != nil {
 		logger.Warn("digest schedule", slog.Any("error", err))
@@ -276,7 +281,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
-		deps.Worker = workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}
+		deps.Worker = keyedWorkerSource{workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, decisionKey}
 	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
 		SecureCookies: secure, Quotas: f.quotas}, deps)
