@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -33,17 +34,18 @@ type AgentConfig struct {
 }
 
 // AgentTool is one tool the model may call: an HTTP request built from the model's
-// arguments (templates over args and secrets, as the http kind), with the arguments'
-// JSON Schema in Parameters.
+// arguments (templates over args and secrets, as the http kind) with the arguments' JSON
+// Schema in Parameters, or a published graph (Graph, Version; its input schema is the
+// tool's parameters, and a call is a child run).
 type AgentTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	HTTP        *AgentHTTPTool  `json:"http,omitempty"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
-	// Graph, MCP and Approval are in the format (graph and MCP tools, and calls that wait
-	// for a person) but not run yet: validation refuses them by name.
-	Graph    string          `json:"graph,omitempty"`
-	Version  json.RawMessage `json:"version,omitempty"`
+	Graph       string          `json:"graph,omitempty"`
+	Version     json.RawMessage `json:"version,omitempty"`
+	// MCP and Approval are in the format (MCP tools, and calls that wait for a person)
+	// but not run yet: validation refuses them by name.
 	MCP      json.RawMessage `json:"mcp,omitempty"`
 	Approval json.RawMessage `json:"approval,omitempty"`
 }
@@ -72,7 +74,7 @@ func (c *AgentConfig) ToolSteps() int {
 
 var agentKind = KindSpec{
 	Name: KindAgent, Label: "Agent", Icon: "🤖", Color: "#c026d3", DoesWork: true,
-	Description: "A language model that calls tools (web services) turn after turn until it can answer.",
+	Description: "A language model that calls tools (web services, published graphs) turn after turn until it can answer.",
 	Ports:       []string{PortOut, PortExhausted, PortError},
 	Fields: []FieldSpec{
 		{Name: "provider", Label: "Provider", Type: FieldString, Default: "default",
@@ -84,7 +86,7 @@ var agentKind = KindSpec{
 		{Name: "prompt", Label: "Task", Type: FieldTemplate, Required: true,
 			Help: "What the agent must do. Use {{ expression }} to insert data, such as {{ input.message }}."},
 		{Name: "tools", Label: "Tools", Type: FieldJSON, Required: true,
-			Help: `A list of tools, each {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}. The request's texts may contain {{ args.NAME }} and {{ secrets.NAME }}.`},
+			Help: `A list of tools. A web service: {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}, whose texts may contain {{ args.NAME }} and {{ secrets.NAME }}. A published graph: {"name", "description", "graph": "ID", "version": "latest"}, whose input schema is the arguments.`},
 		{Name: "max_steps", Label: "Most turns", Type: FieldInteger, Default: AgentDefaultMaxSteps, Min: 1, Max: AgentMaxSteps,
 			Help: "How many times the model may answer (each answer may call several tools); past it the node ends on its exhausted exit."},
 		{Name: "json_schema", Label: "Answer format", Type: FieldSchema,
@@ -147,18 +149,20 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 		c.add(path+".description", "description is required: it is how the model knows when to use the tool")
 	}
 	switch {
-	case t.Graph != "" || len(t.Version) > 0:
-		c.add(path+".graph", "graph tools are not available yet; call the graph's webhook or API with an http tool")
 	case len(t.MCP) > 0:
 		c.add(path+".mcp", "MCP tools are not available yet")
 	case len(t.Approval) > 0:
 		c.add(path+".approval", "tool calls that wait for a person are not available yet; follow the agent with an approval node")
+	case t.Graph != "":
+		c.agentGraphTool(path, &t)
+	case len(t.Version) > 0:
+		c.add(path+".version", "version is for graph tools: name the graph too")
 	case t.HTTP == nil:
-		c.add(path+".http", "http is required: the request the tool sends")
+		c.add(path+".http", "http (a request) or graph (a published graph) is required: what the tool does")
 	default:
 		c.agentHTTPTool(path+".http", t.HTTP)
 	}
-	if len(t.Parameters) > 0 {
+	if len(t.Parameters) > 0 && t.Graph == "" {
 		var root map[string]any
 		if err := json.Unmarshal(t.Parameters, &root); err != nil || root["type"] != "object" {
 			c.add(path+".parameters", `parameters must be a JSON Schema of an object ("type": "object")`)
@@ -166,6 +170,107 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 			c.add(path+".parameters", err.Error())
 		}
 	}
+}
+
+func (c *configCheck) agentGraphTool(path string, t *AgentTool) {
+	if t.HTTP != nil {
+		c.add(path+".http", "a tool is either a graph or an http request, not both")
+	}
+	if len(t.Parameters) > 0 {
+		c.add(path+".parameters", "a graph tool's parameters are its graph's input schema; leave parameters out")
+	}
+	if !ValidGraphRef(t.Graph) {
+		c.add(path+".graph", fmt.Sprintf("%q is not a graph id", t.Graph))
+		return
+	}
+	if _, err := parseToolVersion(t.Version); err != nil {
+		c.add(path+".version", err.Error())
+	}
+	c.v.includesAt(c.s, path+".graph", t.Graph)
+}
+
+// parseToolVersion reads a graph tool's version: a number from 1, or "latest" (or nothing)
+// for 0, which publishing pins.
+func parseToolVersion(raw json.RawMessage) (int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if s == "latest" {
+			return 0, nil
+		}
+		return 0, fmt.Errorf(`version must be a number or "latest", not %q`, s)
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil || f < 1 || f != float64(int(f)) {
+		return 0, fmt.Errorf(`version must be a number from 1 or "latest", not %s`, raw)
+	}
+	return int(f), nil
+}
+
+// ValidGraphRef is a loose check of a graph id named by a tool; whether it exists is the
+// environment's to say.
+func ValidGraphRef(id string) bool {
+	return id != "" && len(id) <= 128 && !strings.ContainsAny(id, " \t\r\n/")
+}
+
+// agentToolGraphs lists the graphs an agent's tools run.
+func agentToolGraphs(config json.RawMessage) []string {
+	var cfg struct {
+		Tools []struct {
+			Graph string `json:"graph"`
+		} `json:"tools"`
+	}
+	if json.Unmarshal(config, &cfg) != nil {
+		return nil
+	}
+	var out []string
+	for _, t := range cfg.Tools {
+		if t.Graph != "" {
+			out = append(out, t.Graph)
+		}
+	}
+	return out
+}
+
+// resolveAgentTools pins an agent's graph tools whose version is "latest" or missing, as
+// ResolveSubgraphVersions does for subgraph nodes.
+func resolveAgentTools(n *Node, latest func(string) (int, bool)) []Problem {
+	cfg, err := parseJSON(n.Config)
+	if err != nil || cfg.kind != jObject {
+		return nil
+	}
+	tools := cfg.get("tools")
+	if tools == nil || tools.kind != jArray {
+		return nil
+	}
+	var probs []Problem
+	changed := false
+	list := []byte{'['}
+	for i := range tools.kids {
+		el := &tools.kids[i].val
+		raw := el.raw
+		if el.kind == jObject {
+			g, v := el.get("graph"), el.get("version")
+			if g != nil && g.kind == jString && g.str != "" && (v == nil || v.kind == jNull || v.kind == jString && v.str == "latest") {
+				if num, ok := latest(g.str); ok && num >= 1 {
+					raw, changed = setMember(el, "version", []byte(strconv.Itoa(num))), true
+				} else {
+					probs = append(probs, Problem{Node: n.ID, Field: fmt.Sprintf("config.tools.%d.version", i),
+						Message: fmt.Sprintf("graph %q has no published version to use", g.str)})
+				}
+			}
+		}
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = append(list, raw...)
+	}
+	if changed {
+		n.Config = setMember(&cfg, "tools", append(list, ']'))
+	}
+	return probs
 }
 
 func (c *configCheck) agentHTTPTool(path string, h *AgentHTTPTool) {

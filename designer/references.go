@@ -21,6 +21,14 @@ func SubgraphRefs(doc []byte) []string {
 	}
 	var out []string
 	for _, n := range d.Nodes {
+		if n.Kind == KindAgent {
+			for _, id := range agentToolGraphs(n.Config) {
+				if !slices.Contains(out, id) {
+					out = append(out, id)
+				}
+			}
+			continue
+		}
 		if !refersToGraph(n.Kind) {
 			continue
 		}

@@ -13,8 +13,11 @@ const maxIncludeSearch = 10000
 
 // includes checks the graph a subgraph, map or loop node runs: that it exists, is not this graph, and
 // does not lead back to this graph (or round in a loop of its own) through its subgraphs.
-func (v *validator) includes(s site, id string) {
-	const field = "config.graph"
+func (v *validator) includes(s site, id string) { v.includesAt(s, "config.graph", id) }
+
+// includesAt is includes for a graph named at field (an agent's graph tools name theirs in
+// config.tools.N.graph).
+func (v *validator) includesAt(s site, field, id string) {
 	if v.env.SelfID != "" && id == v.env.SelfID {
 		v.add(s, field, 0, "a graph cannot include itself")
 		return
@@ -99,6 +102,10 @@ func ResolveSubgraphVersions(g *Graph, latest func(graphID string) (int, bool)) 
 	var probs []Problem
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
+		if n.Kind == KindAgent && len(n.Config) > 0 {
+			probs = append(probs, resolveAgentTools(n, latest)...)
+			continue
+		}
 		if !refersToGraph(n.Kind) || len(n.Config) == 0 {
 			continue
 		}

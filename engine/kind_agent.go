@@ -48,8 +48,11 @@ type agentNode struct {
 
 type agentToolRT struct {
 	spec   llm.Tool
-	schema *designer.Schema // nil: any arguments
+	schema *designer.Schema // nil: any arguments (a graph tool's is its graph's input schema)
 	http   designer.HTTPConfig
+	// graph and version name a graph tool's graph; version 0 is the latest (a draft's).
+	graph   string
+	version int
 }
 
 func (agentKind) compile(n *designer.Node, ps *problemList) any {
@@ -94,8 +97,16 @@ func compileAgentTool(t designer.AgentTool) (agentToolRT, string, error) {
 	if !designer.AgentToolNamePattern.MatchString(t.Name) {
 		return rt, ".name", fmt.Errorf("tool name %q: use 1 to 64 letters, digits, _ or -", t.Name)
 	}
+	if t.Graph != "" {
+		v, err := parseSubgraphVersion(t.Version)
+		if err != nil {
+			return rt, ".version", err
+		}
+		rt.graph, rt.version = t.Graph, v
+		return rt, "", nil
+	}
 	if t.HTTP == nil {
-		return rt, ".http", fmt.Errorf("only http tools can run: http is required")
+		return rt, ".http", fmt.Errorf("http (a request) or graph (a published graph) is required")
 	}
 	if len(t.Parameters) > 0 {
 		if err := json.Unmarshal(t.Parameters, &rt.spec.Parameters); err != nil || rt.spec.Parameters["type"] != "object" {
@@ -162,6 +173,8 @@ type agentCall struct {
 type agentRun struct {
 	a        *agentNode
 	x        *nodeExec
+	schemas  []*designer.Schema // per tool; a graph tool's is read when the node starts
+	bodies   []childBody        // per tool; a graph tool's pinned definition
 	msgs     []llm.Message
 	calls    []agentCall
 	last     agentTurn
@@ -176,9 +189,9 @@ type agentRun struct {
 func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	r := &agentRun{a: x.cfg.(*agentNode), x: x, costs: true}
 	scope := x.scope(r.a.refs)
-	specs := make([]llm.Tool, len(r.a.tools))
-	for i, t := range r.a.tools {
-		specs[i] = t.spec
+	specs, err := r.loadTools(ctx)
+	if err != nil {
+		return nodeResult{Attempts: r.attempts}, err
 	}
 	for r.steps < r.a.maxSteps {
 		r.steps++
@@ -208,6 +221,42 @@ func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) 
 		}
 	}
 	return nodeResult{Port: designer.PortExhausted, Output: r.output(), Attempts: r.attempts}, nil
+}
+
+// loadTools is the tools on offer: a graph tool's definition is loaded (through the store's
+// activity, once per run) and its input schema becomes the tool's parameters.
+func (r *agentRun) loadTools(ctx workflow.Context) ([]llm.Tool, error) {
+	specs := make([]llm.Tool, len(r.a.tools))
+	r.schemas = make([]*designer.Schema, len(r.a.tools))
+	r.bodies = make([]childBody, len(r.a.tools))
+	for i, t := range r.a.tools {
+		specs[i], r.schemas[i] = t.spec, t.schema
+		if t.graph == "" {
+			continue
+		}
+		body, attempts, err := loadBody(ctx, r.x, t.graph, t.version)
+		r.attempts += attempts
+		if err != nil {
+			return nil, err
+		}
+		r.bodies[i] = body
+		params := map[string]any{"type": "object", "properties": map[string]any{}}
+		if len(body.def.Input) > 0 {
+			if err := json.Unmarshal(body.def.Input, &params); err != nil || params["type"] != "object" {
+				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+					"agent %s: tool %s: graph %s has no object input schema, so a model cannot call it", r.x.node.ID, t.spec.Name, t.graph),
+					ErrTypeAgent, nil)
+			}
+			s, err := designer.CompileSchema(body.def.Input)
+			if err != nil {
+				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+					"agent %s: tool %s: the input schema of graph %s: %v", r.x.node.ID, t.spec.Name, t.graph, err), ErrTypeAgent, nil)
+			}
+			r.schemas[i] = s
+		}
+		specs[i].Parameters = params
+	}
+	return specs, nil
 }
 
 func (r *agentRun) account(t agentTurn) {
@@ -286,14 +335,28 @@ func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.T
 		}
 	}
 	call.Args = args
-	if tool.schema != nil {
-		if errs := tool.schema.Validate(args); len(errs) > 0 {
+	if schema := r.schemas[ti]; schema != nil {
+		if m, ok := args.(map[string]any); ok && tool.graph != "" {
+			schema.ApplyDefaults(m) // as a run's input gets them
+		}
+		if errs := schema.Validate(args); len(errs) > 0 {
 			msgs := make([]string, len(errs))
 			for j, e := range errs {
 				msgs[j] = e.Path + ": " + e.Message
 			}
 			return refuse("refused", "the arguments do not fit the tool's parameters: "+strings.Join(msgs, "; "))
 		}
+	}
+	if tool.graph != "" {
+		childID := fmt.Sprintf("%s.%s.%d.%d", r.x.r.in.RunID, r.x.node.ID, r.steps, i)
+		out, err := r.bodies[ti].run(ctx, r.x, childID, args, "tool "+tool.spec.Name+" of "+r.x.node.ID)
+		if err != nil {
+			if temporal.IsCanceledError(err) {
+				return refuse("failed", "cancelled")
+			}
+			return refuse("failed", errorInfo(err).Message)
+		}
+		return r.toolOutput(res, call, out)
 	}
 	// NODE/STEP/CALL names the call: its activity (calls of one turn run at once, and an
 	// activity id is unique among those in flight) and its Idempotency-Key, which a retried
@@ -311,6 +374,11 @@ func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.T
 		}
 		return refuse("failed", errorInfo(err).Message)
 	}
+	return r.toolOutput(res, call, out)
+}
+
+// toolOutput is a call's result for the model: its output as JSON, cut to the limit.
+func (r *agentRun) toolOutput(res llm.ToolResult, call agentCall, out any) (llm.ToolResult, agentCall) {
 	b, _ := json.Marshal(out)
 	content := string(b)
 	if len(content) > agentResultLimit {

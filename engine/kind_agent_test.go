@@ -85,9 +85,16 @@ func agentGraph(shop string, maxSteps int) string {
 			 "http": {"url": "` + shop + `/orders/{{ args.id }}"}},
 			{"name": "refund", "description": "Refunds an amount.",
 			 "parameters": {"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number"}}},
-			 "http": {"method": "POST", "url": "` + shop + `/refunds", "body": {"amount": "{{ args.amount }}"}}}]}}],
+			 "http": {"method": "POST", "url": "` + shop + `/refunds", "body": {"amount": "{{ args.amount }}"}}},
+			{"name": "check_stock", "description": "Says whether an item is in stock.", "graph": "stock", "version": 1}]}}],
 		"edges": []}`
 }
+
+// stockGraph is the graph behind the check_stock tool.
+const stockGraph = `{"input": {"type": "object", "required": ["sku"], "properties": {"sku": {"type": "string"},
+	"warehouse": {"type": "string", "default": "north"}}},
+	"nodes": [{"id": "check", "kind": "transform", "config": {"value": "{in_stock: input.sku == 'X', warehouse: input.warehouse}"}}],
+	"edges": [], "output": "nodes.check.output"}`
 
 func jsonInt(n int) string { b, _ := json.Marshal(n); return string(b) }
 
@@ -120,12 +127,13 @@ func TestAgentNode(t *testing.T) {
 		case 1:
 			return chatToolCalls("lookup_order", `{"id":"A-7"}`, "refund", `{"amount":40}`)
 		case 2:
-			return chatToolCalls("teleport", `{}`, "lookup_order", `{"order":"A-7"}`)
+			return chatToolCalls("teleport", `{}`, "lookup_order", `{"order":"A-7"}`, "check_stock", `{"sku":"X"}`)
 		default:
 			return chatAnswer("gpt-test", `{"done": true}`, 30, 4)
 		}
 	})
-	cl := startCluster(t, t.TempDir(), Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey}, Logger: quietLogger()})
+	cl := startCluster(t, t.TempDir(), Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey},
+		Versions: memVersions{"stock@1": mustGraph(t, stockGraph)}, Logger: quietLogger()})
 	id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "g", Version: 1,
 		Definition: mustGraph(t, agentGraph(shop.URL, 10)), Input: map[string]any{"message": "Refund order A-7."}})
 	if err != nil {
@@ -144,7 +152,7 @@ func TestAgentNode(t *testing.T) {
 	for _, c := range out["tool_calls"].([]any) {
 		statuses = append(statuses, c.(map[string]any)["name"].(string)+":"+c.(map[string]any)["status"].(string))
 	}
-	if got := strings.Join(statuses, " "); got != "lookup_order:completed refund:completed teleport:refused lookup_order:refused" {
+	if got := strings.Join(statuses, " "); got != "lookup_order:completed refund:completed teleport:refused lookup_order:refused check_stock:completed" {
 		t.Errorf("tool calls = %s", got)
 	}
 	if got := toJSON(out["usage"]); got != `{"completion_tokens":14,"prompt_tokens":50}` {
@@ -162,7 +170,8 @@ func TestAgentNode(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("%d model turns, want 3", len(reqs))
 	}
-	if tools := toJSON(reqs[0].body["tools"]); !strings.Contains(tools, `"name":"lookup_order"`) || !strings.Contains(tools, `"name":"refund"`) {
+	if tools := toJSON(reqs[0].body["tools"]); !strings.Contains(tools, `"name":"lookup_order"`) || !strings.Contains(tools, `"name":"refund"`) ||
+		!strings.Contains(tools, `"parameters":{"properties":{"sku":{"type":"string"},"warehouse":{"default":"north","type":"string"}},"required":["sku"],"type":"object"}`) {
 		t.Errorf("tools offered = %s", tools)
 	}
 	second := toolMessages(reqs[1].body)
@@ -175,6 +184,13 @@ func TestAgentNode(t *testing.T) {
 	}
 	if !strings.Contains(third["call_lookup_order_b"], "/id") {
 		t.Errorf("bad arguments' result = %q, want the missing /id named", third["call_lookup_order_b"])
+	}
+	// The graph tool ran as the child run RUN.NODE.STEP.CALL, its schema's default filled in.
+	if got := third["call_check_stock_c"]; got != `{"in_stock":true,"warehouse":"north"}` {
+		t.Errorf("graph tool's result = %q", got)
+	}
+	if child := waitRun(t, cl.eng, id+".support.2.2", "ended", ended); child.Status != RunCompleted || child.Graph != "stock" {
+		t.Errorf("child run = %+v", child)
 	}
 }
 
@@ -190,7 +206,8 @@ func TestAgentExhausted(t *testing.T) {
 	g.Nodes = append(g.Nodes, designer.Node{ID: "gave_up", Kind: designer.KindTransform, Config: json.RawMessage(`{"value": "nodes.support.output.steps"}`)})
 	g.Edges = append(g.Edges, designer.Edge{From: "support", To: "gave_up", Port: designer.PortExhausted})
 	r := runInTestEnv(t, g, map[string]any{"message": "Where is my order?"},
-		Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey}, Logger: quietLogger()}, nil)
+		Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey},
+			Versions: memVersions{"stock@1": mustGraph(t, stockGraph)}, Logger: quietLogger()}, nil)
 	if r.state.Status != RunCompleted {
 		t.Fatalf("status %s (%v); nodes %s", r.state.Status, r.err, toJSON(r.state.Nodes))
 	}
