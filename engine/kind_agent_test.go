@@ -230,3 +230,36 @@ func slicesContain(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestAgentTurnRetriedAfterRateLimit: a 429 in the middle of the loop is retried after the
+// provider's Retry-After, and the loop goes on where it was: the tool is not called again.
+func TestAgentTurnRetriedAfterRateLimit(t *testing.T) {
+	shop := newShopService(t)
+	close(shop.refund)
+	chat := newChatServer(t, func(n int, body map[string]any) chatReply {
+		switch n {
+		case 1:
+			return chatToolCalls("lookup_order", `{"id":"A-7"}`)
+		case 2:
+			return chatReply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "2"},
+				body: `{"error": {"message": "slow down", "type": "rate_limit_error"}}`}
+		default:
+			return chatAnswer("gpt-test", `{"done": true}`, 30, 4)
+		}
+	})
+	r := runInTestEnv(t, mustGraph(t, agentGraph(shop.URL, 5)), map[string]any{"message": "Where is A-7?"},
+		Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey},
+			Versions: memVersions{"stock@1": mustGraph(t, stockGraph)}, Logger: quietLogger()}, nil)
+	if r.state.Status != RunCompleted {
+		t.Fatalf("status %s (%v); nodes %s", r.state.Status, r.err, toJSON(r.state.Nodes))
+	}
+	if n := len(chat.requests()); n != 3 {
+		t.Errorf("%d model calls, want 3 (a turn, a 429, its retry)", n)
+	}
+	if calls := shop.calls(); len(calls) != 1 {
+		t.Errorf("shop got %q, want one lookup", calls)
+	}
+	if out := r.state.Nodes["support"].Output.(map[string]any); out["steps"] != float64(2) || toJSON(out["json"]) != `{"done":true}` {
+		t.Errorf("output = %s", toJSON(out))
+	}
+}
