@@ -22,5 +22,7 @@ func (s *Server) userRoutes() []Route {
 		{Method: http.MethodGet, Path: "/admin/users/:name/delete", Roles: admin, Handler: s.userDeleteConfirm},
 		{Method: http.MethodPost, Path: "/admin/users/:name/delete", Roles: admin, MaxBody: userFormLimit, Handler: s.userDelete},
 		{Method: http.MethodPost, Path: "/admin/users/:name/tokens/:id/revoke", Roles: admin, MaxBody: userFormLimit, Handler: s.userTokenRevoke},
+		{Method: http.MethodGet, Path: "/admin/tokens", Roles: admin, Handler: s.tokenList},
+		{Method: http.MethodPost, Path: "/admin/tokens/:id/revoke", Roles: admin, MaxBody: userFormLimit, Handler: s.tokenRevoke},
 	}
 }
