@@ -16,7 +16,7 @@ import (
 
 // hookApp is a server on the real engine whose store (all of it: users, graphs, hooks) is
 // the one at dir, so that a test can open it again.
-func hookApp(t *testing.T, dir string, rc *runCluster) (*testApp, *store.DB) {
+func hookApp(t testing.TB, dir string, rc *runCluster) (*testApp, *store.DB) {
 	t.Helper()
 	db, err := store.OpenScratch(dir, store.Options{})
 	if err != nil {
