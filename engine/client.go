@@ -100,6 +100,8 @@ type Run struct {
 	// RewoundFrom and RewoundAs link a run and the runs rewound from it (recovery_rewind.go).
 	RewoundFrom *RewoundFrom `json:"rewound_from,omitempty"`
 	RewoundAs   []string     `json:"rewound_as,omitempty"`
+	// InputCorrected says who replaced a rewound run's input, and what was recorded.
+	InputCorrected *Correction `json:"input_corrected,omitempty"`
 	// Operations are the operators' pauses and resumes of the run.
 	Operations []OperatorAction `json:"operations,omitempty"`
 }
@@ -230,6 +232,7 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 	st, qerr := e.queryState(ctx, runID)
 	if qerr == nil {
 		run.Input, run.Nodes, run.RewoundFrom, run.Operations = st.Input, st.Nodes, st.RewoundFrom, st.Operations
+		run.InputCorrected = st.InputCorrected
 		if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			if !liveStatus(st.Status) {
 				return run, false, nil

@@ -23,8 +23,9 @@ type RewindFrom struct {
 	Node    string        `json:"node"`
 	By      string        `json:"by"`
 	Carried []CarriedNode `json:"carried"`
-	// InputCorrected says the operator replaced the run's input.
+	// InputCorrected says the operator replaced the run's input; RecordedInput was the old.
 	InputCorrected bool `json:"input_corrected,omitempty"`
+	RecordedInput  any  `json:"recorded_input,omitempty"`
 }
 
 // CarriedNode is one node's recorded output, carried over by a rewind.
@@ -33,6 +34,15 @@ type CarriedNode struct {
 	Port      string `json:"port"`
 	Output    any    `json:"output"`
 	Corrected bool   `json:"corrected,omitempty"`
+	// Recorded is the output the old run recorded, when Output corrects it.
+	Recorded any `json:"recorded,omitempty"`
+}
+
+// Correction says who corrected a carried-over output (or a rewound run's input) and what
+// the old run had recorded.
+type Correction struct {
+	By       string `json:"by"`
+	Recorded any    `json:"recorded"`
 }
 
 // RewoundFrom links a rewound run to the run and node it came from (api.md).
@@ -57,6 +67,9 @@ func (r *runState) carryOver(ctx workflow.Context) []int {
 		}
 		n := &r.nodes[i]
 		n.Output, n.Port, n.ReusedFrom = c.Output, c.Port, rw.RunID
+		if c.Corrected {
+			n.Corrected = &Correction{By: rw.By, Recorded: c.Recorded}
+		}
 		n.StartedAt, n.EndedAt = now, now
 		r.decided[i] = true
 		r.setStatus(i, NodeCompleted)
@@ -185,7 +198,7 @@ func carriedNodes(p *RewindPlan, nodes map[string]NodeState, outputs map[string]
 			c.Port = designer.PortOut
 		}
 		if v, ok := outputs[id]; ok {
-			c.Output, c.Corrected = v, true
+			c.Output, c.Corrected, c.Recorded = v, true, st.Output
 		}
 		carried = append(carried, c)
 	}

@@ -91,8 +91,12 @@ func (e *Engine) Rewind(ctx context.Context, req RewindRequest) (string, *Rewind
 	if req.HasInput {
 		input = req.Input
 	}
-	id, err := e.StartRun(ctx, StartRunRequest{GraphID: src.in.GraphID, Version: version, Definition: *target, Input: input,
-		StartedBy: req.By, Rewind: &RewindFrom{RunID: req.RunID, Node: req.From, By: req.By, Carried: carried, InputCorrected: req.HasInput}})
+	rw := StartRunRequest{GraphID: src.in.GraphID, Version: version, Definition: *target, Input: input,
+		StartedBy: req.By, Rewind: &RewindFrom{RunID: req.RunID, Node: req.From, By: req.By, Carried: carried, InputCorrected: req.HasInput}}
+	if req.HasInput {
+		rw.Rewind.RecordedInput = src.in.Input
+	}
+	id, err := e.StartRun(ctx, rw)
 	if err != nil {
 		return "", nil, err
 	}

@@ -79,6 +79,9 @@ func TestRewind(t *testing.T) {
 		r.Nodes["draft"].ReusedFrom != old || r.Nodes["review"].ReusedFrom != old || r.Nodes["send"].ReusedFrom != "" {
 		t.Fatalf("rewound run = %s", toJSON(r))
 	}
+	if c := r.Nodes["review"].Corrected; c == nil || c.By != "ann" || !strings.Contains(toJSON(c.Recorded), `"decided_by":"rita"`) {
+		t.Errorf("review's correction = %s", toJSON(c))
+	}
 	if n := len(chat.requests()); n != 1 {
 		t.Errorf("the provider was called %d times, want once (the first run)", n)
 	}
@@ -127,7 +130,10 @@ func TestRewind(t *testing.T) {
 	if err != nil || len(p.Reused) != 0 {
 		t.Fatalf("rewind from draft: %s, %v", toJSON(p), err)
 	}
-	waitRun(t, cl.eng, id3, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	r3 := waitRun(t, cl.eng, id3, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	if c := r3.InputCorrected; c == nil || c.By != "ann" || toJSON(c.Recorded) != `{"name":"Ann"}` || toJSON(r3.Input) != `{"name":"Bob"}` {
+		t.Errorf("input correction = %s, input %s", toJSON(c), toJSON(r3.Input))
+	}
 	reqsLLM := chat.requests()
 	if len(reqsLLM) != 2 || !strings.Contains(messageText(reqsLLM[1].body, 0), "Bob") {
 		t.Errorf("llm calls after the input correction = %d, last %v", len(reqsLLM), reqsLLM[len(reqsLLM)-1].body)

@@ -44,8 +44,10 @@ type NodeState struct {
 	Port      string     `json:"port,omitempty"`
 	// Actions are the operators' actions on the node (retry, skip, fail), oldest first.
 	Actions []OperatorAction `json:"actions,omitempty"`
-	// ReusedFrom is the run whose recorded output a rewind carried over (recovery.go).
-	ReusedFrom string `json:"reused_from,omitempty"`
+	// ReusedFrom is the run whose recorded output a rewind carried over (recovery.go);
+	// Corrected says who corrected that output, and what was recorded.
+	ReusedFrom string      `json:"reused_from,omitempty"`
+	Corrected  *Correction `json:"corrected,omitempty"`
 }
 
 // RunState is what the "state" query returns.
@@ -58,8 +60,10 @@ type RunState struct {
 	// Paused says an operator paused the run; Operations are the run-wide actions.
 	Paused     bool             `json:"paused,omitempty"`
 	Operations []OperatorAction `json:"operations,omitempty"`
-	// RewoundFrom is the run and node a rewound run started from.
-	RewoundFrom *RewoundFrom `json:"rewound_from,omitempty"`
+	// RewoundFrom is the run and node a rewound run started from; InputCorrected says who
+	// replaced its input, and what was recorded.
+	RewoundFrom    *RewoundFrom `json:"rewound_from,omitempty"`
+	InputCorrected *Correction  `json:"input_corrected,omitempty"`
 }
 
 // statusKey is the search attribute that tells running runs from those waiting for a person.
@@ -71,6 +75,9 @@ func (r *runState) snapshot() (RunState, error) {
 		Nodes: make(map[string]NodeState, len(r.nodes)), Paused: r.paused, Operations: r.operations}
 	if rw := r.in.Rewind; rw != nil {
 		st.RewoundFrom = &RewoundFrom{RunID: rw.RunID, Node: rw.Node}
+		if rw.InputCorrected {
+			st.InputCorrected = &Correction{By: rw.By, Recorded: rw.RecordedInput}
+		}
 	}
 	if r.plan == nil {
 		return st, nil

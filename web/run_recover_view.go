@@ -21,6 +21,9 @@ func (rv *runView) recoverProps(p *templates.RunLiveProps, operator, rewinder bo
 			c.RewoundFrom, c.FromNode = rf.RunID, rf.Node
 		}
 		c.RewoundAs = rv.run.RewoundAs
+		if ic := rv.run.InputCorrected; ic != nil {
+			c.InputCorrectedBy, c.RecordedInput = ic.By, rewindJSON(ic.Recorded)
+		}
 		for _, o := range rv.run.Operations {
 			c.Operations = append(c.Operations, operatorActionText(o))
 		}
@@ -40,6 +43,9 @@ func (rv *runView) recoverProps(p *templates.RunLiveProps, operator, rewinder bo
 		st = rv.run.Nodes[node]
 	}
 	r.ReusedFrom = st.ReusedFrom
+	if c := st.Corrected; c != nil {
+		r.CorrectedBy, r.Recorded, r.Output = c.By, rewindJSON(c.Recorded), rewindJSON(st.Output)
+	}
 	for _, a := range st.Actions {
 		r.Actions = append(r.Actions, operatorActionText(a))
 	}
