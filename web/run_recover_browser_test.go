@@ -44,3 +44,47 @@ func TestRunRecoverBrowser(t *testing.T) {
 		t.Fatalf("run = %+v", r)
 	}
 }
+
+// TestRunRewindBrowser: an analyst rewinds a completed run from its last node, correcting
+// the carried-over output of the node before it in the preview's editor; the new run
+// completes with the correction, shown beside what was recorded, and without calling the
+// service again.
+func TestRunRewindBrowser(t *testing.T) {
+	requireChromium(t)
+	app, rc := newRunApp(t)
+	ana := app.api("ana", store.RoleAnalyst)
+	app.user("alex", store.RoleAnalyst)
+	svc := newDownService(t)
+	svc.up.Store(true)
+	g := ana.createGraph("Hold", strings.ReplaceAll(holdDoc, "$URL", svc.URL))
+	ana.publish(g, "first")
+	id := ana.startRun(g, map[string]any{})
+	rc.waitRun(t, id, "ended", runEnded)
+	hits := svc.hits.Load()
+
+	b := newBrowser(t, app)
+	b.login("alex", testPassword)
+	b.open("/runs/" + id + "?node=after")
+	b.click("inspector-rewind")
+	b.waitVisible("run-rewind")
+	if txt := b.text("rewind-rerun"); !strings.Contains(txt, "after: the rewind starts here") {
+		t.Errorf("runs again = %q", txt)
+	}
+	b.fill("rewind-output-call", `{"status": 200, "body": {"fixed": "by hand"}}`)
+	b.click("rewind-start")
+	b.do("wait for the new run to complete", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="completed"]`)))
+	b.waitVisible("run-rewound-from")
+	if p := b.path(); strings.HasPrefix(p, "/runs/"+id) {
+		t.Fatalf("still on the old run: %s", p)
+	}
+	b.click("node-call")
+	b.waitVisible("inspector-correction")
+	if txt := b.text("inspector-correction"); !strings.Contains(txt, "Output corrected by alex") || !strings.Contains(txt, "by hand") {
+		t.Errorf("correction = %q", txt)
+	}
+	b.click("node-after")
+	b.do("wait for after's output", chromedp.WaitVisible(chromedp.Search(`//*[@data-testid="inspector-output"][contains(., "by hand")]`)))
+	if svc.hits.Load() != hits {
+		t.Error("the rewind called the service again")
+	}
+}
