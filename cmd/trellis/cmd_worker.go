@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"time"
 
@@ -58,14 +57,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer met.close()
-	serveHost := ""
-	if u, err := url.Parse(serveURL); err == nil && u.Host != "" {
-		serveHost = u.Host
-		if u.Port() == "" {
-			serveHost = net.JoinHostPort(u.Hostname(), map[string]string{"https": "443"}[u.Scheme]+map[string]string{"http": "80"}[u.Scheme])
-		}
-	}
-	policy, err := outbound.policy(serveHost, tf.address, obs.metricsAddr)
+	// http nodes never reach serve or the Temporal frontend through this worker.
+	policy, err := outbound.policy(urlHostPort(serveURL), tf.address, obs.metricsAddr)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net"
+	"net/url"
 	"strings"
 
 	"trellis/engine"
@@ -36,4 +38,21 @@ func (o *outboundFlags) policy(deny ...string) (*engine.OutboundPolicy, error) {
 		return nil, usagef("%v", err)
 	}
 	return p, nil
+}
+
+// urlHostPort is the host:port a URL reaches (the scheme's port when none is written), or ""
+// for a URL without a host.
+func urlHostPort(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
