@@ -57,7 +57,7 @@ func TestRunPages(t *testing.T) {
 		r = dev.get("/runs?status=completed&graph=" + greet)
 		wantStatus(t, r, http.StatusOK)
 		runWantBody(t, r, `data-testid="run-row-`+old+`"`, `<option value="completed" selected>`, `data-testid="run-filter-clear"`)
-		runWantNoBody(t, r, `data-testid="run-row-`+paused+`"`, `hx-trigger=`)
+		runWantNoBody(t, r, `data-testid="run-row-`+paused+`"`, `hx-trigger="every`)
 		r = dev.get("/runs?version=7")
 		wantStatus(t, r, http.StatusOK)
 		runWantBody(t, r, `data-testid="run-list-empty"`, "No runs match these filters.")
@@ -79,7 +79,7 @@ func TestRunPages(t *testing.T) {
 			"Version 1", "/graphs/"+greet+"/diff?from=1&amp;to=2", `data-testid="run-history"`, `data-testid="tl-row-shout"`,
 			"HELLO ADA", `&#34;name&#34;: &#34;Ada&#34;`)
 		// v2 added the pause node; the run of v1 does not have it.
-		runWantNoBody(t, r, `data-testid="node-pause"`, `data-testid="run-cancel"`, `data-testid="run-rerun"`, `hx-trigger=`)
+		runWantNoBody(t, r, `data-testid="node-pause"`, `data-testid="run-cancel"`, `data-testid="run-rerun"`, `hx-trigger="every`)
 	})
 
 	t.Run("running run", func(t *testing.T) {
