@@ -153,6 +153,15 @@ func (s *Server) rewindProps(c echo.Context, id, from, version string) (template
 	if props.Version == "" {
 		props.Version = "same"
 	}
+	if s.deps.Graphs != nil {
+		if vs, err := s.deps.Graphs.ListVersions(ctx, run.Graph); err == nil {
+			for _, v := range vs {
+				if !v.Retired {
+					props.Versions = append(props.Versions, v.Version)
+				}
+			}
+		}
+	}
 	for _, n := range p.Reused {
 		props.Reused = append(props.Reused, templates.RewindNode{ID: n, Output: rewindJSON(run.Nodes[n].Output)})
 	}
