@@ -46,8 +46,11 @@ func (db *DB) AddNotifyDelivery(ctx context.Context, d NotifyDelivery) (*NotifyD
 		return nil, fmt.Errorf("add notification %s: %w", d.Key, err)
 	}
 	rows, err := db.queryDeliveries(ctx, `WHERE key = ?`, d.Key)
-	if err != nil || len(rows) == 0 {
+	if err != nil {
 		return nil, fmt.Errorf("add notification %s: %w", d.Key, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("add notification %s: not found after insert", d.Key)
 	}
 	return &rows[0], nil
 }

@@ -60,7 +60,7 @@ func TestHookDeliveriesStartRuns(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	hook := r.JSON(t)
 	hookID, secret := hook["id"].(string), hook["secret"].(string)
-	if !strings.HasSuffix(hook["url"].(string), "/hooks/"+hookID) || len(secret) != 64 {
+	if !strings.HasSuffix(hook["url"].(string), "/hooks/"+hookID) || len(secret) != 64 || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("created hook: %v", hook)
 	}
 	body := []byte(`{"name": "Ada"}`)

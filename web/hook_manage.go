@@ -61,6 +61,7 @@ func (s *Server) hookCreateAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noStore(c)
 	return c.JSON(http.StatusCreated, hookCreateResponse{ID: made.Hook.ID, URL: hookURL(c, made.Hook.ID), Secret: made.Secret})
 }
 
@@ -95,6 +96,7 @@ func (s *Server) hookRotateAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	noStore(c)
 	return c.JSON(http.StatusOK, hookCreateResponse{ID: c.Param("hook"), URL: hookURL(c, c.Param("hook")), Secret: secret})
 }
 
@@ -143,6 +145,7 @@ func (s *Server) hookCreate(c echo.Context) error {
 	}
 	p.NewSecret = &templates.ShownSecret{HookID: made.Hook.ID, Name: made.Hook.Name, URL: hookURL(c, made.Hook.ID), Secret: made.Secret, Auth: made.Hook.Auth}
 	p.Notice = "Webhook " + made.Hook.Name + " added."
+	noStore(c)
 	return s.renderTriggers(c, http.StatusCreated, p)
 }
 
@@ -163,6 +166,7 @@ func (s *Server) hookRotate(c echo.Context) error {
 	}
 	p.NewSecret = &templates.ShownSecret{HookID: h.ID, Name: h.Name, URL: hookURL(c, h.ID), Secret: secret, Auth: h.Auth}
 	p.Notice = "Webhook " + h.Name + " has a new secret; the old one no longer works."
+	noStore(c)
 	return s.renderTriggers(c, http.StatusOK, p)
 }
 
@@ -176,3 +180,6 @@ func (s *Server) hookSetEnabled(c echo.Context, on bool) error {
 	}
 	return triggersDone(c, c.Param("id"), "Webhook "+map[bool]string{true: "enabled", false: "disabled: its deliveries are answered 404"}[on]+".")
 }
+
+// noStore keeps an answer that shows a secret out of caches and the browser's history.
+func noStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "no-store") }
