@@ -179,7 +179,7 @@ func VersionsPage(p VersionsProps) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<section class=\"card\" aria-labelledby=\"outcomes-title\" data-testid=\"outcomes\"><div class=\"section-head\"><h2 id=\"outcomes-title\">Outcomes per version</h2><form method=\"get\" class=\"cluster small\" data-testid=\"window-form\"><label for=\"window\">Runs started in the last</label> <select id=\"window\" name=\"window\" onchange=\"this.form.submit()\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<section class=\"card\" aria-labelledby=\"outcomes-title\" data-testid=\"outcomes\"><div class=\"section-head\"><h2 id=\"outcomes-title\">Outcomes per version</h2><form method=\"get\" class=\"cluster small\" data-testid=\"window-form\"><label for=\"window\">Runs started in the last</label> <select id=\"window\" name=\"window\" data-testid=\"window\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -225,7 +225,7 @@ func VersionsPage(p VersionsProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</select><noscript><button type=\"submit\" class=\"btn btn-secondary btn-small\">Show</button></noscript></form></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</select> <button type=\"submit\" class=\"btn btn-secondary btn-small\">Show</button></form></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
