@@ -151,17 +151,23 @@ const (
 
 func scanSteps(n int) int64 { return 1 + int64(n)/bytesPerStep }
 
+// opArgs are a builtin's arguments; a missing one is nil, or "" as a string.
+type opArgs []any
+
+func (a opArgs) at(i int) any {
+	if i < len(a) {
+		return a[i]
+	}
+	return nil
+}
+
+func (a opArgs) str(i int) string { s, _ := a.at(i).(string); return s }
+
 // pre charges an operator or a builtin before it runs, from its actual arguments, so that
 // nothing large is allocated or scanned unless the budget allows it. Arguments the builtin
 // would reject are charged little; the builtin then reports its own error.
 func (m *Meter) pre(op string, args []any) error {
-	arg := func(i int) any {
-		if i < len(args) {
-			return args[i]
-		}
-		return nil
-	}
-	str := func(i int) string { s, _ := arg(i).(string); return s }
+	arg, str := opArgs(args).at, opArgs(args).str
 	switch op {
 	case "+":
 		a, okA := arg(0).(string)
@@ -239,6 +245,14 @@ func (m *Meter) pre(op string, args []any) error {
 		return m.charge(steps, 0)
 	case "timezone":
 		return m.charge(zoneLoad, 0)
+	}
+	return m.preValues(op, args)
+}
+
+// preValues charges the builtins that encode, decode, count or reorder whole values.
+func (m *Meter) preValues(op string, args []any) error {
+	arg, str := opArgs(args).at, opArgs(args).str
+	switch op {
 	case "toJSON":
 		size, err := m.encodedSize(arg(0), true)
 		if err != nil {

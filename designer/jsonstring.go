@@ -89,53 +89,8 @@ func (p *jparser) string(discard bool) string {
 			p.fail("control character in a string")
 			return ""
 		case c == '\\':
-			p.pos++
-			if p.pos >= len(d) {
-				p.unexpected()
-				return ""
-			}
-			e := d[p.pos]
-			p.pos++
-			switch e {
-			case '"', '\\', '/':
-				buf = append(buf, e)
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
-			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return ""
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if p.pos+1 < len(d) && d[p.pos] == '\\' && d[p.pos+1] == 'u' {
-						save := p.pos
-						p.pos += 2
-						var ok2 bool
-						r2, ok2 = p.hex4()
-						if !ok2 {
-							return ""
-						}
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							buf = utf8.AppendRune(buf, dec)
-							continue
-						}
-						p.pos = save
-					}
-					r = utf8.RuneError
-				}
-				buf = utf8.AppendRune(buf, r)
-			default:
-				p.pos--
-				p.fail(fmt.Sprintf("invalid escape \\%c in a string", e))
+			var ok bool
+			if buf, ok = p.escape(buf); !ok {
 				return ""
 			}
 		default:
@@ -145,6 +100,57 @@ func (p *jparser) string(discard bool) string {
 	}
 	p.fail("unterminated string")
 	return ""
+}
+
+// escape decodes the escape at p.pos (its backslash) onto buf; false when it is invalid
+// (the parser has failed).
+func (p *jparser) escape(buf []byte) ([]byte, bool) {
+	d := p.data
+	p.pos++
+	if p.pos >= len(d) {
+		p.unexpected()
+		return buf, false
+	}
+	e := d[p.pos]
+	p.pos++
+	switch e {
+	case '"', '\\', '/':
+		return append(buf, e), true
+	case 'b':
+		return append(buf, '\b'), true
+	case 'f':
+		return append(buf, '\f'), true
+	case 'n':
+		return append(buf, '\n'), true
+	case 'r':
+		return append(buf, '\r'), true
+	case 't':
+		return append(buf, '\t'), true
+	case 'u':
+		r, ok := p.hex4()
+		if !ok {
+			return buf, false
+		}
+		if utf16.IsSurrogate(r) {
+			if p.pos+1 < len(d) && d[p.pos] == '\\' && d[p.pos+1] == 'u' {
+				save := p.pos
+				p.pos += 2
+				r2, ok := p.hex4()
+				if !ok {
+					return buf, false
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					return utf8.AppendRune(buf, dec), true
+				}
+				p.pos = save
+			}
+			r = utf8.RuneError
+		}
+		return utf8.AppendRune(buf, r), true
+	}
+	p.pos--
+	p.fail(fmt.Sprintf("invalid escape \\%c in a string", e))
+	return buf, false
 }
 
 func (p *jparser) hex4() (rune, bool) {

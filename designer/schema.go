@@ -140,85 +140,99 @@ func checkSchemaAt(v *jval, ptr string, root bool) error {
 			return fmt.Errorf("keyword %q appears twice at %s", m.key, at)
 		}
 		seen[m.key] = true
-		val := &m.val
-		bad := func(want string) error {
-			return fmt.Errorf("keyword %q at %s must be %s", m.key, at, want)
-		}
-		switch m.key {
-		case "$schema":
-			if !root {
-				return fmt.Errorf("keyword \"$schema\" is allowed only at the top level, not at %s", at)
-			}
-			if val.kind != jString || strings.TrimSuffix(val.str, "#") != draft2020 {
-				return bad(`"` + draft2020 + `"`)
-			}
-		case "type":
-			if val.kind != jString || !contains(SchemaTypes, val.str) {
-				return bad("one of " + strings.Join(SchemaTypes, ", "))
-			}
-		case "title", "description":
-			if val.kind != jString {
-				return bad("a string")
-			}
-		case "default":
-		case "enum":
-			if val.kind != jArray || len(val.kids) == 0 {
-				return bad("a non-empty list")
-			}
-		case "properties":
-			if val.kind != jObject {
-				return bad("an object")
-			}
-			for j := range val.kids {
-				p := &val.kids[j]
-				if err := checkSchemaAt(&p.val, ptr+"/properties/"+escapePointer(p.key), false); err != nil {
-					return err
-				}
-			}
-		case "required":
-			if val.kind != jArray {
-				return bad("a list of property names")
-			}
-			names := make(map[string]bool, len(val.kids))
-			for _, m := range val.kids {
-				if m.val.kind != jString {
-					return bad("a list of property names")
-				}
-				if names[m.val.str] {
-					return fmt.Errorf("keyword \"required\" at %s names %q twice", at, m.val.str)
-				}
-				names[m.val.str] = true
-			}
-		case "additionalProperties":
-			if val.kind != jBool {
-				return bad("true or false")
-			}
-		case "items":
-			if err := checkSchemaAt(val, ptr+"/items", false); err != nil {
-				return err
-			}
-		case "minimum", "maximum":
-			if val.kind != jNumber {
-				return bad("a number")
-			}
-			if _, ok := val.float(); !ok {
-				return bad("a number in range")
-			}
-		case "minLength", "maxLength":
-			if val.kind != jNumber {
-				return bad("a whole number, 0 or more")
-			}
-			if n, err := strconv.ParseUint(string(val.raw), 10, 31); err != nil || n > 1<<30 {
-				return bad("a whole number, 0 or more")
-			}
-		case "format":
-			if val.kind != jString || !contains(SchemaFormats, val.str) {
-				return bad("one of " + strings.Join(SchemaFormats, ", "))
-			}
-		default:
-			return fmt.Errorf("unsupported keyword %q at %s (allowed: %s)", m.key, at, strings.Join(schemaKeywords, ", "))
+		if err := checkSchemaKeyword(m, ptr, at, root); err != nil {
+			return err
 		}
 	}
+	return checkSchemaBounds(v, at)
+}
+
+// checkSchemaKeyword checks one keyword's value, and the schemas inside it.
+func checkSchemaKeyword(m *jmember, ptr, at string, root bool) error {
+	val := &m.val
+	bad := func(want string) error {
+		return fmt.Errorf("keyword %q at %s must be %s", m.key, at, want)
+	}
+	switch m.key {
+	case "$schema":
+		if !root {
+			return fmt.Errorf("keyword \"$schema\" is allowed only at the top level, not at %s", at)
+		}
+		if val.kind != jString || strings.TrimSuffix(val.str, "#") != draft2020 {
+			return bad(`"` + draft2020 + `"`)
+		}
+	case "type":
+		if val.kind != jString || !contains(SchemaTypes, val.str) {
+			return bad("one of " + strings.Join(SchemaTypes, ", "))
+		}
+	case "title", "description":
+		if val.kind != jString {
+			return bad("a string")
+		}
+	case "default":
+	case "enum":
+		if val.kind != jArray || len(val.kids) == 0 {
+			return bad("a non-empty list")
+		}
+	case "properties":
+		if val.kind != jObject {
+			return bad("an object")
+		}
+		for j := range val.kids {
+			p := &val.kids[j]
+			if err := checkSchemaAt(&p.val, ptr+"/properties/"+escapePointer(p.key), false); err != nil {
+				return err
+			}
+		}
+	case "required":
+		return checkSchemaRequired(val, at, bad)
+	case "additionalProperties":
+		if val.kind != jBool {
+			return bad("true or false")
+		}
+	case "items":
+		return checkSchemaAt(val, ptr+"/items", false)
+	case "minimum", "maximum":
+		if val.kind != jNumber {
+			return bad("a number")
+		}
+		if _, ok := val.float(); !ok {
+			return bad("a number in range")
+		}
+	case "minLength", "maxLength":
+		if n, err := strconv.ParseUint(string(val.raw), 10, 31); val.kind != jNumber || err != nil || n > 1<<30 {
+			return bad("a whole number, 0 or more")
+		}
+	case "format":
+		if val.kind != jString || !contains(SchemaFormats, val.str) {
+			return bad("one of " + strings.Join(SchemaFormats, ", "))
+		}
+	default:
+		return fmt.Errorf("unsupported keyword %q at %s (allowed: %s)", m.key, at, strings.Join(schemaKeywords, ", "))
+	}
+	return nil
+}
+
+func checkSchemaRequired(val *jval, at string, bad func(string) error) error {
+	if val.kind != jArray {
+		return bad("a list of property names")
+	}
+	names := make(map[string]bool, len(val.kids))
+	for _, m := range val.kids {
+		if m.val.kind != jString {
+			return bad("a list of property names")
+		}
+		if names[m.val.str] {
+			return fmt.Errorf("keyword \"required\" at %s names %q twice", at, m.val.str)
+		}
+		names[m.val.str] = true
+	}
+	return nil
+}
+
+// checkSchemaBounds checks what keywords say together: bounds in order, enum values and the
+// default of the schema's type, the default among the enum values.
+func checkSchemaBounds(v *jval, at string) error {
 	if lo, hi := v.get("minimum"), v.get("maximum"); lo != nil && hi != nil {
 		a, _ := lo.float()
 		b, _ := hi.float()

@@ -293,44 +293,56 @@ func (c *configCheck) value(f *FieldSpec, path string, val *jval) {
 		}
 	case FieldSchema:
 		c.v.schemaValue(c.s, path, val, false)
-	case FieldStringMap:
-		if val.kind != jObject {
-			wrong("an object of texts")
-			return
-		}
-		for i := range val.kids {
-			m := &val.kids[i]
-			at := path + "." + m.key
-			if m.val.kind != jString {
-				c.add(at, fmt.Sprintf("%s must be text, not %s", m.key, m.val.kind))
-				continue
-			}
-			c.v.template(c.exprSite(at, f.Secrets), m.val.str)
-		}
-	case FieldStringList:
+	case FieldStringMap, FieldStringList:
+		c.textsValue(f, path, val, wrong)
+	case FieldStatusList:
+		c.statusList(path, val)
+	case FieldVersion:
+		c.versionValue(name, path, val)
+	case FieldJSON:
+		// Kind-specific: see valueTemplates.
+	}
+}
+
+// textsValue checks an object of templates (FieldStringMap) or a list of texts.
+func (c *configCheck) textsValue(f *FieldSpec, path string, val *jval, wrong func(string)) {
+	if f.Type == FieldStringList {
 		if val.kind != jArray {
 			wrong("a list of texts")
 			return
 		}
 		for i := range val.kids {
 			if val.kids[i].val.kind != jString {
-				c.add(fmt.Sprintf("%s[%d]", path, i), fmt.Sprintf("%s[%d] must be text, not %s", name, i, val.kids[i].val.kind))
+				c.add(fmt.Sprintf("%s[%d]", path, i), fmt.Sprintf("%s[%d] must be text, not %s", f.Name, i, val.kids[i].val.kind))
 			}
 		}
-	case FieldStatusList:
-		c.statusList(path, val)
-	case FieldVersion:
-		switch {
-		case val.kind == jString && val.str == "latest":
-		case val.kind == jNumber:
-			if n, ok := jsonInt(val); !ok || n < 1 {
-				c.add(path, name+` must be a version number (1 or more) or "latest"`)
-			}
-		default:
-			c.add(path, fmt.Sprintf(`%s must be a version number or "latest", not %s`, name, describe(val)))
+		return
+	}
+	if val.kind != jObject {
+		wrong("an object of texts")
+		return
+	}
+	for i := range val.kids {
+		m := &val.kids[i]
+		at := path + "." + m.key
+		if m.val.kind != jString {
+			c.add(at, fmt.Sprintf("%s must be text, not %s", m.key, m.val.kind))
+			continue
 		}
-	case FieldJSON:
-		// Kind-specific: see valueTemplates.
+		c.v.template(c.exprSite(at, f.Secrets), m.val.str)
+	}
+}
+
+// versionValue checks a version number or "latest".
+func (c *configCheck) versionValue(name, path string, val *jval) {
+	switch {
+	case val.kind == jString && val.str == "latest":
+	case val.kind == jNumber:
+		if n, ok := jsonInt(val); !ok || n < 1 {
+			c.add(path, name+` must be a version number (1 or more) or "latest"`)
+		}
+	default:
+		c.add(path, fmt.Sprintf(`%s must be a version number or "latest", not %s`, name, describe(val)))
 	}
 }
 
