@@ -106,7 +106,16 @@ func TestVersionStatsOnEngine(t *testing.T) {
 	decided := app.startRefund(20)
 	task := app.waitTask(decided)
 	bob := app.memberAPI("bob", "finance")
-	wantStatus(t, bob.send(http.MethodPost, "/tasks/"+task.ID+"/decision", map[string]any{"outcome": "reject", "data": map[string]any{"amount": 0}}), http.StatusOK)
+	// The task is stored a moment before its node waits for it; decide once the run takes it.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := bob.send(http.MethodPost, "/tasks/"+task.ID+"/decision", map[string]any{"outcome": "reject", "data": map[string]any{"amount": 0}})
+		if r.StatusCode == http.StatusOK {
+			break
+		}
+		if r.StatusCode != http.StatusConflict || time.Now().After(deadline) {
+			t.Fatalf("decision = %d %s", r.StatusCode, r.Body)
+		}
+	}
 	app.waitRun(decided)
 	app.waitTask(waiting)
 
