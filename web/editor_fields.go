@@ -227,14 +227,28 @@ func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templ
 		ff.Help += " This value has an unexpected type, so it is shown as JSON."
 		return ff
 	}
+	switch f.Type {
+	case designer.FieldString, designer.FieldTemplate, designer.FieldExpression, designer.FieldDuration, designer.FieldEnum:
+		return nodeTextField(ff, f, val, asJSON)
+	case designer.FieldNumber, designer.FieldInteger, designer.FieldBoolean, designer.FieldVersion:
+		return nodeScalarField(ff, f, val, asJSON)
+	case designer.FieldJSON, designer.FieldSchema, designer.FieldStringMap, designer.FieldStringList, designer.FieldStatusList:
+		return nodeCompoundField(ff, f, val, asJSON)
+	}
+	return asJSON()
+}
+
+// nodeTextField is a text, template, expression, duration or choice field: a string value.
+func nodeTextField(ff templates.NodeField, f designer.FieldSpec, val json.RawMessage, asJSON func() templates.NodeField) templates.NodeField {
 	var str string
-	isString := val == nil || json.Unmarshal(val, &str) == nil
+	if val != nil && json.Unmarshal(val, &str) != nil {
+		return asJSON()
+	}
+	ff.Value = str
 	switch f.Type {
 	case designer.FieldString:
 		ff.Control = templates.NodeControlText
-	case designer.FieldTemplate:
-		ff.Control, ff.Mono, ff.Rows = templates.NodeControlTextarea, true, 2
-	case designer.FieldExpression:
+	case designer.FieldTemplate, designer.FieldExpression:
 		ff.Control, ff.Mono, ff.Rows = templates.NodeControlTextarea, true, 2
 	case designer.FieldDuration:
 		ff.Control, ff.Mono, ff.Pattern = templates.NodeControlText, true, nodeDurationPattern
@@ -243,53 +257,60 @@ func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templ
 		}
 	case designer.FieldEnum:
 		ff.Control, ff.Options = templates.NodeControlSelect, f.Options
-		if !isString {
-			return asJSON()
-		}
-		ff.Value = str
 		if ff.Value == "" {
 			ff.Value = nodeDefaultText(f.Default)
 		}
 		if ff.Value != "" && !slices.Contains(ff.Options, ff.Value) {
 			ff.Options = append([]string{ff.Value}, ff.Options...) // keep an unknown value visible
 		}
-		return ff
-	case designer.FieldNumber, designer.FieldInteger:
-		ff.Control = templates.NodeControlNumber
-		if f.Type == designer.FieldInteger {
-			ff.Step = "1"
-		} else {
-			ff.Step = "any"
-		}
-		if val == nil {
-			return ff
-		}
-		var num json.Number
-		if json.Unmarshal(val, &num) != nil {
-			return asJSON()
-		}
-		ff.Value = num.String()
-		return ff
+	}
+	return ff
+}
+
+// nodeScalarField is a number, a checkbox or a version (a number or "latest").
+func nodeScalarField(ff templates.NodeField, f designer.FieldSpec, val json.RawMessage, asJSON func() templates.NodeField) templates.NodeField {
+	switch f.Type {
 	case designer.FieldBoolean:
 		ff.Control = templates.NodeControlCheckbox
-		if val == nil {
-			return ff
-		}
-		if json.Unmarshal(val, &ff.Checked) != nil {
+		if val != nil && json.Unmarshal(val, &ff.Checked) != nil {
 			return asJSON()
 		}
 		return ff
+	case designer.FieldVersion:
+		ff.Control = templates.NodeControlText
+	default:
+		ff.Control, ff.Step = templates.NodeControlNumber, "any"
+		if f.Type == designer.FieldInteger {
+			ff.Step = "1"
+		}
+	}
+	if val == nil {
+		return ff
+	}
+	var num json.Number
+	if json.Unmarshal(val, &num) == nil {
+		ff.Value = num.String()
+		return ff
+	}
+	var str string
+	if f.Type == designer.FieldVersion && json.Unmarshal(val, &str) == nil {
+		ff.Value = str
+		return ff
+	}
+	return asJSON()
+}
+
+// nodeCompoundField is a JSON value, a schema, a map of templates or a list.
+func nodeCompoundField(ff templates.NodeField, f designer.FieldSpec, val json.RawMessage, asJSON func() templates.NodeField) templates.NodeField {
+	switch f.Type {
 	case designer.FieldJSON, designer.FieldSchema:
 		ff.Control, ff.Mono, ff.Rows = templates.NodeControlTextarea, true, 4
-		if f.Type == designer.FieldSchema {
-			ff.Rows = 6
-		}
 		if val != nil {
 			ff.Value = editorIndentJSON(val)
 		}
 		// A schema is an object: a string there is text the user has not made JSON yet.
 		if f.Type == designer.FieldSchema {
-			ff.KeepText = true
+			ff.KeepText, ff.Rows = true, 6
 			if s, ok := nodeRawString(val); ok {
 				ff.Value = s
 			}
@@ -307,8 +328,7 @@ func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templ
 		ff.Pairs = pairs
 		return ff
 	case designer.FieldStringList:
-		ff.Control = templates.NodeControlList
-		ff.Placeholder = ""
+		ff.Control, ff.Placeholder = templates.NodeControlList, ""
 		if val == nil {
 			ff.Items = nodeStrings(f.Default)
 			ff.Defaulted = len(ff.Items) > 0
@@ -318,44 +338,21 @@ func nodeFormField(f designer.FieldSpec, path string, val json.RawMessage) templ
 			return asJSON()
 		}
 		return ff
-	case designer.FieldStatusList:
-		ff.Control, ff.Mono = templates.NodeControlText, true
-		if val == nil {
-			return ff
-		}
-		var items []any
-		if json.Unmarshal(val, &items) != nil {
-			return asJSON()
-		}
-		parts := make([]string, len(items))
-		for i, it := range items {
-			parts[i] = fmt.Sprint(it)
-		}
-		ff.Value = strings.Join(parts, ", ")
+	}
+	// A list of status codes, shown as "200, 2xx".
+	ff.Control, ff.Mono = templates.NodeControlText, true
+	if val == nil {
 		return ff
-	case designer.FieldVersion:
-		ff.Control = templates.NodeControlText
-		if val == nil {
-			return ff
-		}
-		var num json.Number
-		if json.Unmarshal(val, &num) == nil {
-			ff.Value = num.String()
-			return ff
-		}
-		if !isString {
-			return asJSON()
-		}
-		ff.Value = str
-		return ff
-	default:
+	}
+	var items []any
+	if json.Unmarshal(val, &items) != nil {
 		return asJSON()
 	}
-	// The text-like types.
-	if !isString {
-		return asJSON()
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = fmt.Sprint(it)
 	}
-	ff.Value = str
+	ff.Value = strings.Join(parts, ", ")
 	return ff
 }
 
