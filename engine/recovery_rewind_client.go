@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/temporal"
 
@@ -32,11 +33,23 @@ type rewindSource struct {
 	run *Run
 }
 
-// loadRewindSource reads a run that may be rewound: one that has ended or is held.
+// loadRewindSource reads a run that may be rewound: one that has ended or is held. It reads
+// only what a rewind needs (status, node states, the start), not the run's output or links.
 func (e *Engine) loadRewindSource(ctx context.Context, runID string) (*rewindSource, error) {
-	run, err := e.GetRun(ctx, runID)
+	desc, err := e.c.DescribeWorkflowExecution(ctx, runID, "")
 	if err != nil {
-		return nil, err
+		return nil, e.notFound(runID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	sa := decodeSearchAttributes(info.GetSearchAttributes())
+	run := &Run{RunID: runID, Draft: sa.draft(), Status: runStatus(info.GetStatus(), sa.status)}
+	st, err := e.queryState(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: read its node states: %w", runID, err)
+	}
+	run.Nodes = st.Nodes
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		run.Status = st.Status
 	}
 	in, err := e.startInput(ctx, runID)
 	if err != nil {
