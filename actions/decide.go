@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"trellis/designer"
 	"trellis/engine"
@@ -53,12 +54,38 @@ func (a *Actions) Decide(ctx context.Context, req DecideRequest) (*store.Task, e
 		By: req.User.Name, Groups: req.User.Groups, Claimer: t.ClaimedBy}
 	dctx, cancel := context.WithTimeout(ctx, DecideTimeout)
 	defer cancel()
-	if err := a.engine.Decide(dctx, t.RunID, t.NodeID, d); err != nil {
+	if err := a.decideWhenWaiting(dctx, t, d); err != nil {
 		return nil, refusal(t, err)
 	}
 	a.log.Info("task decided", slog.String("task", t.ID), slog.String("run_id", t.RunID), slog.String("node", t.NodeID),
 		slog.String("outcome", d.Outcome), slog.String("by", d.By))
 	return a.tasks.GetTask(ctx, t.ID)
+}
+
+// decideRetry is how often a decision is offered again to a run that has not yet marked its
+// node waiting.
+const decideRetry = 100 * time.Millisecond
+
+// decideWhenWaiting hands the decision to the run. A task is in the store a moment before its
+// run waits on it (the workflow marks the node waiting in the workflow task after the one
+// that created the task, which on a loaded machine can take a while), so while the store
+// says the task is open, "not waiting" means "not yet": offer it again until ctx ends.
+func (a *Actions) decideWhenWaiting(ctx context.Context, t *store.Task, d engine.Decision) error {
+	for {
+		err := a.engine.Decide(ctx, t.RunID, t.NodeID, d)
+		var de *engine.DecisionError
+		if err == nil || !errors.As(err, &de) || de.Reason != engine.DecisionNotWaiting {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(decideRetry):
+		}
+		if cur, gerr := a.tasks.GetTask(ctx, t.ID); gerr != nil || cur.State != store.TaskOpen {
+			return err
+		}
+	}
 }
 
 // CheckDecider refuses a decision the store already tells is wrong, before the run is asked:

@@ -147,3 +147,49 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// notYetEngine answers "not waiting" to the first decisions, as a run does in the moment
+// between its task reaching the store and its node being marked waiting.
+type notYetEngine struct {
+	*engine.Engine
+	misses int
+}
+
+func (e *notYetEngine) Decide(ctx context.Context, runID, node string, d engine.Decision) error {
+	if e.misses > 0 {
+		e.misses--
+		return &engine.DecisionError{Reason: engine.DecisionNotWaiting, Message: "the run is not waiting for a decision at " + node}
+	}
+	return e.Engine.Decide(ctx, runID, node, d)
+}
+
+// TestDecideBeforeTheRunWaits: a decision on an open task whose run does not wait yet is
+// offered again until the run takes it, rather than refused with a 409 the reviewer cannot
+// act on.
+func TestDecideBeforeTheRunWaits(t *testing.T) {
+	ctx := context.Background()
+	a, db, eng := newEngineActions(t)
+	newGraph(t, db, "approve", approvalDoc)
+	if _, err := a.Publish(ctx, actions.PublishRequest{GraphID: "approve"}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := a.StartRun(ctx, actions.StartRequest{GraphID: "approve", Input: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task *store.Task
+	waitFor(t, "the task is in the store", func() bool {
+		task, err = db.GetTaskByNode(ctx, run.RunID, "review")
+		return err == nil
+	})
+	slow := &notYetEngine{Engine: eng, misses: 3}
+	b := actions.New(db, db, slow, nil)
+	done, err := b.Decide(ctx, actions.DecideRequest{TaskID: task.ID, User: &store.User{Name: "bob", Groups: []string{"finance"}},
+		Outcome: "approve", Data: map[string]any{"amount": 5.0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow.misses != 0 || done.State != store.TaskDone {
+		t.Errorf("misses left %d, task %s; want the decision taken after three tries", slow.misses, done.State)
+	}
+}
