@@ -33,5 +33,6 @@ func (s *Server) runRoutes() []Route {
 	for i := range rows {
 		rows[i].Handler = s.needRuns(rows[i].Handler)
 	}
-	return rows
+	// The held-runs count is in every developer's navigation, engine or not (run_recover.go).
+	return append(rows, Route{Method: http.MethodGet, Path: "/runs/held-count", Roles: runOperators, Handler: s.heldRunsCount})
 }
