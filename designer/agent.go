@@ -183,15 +183,15 @@ func (c *configCheck) agentGraphTool(path string, t *AgentTool) {
 		c.add(path+".graph", fmt.Sprintf("%q is not a graph id", t.Graph))
 		return
 	}
-	if _, err := parseToolVersion(t.Version); err != nil {
+	if _, err := ParseGraphVersion(t.Version); err != nil {
 		c.add(path+".version", err.Error())
 	}
 	c.v.includesAt(c.s, path+".graph", t.Graph)
 }
 
-// parseToolVersion reads a graph tool's version: a number from 1, or "latest" (or nothing)
-// for 0, which publishing pins.
-func parseToolVersion(raw json.RawMessage) (int, error) {
+// ParseGraphVersion reads the version of a graph that a node runs (a subgraph, a body, a
+// graph tool): a number from 1, or "latest" (or nothing) for 0, which publishing pins.
+func ParseGraphVersion(raw json.RawMessage) (int, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, nil
 	}

@@ -61,23 +61,7 @@ func (subgraphKind) compile(n *designer.Node, ps *problemList) any {
 	return cfg
 }
 
-func parseSubgraphVersion(raw json.RawMessage) (int, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if s == "latest" {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("version must be a number or \"latest\", not %q", s)
-	}
-	var v float64
-	if err := json.Unmarshal(raw, &v); err != nil || v < 1 || v != float64(int(v)) {
-		return 0, fmt.Errorf("version must be a number from 1 or \"latest\", not %s", raw)
-	}
-	return int(v), nil
-}
+func parseSubgraphVersion(raw json.RawMessage) (int, error) { return designer.ParseGraphVersion(raw) }
 
 func (subgraphKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 
