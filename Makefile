@@ -12,7 +12,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trellis ./cmd/trellis
 
 run: build
-	./bin/trellis serve --dev --addr $(ADDR) --data $(DATA)
+	./bin/trellis serve --dev --http-allow-private --addr $(ADDR) --data $(DATA)
 
 generate:
 	$(GO) tool templ generate
