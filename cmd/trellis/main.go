@@ -29,6 +29,7 @@ Commands:
   token create   print a new API token for a user (also: token list, token revoke)
   secret set     store an encrypted secret
   provider set   configure an LLM provider for llm nodes (also: provider list, provider delete)
+  notify set     set how people are told of their tasks: the mail server, an outbound webhook
   version        print the version
   help           print this help
 
