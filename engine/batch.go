@@ -204,6 +204,13 @@ func (e *Engine) actOnRun(ctx context.Context, in batchChunkInput, runID string)
 		}
 		err := e.CancelRun(ctx, runID, reason)
 		if errors.Is(err, ErrRunClosed) {
+			// Already cancelled is what the batch wants: a restart may have cut the chunk off
+			// after the cancel and before its result was recorded, so the retry finds it so.
+			if run, gerr := e.GetRun(ctx, runID); gerr == nil && run.Status == RunCancelled {
+				return nil
+			} else if gerr == nil {
+				return fmt.Errorf("the run had already ended (%s)", run.Status)
+			}
 			return errors.New("the run had already ended")
 		}
 		return err
