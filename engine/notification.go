@@ -283,7 +283,7 @@ func (a *notifyActivities) send(ctx context.Context, d Digest) error {
 	settings, err := st.NotifySettings(ctx)
 	if err == nil {
 		if len(d.Notices) > 0 && d.Notices[0].Channel == "webhook" {
-			err = postWebhook(ctx, a.d.HTTPClient, settings, d.Notices[0])
+			err = postWebhook(ctx, a.d, settings, d.Notices[0])
 		} else {
 			err = sendMail(ctx, settings, d)
 		}

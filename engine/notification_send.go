@@ -113,8 +113,10 @@ type WebhookPayload struct {
 }
 
 // postWebhook sends a notice to the outbound webhook, signed like inbound hooks:
-// X-Trellis-Signature: sha256=HEX of the body with the webhook secret.
-func postWebhook(ctx context.Context, hc *http.Client, s *NotifySettings, n Notice) error {
+// X-Trellis-Signature: sha256=HEX of the body with the webhook secret. The call goes through
+// the outbound policy of d (serve --http-allow-private, --http-allow), like an http node's:
+// an admin's webhook URL must not reach the metadata service or Trellis's own listeners.
+func postWebhook(ctx context.Context, d *Deps, s *NotifySettings, n Notice) error {
 	if s.WebhookURL == "" {
 		return fmt.Errorf("no outbound webhook is set up")
 	}
@@ -136,9 +138,8 @@ func postWebhook(ctx context.Context, hc *http.Client, s *NotifySettings, n Noti
 		m.Write(body)
 		req.Header.Set("X-Trellis-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
 	}
-	if hc == nil {
-		hc = &http.Client{}
-	}
+	hc, done := guardedClient(d.HTTPClient, d.Outbound)
+	defer done()
 	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
