@@ -287,10 +287,16 @@ func (db *DB) RenameGraph(ctx context.Context, id, name, by string) error {
 	return affectedOne(res, err, "rename graph "+id, func() error { return notFoundf("graph %q not found", id) })
 }
 
-// DeleteGraph deletes a graph and all its versions. The caller checks that no run needs it.
+// DeleteGraph deletes a graph, all its versions, its hooks and its schedules' index rows
+// (deleteGraphTriggers). The caller checks that no run needs it.
 func (db *DB) DeleteGraph(ctx context.Context, id string) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM graphs WHERE id = ?`, id)
-	return affectedOne(res, err, "delete graph "+id, func() error { return notFoundf("graph %q not found", id) })
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		if err := deleteGraphTriggers(ctx, tx, id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM graphs WHERE id = ?`, id)
+		return affectedOne(res, err, "delete graph "+id, func() error { return notFoundf("graph %q not found", id) })
+	})
 }
 
 // affectedOne turns the result of a single-row UPDATE or DELETE into nil, notFound() when no

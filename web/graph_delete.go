@@ -27,9 +27,14 @@ func (s *Server) graphDelete(c echo.Context) error {
 		p.Error = g.Name + ": " + why
 		return s.renderGraphList(c, http.StatusConflict, p)
 	}
-	if err := s.deps.Graphs.DeleteGraph(ctx, g.ID); err != nil {
+	if s.deps.Triggers == nil {
+		if err := s.deps.Graphs.DeleteGraph(ctx, g.ID); err != nil {
+			return err
+		}
+		s.log.Info("graph deleted", slog.String("graph", g.ID), slog.String("by", graphActor(c)))
+	} else if err := s.triggers().DeleteGraph(ctx, s.deps.Graphs, g.ID, graphActor(c)); err != nil {
+		// Its hooks and schedules go with it (issue 16: they were left behind).
 		return err
 	}
-	s.log.Info("graph deleted", slog.String("graph", g.ID), slog.String("by", graphActor(c)))
 	return c.Redirect(http.StatusSeeOther, "/graphs?deleted=1")
 }
