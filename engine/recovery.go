@@ -51,6 +51,9 @@ type OperatorAction struct {
 	Comment string    `json:"comment,omitempty"`
 	// Port is the port a skipped node completed on.
 	Port string `json:"port,omitempty"`
+	// FromVersion and ToVersion are the versions of a move (ActionMigrate, migrate.go).
+	FromVersion int `json:"from_version,omitempty"`
+	ToVersion   int `json:"to_version,omitempty"`
 }
 
 // IncidentRequest is the argument of the "incident" update: what to do with a held node.

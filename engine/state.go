@@ -64,6 +64,8 @@ type RunState struct {
 	// replaced its input, and what was recorded.
 	RewoundFrom    *RewoundFrom `json:"rewound_from,omitempty"`
 	InputCorrected *Correction  `json:"input_corrected,omitempty"`
+	// Version is the version the run is on now, which a move changes (migrate.go).
+	Version int `json:"version,omitempty"`
 }
 
 // statusKey is the search attribute that tells running runs from those waiting for a person.
@@ -72,7 +74,8 @@ var statusKey = temporal.NewSearchAttributeKeyKeyword(SAStatus)
 // snapshot builds the query answer. It copies, so the caller may encode it at leisure.
 func (r *runState) snapshot() (RunState, error) {
 	st := RunState{Status: r.status, Input: r.in.Input, Output: r.output, Error: r.err,
-		Nodes: make(map[string]NodeState, len(r.nodes)), Paused: r.paused, Operations: r.operations}
+		Nodes: make(map[string]NodeState, len(r.nodes)), Paused: r.paused, Operations: r.operations,
+		Version: r.in.Version}
 	if rw := r.in.Rewind; rw != nil {
 		st.RewoundFrom = &RewoundFrom{RunID: rw.RunID, Node: rw.Node}
 		if rw.InputCorrected {

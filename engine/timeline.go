@@ -83,6 +83,9 @@ type Timeline struct {
 	CancelReason      string          `json:"cancel_reason,omitempty"`
 	Error             *NodeError      `json:"error"`
 	Entries           []TimelineEntry `json:"entries"`
+	// Moves are the run's moves to other versions (migrate.go); Version and Definition
+	// are those of the last one.
+	Moves []TimelineMove `json:"moves,omitempty"`
 }
 
 // BuildTimeline reads a run's history (oldest event first). pending, for a run still going,
@@ -135,6 +138,7 @@ type timelineBuilder struct {
 	updates    map[string]int          // update id → entry index
 	wftStarted map[int64]time.Time     // workflow task started event id → time
 	wftDone    map[int64]int64         // workflow task completed event id → its started event id
+	moves      map[string]*moveStep    // migrate update id → the move asked for
 }
 
 func (b *timelineBuilder) add(e TimelineEntry) int {
@@ -275,6 +279,9 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 		if ps := req.GetInput().GetArgs().GetPayloads(); len(ps) > 0 {
 			arg = payloadJSON(&commonpb.Payloads{Payloads: ps[:1]})
 		}
+		if b.moveAccepted(req.GetInput().GetName(), req.GetMeta().GetUpdateId(), arg) {
+			return
+		}
 		node := decisionNode(arg)
 		if node == "" {
 			return
@@ -290,6 +297,9 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 			Decision: arg, seq: id})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 		a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+		if b.moveCompleted(a.GetMeta().GetUpdateId(), a.GetOutcome().GetFailure() == nil, at) {
+			return
+		}
 		i, ok := b.updates[a.GetMeta().GetUpdateId()]
 		if e := b.entry(i, ok); e != nil {
 			e.EndedAt = ptr(at)

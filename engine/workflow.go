@@ -103,6 +103,11 @@ type runState struct {
 	queue              []int
 
 	recovery // incidents, pause and resume (recovery.go)
+
+	// execs are the nodes in flight, by index, so that a move to another version
+	// (migrate.go) can give them their new index; migration is a move not yet applied.
+	execs     []*nodeExec
+	migration *pendingMigration
 }
 
 type nodeRT struct {
@@ -118,6 +123,7 @@ func (r *runState) init(ctx workflow.Context, p *plan) {
 	r.nodes = make([]nodeRT, len(p.nodes))
 	r.nActive, r.nInactive = make([]int, len(p.nodes)), make([]int, len(p.nodes))
 	r.decided = make([]bool, len(p.nodes))
+	r.execs = make([]*nodeExec, len(p.nodes))
 	info := workflow.GetInfo(ctx)
 	r.runScope = map[string]any{"id": r.in.RunID, "graph": r.in.GraphID, "version": r.in.Version,
 		"started_at": info.WorkflowStartTime.UTC().Format(time.RFC3339Nano)}
@@ -138,7 +144,11 @@ func (r *runState) failRun(err error) error {
 // setupKinds runs the run-wide setup of every kind present, in order of first appearance
 // (a map's inline body counts as present).
 func (r *runState) setupKinds(ctx workflow.Context) error {
-	seen := map[string]bool{}
+	return r.setupKindsSeen(ctx, map[string]bool{})
+}
+
+// setupKindsSeen is setupKinds for the kinds not in seen (those already set up).
+func (r *runState) setupKindsSeen(ctx workflow.Context, seen map[string]bool) error {
 	for _, pn := range r.plan.nodes {
 		for _, k := range []kindUse{{pn.node.Kind, pn.kind}, bodyKind(&pn)} {
 			if k.kind == nil || seen[k.name] {
@@ -157,6 +167,9 @@ func (r *runState) setupKinds(ctx workflow.Context) error {
 
 func (r *runState) run(ctx workflow.Context) (any, error) {
 	if err := r.setupRecovery(ctx); err != nil {
+		return nil, r.failRun(err)
+	}
+	if err := r.setupMigrate(ctx); err != nil {
 		return nil, r.failRun(err)
 	}
 	if err := r.setupKinds(ctx); err != nil {
@@ -194,7 +207,7 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 			// Between steps the run may wait for an operator: a held node or a pause.
 			r.inFlight, r.stopping = inFlight, failure != nil || ctx.Err() != nil
 			r.updateRunStatus(ctx)
-			if inFlight == 0 && !r.waitsForOperator() {
+			if inFlight == 0 && !r.waitsForOperator() && r.migration == nil {
 				break
 			}
 			i, got := r.next(ctx, done)
@@ -209,6 +222,14 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 			if err := r.applyActions(ctx); err != nil && failure == nil {
 				failure = err
 				cancel()
+			}
+			if r.migration != nil {
+				// A move happens here, between node completions (migrate.go).
+				r.stopping = r.stopping || failure != nil || ctx.Err() != nil
+				if err := r.applyMigration(ctx, done); err != nil && failure == nil {
+					failure = err
+					cancel()
+				}
 			}
 			continue
 		}
@@ -262,10 +283,13 @@ func (r *runState) start(ctx workflow.Context, i int, done workflow.Channel) err
 	}
 	r.setStatus(i, NodeRunning)
 	x := &nodeExec{r: r, idx: i, pn: pn, node: pn.node, cfg: cfg}
+	r.execs[i] = x
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		res, err := pn.kind.execute(ctx, x)
-		r.nodes[i].result, r.nodes[i].runErr = res, err
-		done.Send(ctx, i)
+		// x.idx, not i: a move to another version may have given the node a new index.
+		r.nodes[x.idx].result, r.nodes[x.idx].runErr = res, err
+		r.execs[x.idx] = nil
+		done.Send(ctx, x.idx)
 	})
 	return nil
 }

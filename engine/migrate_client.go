@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// MigrateRun moves a running run to another version through the "migrate" update and
+// waits until the run has applied it, between node completions. A run that cannot move
+// answers a *MigrationError (incompatible, with the problems) or a *RecoveryError (an older
+// version, a run that has ended or is already moving); nothing changed then.
+func (e *Engine) MigrateRun(ctx context.Context, runID string, req MigrateRequest) (MigrateResult, error) {
+	var res MigrateResult
+	h, err := e.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: runID, UpdateName: UpdateMigrate,
+		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	if err == nil {
+		return res, nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == refusedIncompatible {
+		me := &MigrationError{}
+		if app.HasDetails() {
+			_ = app.Details(&me.Problems)
+		}
+		if len(me.Problems) == 0 {
+			me.Problems = []string{app.Message()}
+		}
+		return res, me
+	}
+	return res, e.recoveryError(ctx, runID, err)
+}
