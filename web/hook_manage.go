@@ -62,7 +62,7 @@ func (s *Server) hookCreateAPI(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	return c.JSON(http.StatusCreated, hookCreateResponse{ID: made.Hook.ID, URL: hookURL(c, made.Hook.ID), Secret: made.Secret})
+	return c.JSON(http.StatusCreated, hookCreateResponse{ID: made.Hook.ID, URL: s.hookURL(c, made.Hook.ID), Secret: made.Secret})
 }
 
 // hookListAPI answers GET /api/v1/graphs/{id}/hooks: the hooks with their last deliveries.
@@ -85,7 +85,7 @@ func (s *Server) hookListAPI(c echo.Context) error {
 		if ds == nil {
 			ds = []store.HookDelivery{}
 		}
-		out = append(out, hookListEntry{Hook: h, URL: hookURL(c, h.ID), Enabled: h.Enabled(), Deliveries: ds})
+		out = append(out, hookListEntry{Hook: h, URL: s.hookURL(c, h.ID), Enabled: h.Enabled(), Deliveries: ds})
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -97,7 +97,7 @@ func (s *Server) hookRotateAPI(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	return c.JSON(http.StatusOK, hookCreateResponse{ID: c.Param("hook"), URL: hookURL(c, c.Param("hook")), Secret: secret})
+	return c.JSON(http.StatusOK, hookCreateResponse{ID: c.Param("hook"), URL: s.hookURL(c, c.Param("hook")), Secret: secret})
 }
 
 // hookPatchAPI answers PATCH /api/v1/graphs/{id}/hooks/{hook} {enabled}: 204.
@@ -143,7 +143,7 @@ func (s *Server) hookCreate(c echo.Context) error {
 		p.HookForm = form
 		return s.renderTriggers(c, e.Status, p)
 	}
-	p.NewSecret = &templates.ShownSecret{HookID: made.Hook.ID, Name: made.Hook.Name, URL: hookURL(c, made.Hook.ID), Secret: made.Secret, Auth: made.Hook.Auth}
+	p.NewSecret = &templates.ShownSecret{HookID: made.Hook.ID, Name: made.Hook.Name, URL: s.hookURL(c, made.Hook.ID), Secret: made.Secret, Auth: made.Hook.Auth}
 	p.Notice = "Webhook " + made.Hook.Name + " added."
 	noStore(c)
 	return s.renderTriggers(c, http.StatusCreated, p)
@@ -164,7 +164,7 @@ func (s *Server) hookRotate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.NewSecret = &templates.ShownSecret{HookID: h.ID, Name: h.Name, URL: hookURL(c, h.ID), Secret: secret, Auth: h.Auth}
+	p.NewSecret = &templates.ShownSecret{HookID: h.ID, Name: h.Name, URL: s.hookURL(c, h.ID), Secret: secret, Auth: h.Auth}
 	p.Notice = "Webhook " + h.Name + " has a new secret; the old one no longer works."
 	noStore(c)
 	return s.renderTriggers(c, http.StatusOK, p)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,8 +39,13 @@ func (s *Server) needTriggers(h echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// hookURL is where a hook takes deliveries, on the host the request came to.
-func hookURL(c echo.Context, id string) string {
+// hookURL is where a hook takes deliveries: under --public-url when set (behind a proxy the
+// request's host is the proxy's upstream, not what senders reach), else on the host the
+// request came to.
+func (s *Server) hookURL(c echo.Context, id string) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/") + "/hooks/" + id
+	}
 	return c.Scheme() + "://" + c.Request().Host + "/hooks/" + id
 }
 
@@ -92,7 +98,7 @@ func (s *Server) triggersProps(c echo.Context) (templates.TriggersProps, error) 
 		if err != nil {
 			return p, err
 		}
-		p.Hooks = append(p.Hooks, hookRow(c, h, ds))
+		p.Hooks = append(p.Hooks, s.hookRow(c, h, ds))
 	}
 	if s.deps.Runs != nil {
 		views, err := t.Schedules(ctx, g.ID)
@@ -113,8 +119,8 @@ func versionText(v int) string {
 	return "version " + strconv.Itoa(v)
 }
 
-func hookRow(c echo.Context, h store.Hook, ds []store.HookDelivery) templates.HookRow {
-	r := templates.HookRow{ID: h.ID, Name: h.Name, Auth: h.Auth, URL: hookURL(c, h.ID), Version: versionText(h.Version),
+func (s *Server) hookRow(c echo.Context, h store.Hook, ds []store.HookDelivery) templates.HookRow {
+	r := templates.HookRow{ID: h.ID, Name: h.Name, Auth: h.Auth, URL: s.hookURL(c, h.ID), Version: versionText(h.Version),
 		CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, Enabled: h.Enabled()}
 	for _, d := range ds {
 		r.Deliveries = append(r.Deliveries, templates.DeliveryRow{At: d.At, Status: d.Status, RunID: d.RunID, Message: d.Message})

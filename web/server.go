@@ -37,6 +37,10 @@ type Config struct {
 	// SecureCookies sets the Secure flag on cookies and sends HSTS; leave it false on plain
 	// http://127.0.0.1.
 	SecureCookies bool
+	// PublicURL is where people reach Trellis (serve --public-url), e.g. https://trellis.example
+	// behind a proxy: addresses shown to users for use elsewhere (hook URLs) start with it.
+	// Empty: the scheme and host the request came to.
+	PublicURL string
 	// Now is the clock (login rate limiting); default time.Now.
 	Now func() time.Time
 	// Logger receives request logs and internal errors; default discards.

@@ -284,7 +284,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Worker = keyedWorkerSource{workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, decisionKey}
 	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
-		SecureCookies: secure, Quotas: f.quotas}, deps)
+		SecureCookies: secure, PublicURL: f.publicURL, Quotas: f.quotas}, deps)
 	_ = eng
 	hs := app.HTTPServer()
 	errc := make(chan error, 1)
