@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // KindAgent is a language model that calls tools, turn after turn, until it can answer.
@@ -44,11 +45,28 @@ type AgentTool struct {
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 	Graph       string          `json:"graph,omitempty"`
 	Version     json.RawMessage `json:"version,omitempty"`
-	// MCP and Approval are in the format (MCP tools, and calls that wait for a person)
-	// but not run yet: validation refuses them by name.
-	MCP      json.RawMessage `json:"mcp,omitempty"`
-	Approval json.RawMessage `json:"approval,omitempty"`
+	// MCP is in the format but not run yet: validation refuses it by name.
+	MCP json.RawMessage `json:"mcp,omitempty"`
+	// Approval makes each call wait for a person, who approves it (perhaps with edited
+	// arguments) or rejects it with a reason that goes back to the model.
+	Approval *AgentApproval `json:"approval,omitempty"`
 }
+
+// AgentApproval is who approves a tool's calls, and by when (as an approval node's).
+type AgentApproval struct {
+	Assignee string `json:"assignee"`
+	Due      string `json:"due,omitempty"`
+	OnDue    *OnDue `json:"on_due,omitempty"`
+}
+
+// Outcomes of a tool call's approval task.
+const (
+	ToolApprove = "approve"
+	ToolReject  = "reject"
+)
+
+// ToolOutcomes are the outcomes a tool call's task offers.
+var ToolOutcomes = []string{ToolApprove, ToolReject}
 
 // AgentHTTPTool is the request an http tool sends.
 type AgentHTTPTool struct {
@@ -86,7 +104,7 @@ var agentKind = KindSpec{
 		{Name: "prompt", Label: "Task", Type: FieldTemplate, Required: true,
 			Help: "What the agent must do. Use {{ expression }} to insert data, such as {{ input.message }}."},
 		{Name: "tools", Label: "Tools", Type: FieldJSON, Required: true,
-			Help: `A list of tools. A web service: {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}, whose texts may contain {{ args.NAME }} and {{ secrets.NAME }}. A published graph: {"name", "description", "graph": "ID", "version": "latest"}, whose input schema is the arguments.`},
+			Help: `A list of tools. A web service: {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}, whose texts may contain {{ args.NAME }} and {{ secrets.NAME }}. A published graph: {"name", "description", "graph": "ID", "version": "latest"}, whose input schema is the arguments. Add "approval": {"assignee": "group:NAME"} to a tool whose calls a person must approve first.`},
 		{Name: "max_steps", Label: "Most turns", Type: FieldInteger, Default: AgentDefaultMaxSteps, Min: 1, Max: AgentMaxSteps,
 			Help: "How many times the model may answer (each answer may call several tools); past it the node ends on its exhausted exit."},
 		{Name: "json_schema", Label: "Answer format", Type: FieldSchema,
@@ -151,8 +169,6 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 	switch {
 	case len(t.MCP) > 0:
 		c.add(path+".mcp", "MCP tools are not available yet")
-	case len(t.Approval) > 0:
-		c.add(path+".approval", "tool calls that wait for a person are not available yet; follow the agent with an approval node")
 	case t.Graph != "":
 		c.agentGraphTool(path, &t)
 	case len(t.Version) > 0:
@@ -162,6 +178,9 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 	default:
 		c.agentHTTPTool(path+".http", t.HTTP)
 	}
+	if t.Approval != nil {
+		c.agentApproval(path+".approval", t.Approval)
+	}
 	if len(t.Parameters) > 0 && t.Graph == "" {
 		var root map[string]any
 		if err := json.Unmarshal(t.Parameters, &root); err != nil || root["type"] != "object" {
@@ -169,6 +188,37 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 		} else if _, err := CompileSchema(t.Parameters); err != nil {
 			c.add(path+".parameters", err.Error())
 		}
+	}
+}
+
+// agentApproval checks a tool's approval as an approval node's assignee, due and on_due.
+func (c *configCheck) agentApproval(path string, a *AgentApproval) {
+	switch {
+	case strings.TrimSpace(a.Assignee) == "":
+		c.add(path+".assignee", "assignee is required: user:NAME or group:NAME, who approves the calls")
+	case !validAssignee(a.Assignee):
+		c.add(path+".assignee", fmt.Sprintf("assignee %q must be user:NAME or group:NAME, such as group:reviewers", a.Assignee))
+	default:
+		if _, err := CompileTemplate(a.Assignee); err != nil {
+			c.add(path+".assignee", err.Error())
+		}
+	}
+	if a.Due != "" {
+		if d, err := time.ParseDuration(a.Due); err != nil || d <= 0 {
+			c.add(path+".due", fmt.Sprintf("%q is not a positive duration like 48h", a.Due))
+		}
+	}
+	o := a.OnDue
+	switch {
+	case o == nil:
+	case a.Due == "":
+		c.add(path+".on_due", "on_due needs a due time (due)")
+	case (o.Outcome == "") == (o.EscalateTo == ""):
+		c.add(path+".on_due", "on_due takes either outcome or escalate_to")
+	case o.Outcome != "" && !containsString(ToolOutcomes, o.Outcome):
+		c.add(path+".on_due.outcome", fmt.Sprintf("%q is not one of the outcomes (approve, reject)", o.Outcome))
+	case o.EscalateTo != "" && (strings.Contains(o.EscalateTo, "{{") || !validAssignee(o.EscalateTo)):
+		c.add(path+".on_due.escalate_to", fmt.Sprintf("%q must be user:NAME or group:NAME", o.EscalateTo))
 	}
 }
 

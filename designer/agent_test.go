@@ -42,8 +42,13 @@ func TestValidateAgent(t *testing.T) {
 			[]want{nw("a", "config.tools.0.graph", "cannot include itself")}},
 		{"graph tool with parameters and a bad version", doc(agentNode(`[{"name":"t","description":"d","graph":"orders","version":"newest","parameters":{"type":"object"}}]`), ""),
 			[]want{nw("a", "config.tools.0.parameters", "leave parameters out"), nw("a", "config.tools.0.version", `not "newest"`)}},
-		{"approval not yet", doc(agentNode(`[{"name":"t","description":"d","http":{"url":"https://x"},"approval":{"assignee":"group:g"}}]`), ""),
-			[]want{nw("a", "config.tools.0.approval", "not available yet")}},
+		{"approval ok", doc(agentNode(`[{"name":"t","description":"d","http":{"url":"https://x"},
+			"approval":{"assignee":"group:g","due":"1h","on_due":{"outcome":"reject"}}}]`), ""), nil},
+		{"approval bad", doc(agentNode(`[{"name":"t","description":"d","http":{"url":"https://x"},"approval":{"assignee":"finance","on_due":{"outcome":"maybe"}}},
+			{"name":"u","description":"d","http":{"url":"https://x"},"approval":{"assignee":"user:ann","due":"soon","colour":1}},
+			{"name":"v","description":"d","http":{"url":"https://x"},"approval":{"assignee":"user:ann","due":"2h","on_due":{"outcome":"approve","escalate_to":"user:bo"}}}]`), ""),
+			[]want{nw("a", "config.tools.0.approval.assignee", `assignee "finance" must be`), nw("a", "config.tools.0.approval.on_due", "needs a due time"),
+				nw("a", "config.tools.1", `unknown field "colour"`), nw("a", "config.tools.2.approval.on_due", "either outcome or escalate_to")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

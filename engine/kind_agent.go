@@ -53,6 +53,10 @@ type agentToolRT struct {
 	// graph and version name a graph tool's graph; version 0 is the latest (a draft's).
 	graph   string
 	version int
+	// approval, when set, makes each call wait for a person's decision.
+	approval *toolApproval
+	// params is the parameters' schema as written, the approval form's base.
+	params json.RawMessage
 }
 
 func (agentKind) compile(n *designer.Node, ps *problemList) any {
@@ -93,9 +97,16 @@ func (agentKind) compile(n *designer.Node, ps *problemList) any {
 
 // compileAgentTool checks one tool; on error the field is the part of the tool at fault.
 func compileAgentTool(t designer.AgentTool) (agentToolRT, string, error) {
-	rt := agentToolRT{spec: llm.Tool{Name: t.Name, Description: t.Description}}
+	rt := agentToolRT{spec: llm.Tool{Name: t.Name, Description: t.Description}, params: t.Parameters}
 	if !designer.AgentToolNamePattern.MatchString(t.Name) {
 		return rt, ".name", fmt.Errorf("tool name %q: use 1 to 64 letters, digits, _ or -", t.Name)
+	}
+	if t.Approval != nil {
+		a, field, err := compileToolApproval(t.Approval)
+		if err != nil {
+			return rt, field, err
+		}
+		rt.approval = a
 	}
 	if t.Graph != "" {
 		v, err := parseSubgraphVersion(t.Version)
@@ -165,25 +176,32 @@ type agentCall struct {
 	Step   int    `json:"step"`
 	Name   string `json:"name"`
 	Args   any    `json:"args"`
-	Status string `json:"status"` // completed, failed, refused (unknown tool or bad arguments), not_run
+	Status string `json:"status"` // completed, failed, refused (unknown tool or bad arguments), rejected (by its reviewer), not_run
 	Error  string `json:"error,omitempty"`
+	// A call that waited for approval: who decided, and the arguments the reviewer changed
+	// (Args are then the approved ones).
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	RejectedBy string    `json:"rejected_by,omitempty"`
+	Edits      []argEdit `json:"edits,omitempty"`
 }
 
 // agentRun is an agent's progress through its steps.
 type agentRun struct {
-	a        *agentNode
-	x        *nodeExec
-	schemas  []*designer.Schema // per tool; a graph tool's is read when the node starts
-	bodies   []childBody        // per tool; a graph tool's pinned definition
-	msgs     []llm.Message
-	calls    []agentCall
-	last     agentTurn
-	steps    int
-	prompt   int
-	complete int
-	cost     float64
-	costs    bool // every turn had a price
-	attempts int
+	a          *agentNode
+	x          *nodeExec
+	schemas    []*designer.Schema // per tool; a graph tool's is read when the node starts
+	rawSchemas []json.RawMessage  // per tool, as written: an approval form's base
+	waiting    int                // calls waiting for a person
+	bodies     []childBody        // per tool; a graph tool's pinned definition
+	msgs       []llm.Message
+	calls      []agentCall
+	last       agentTurn
+	steps      int
+	prompt     int
+	complete   int
+	cost       float64
+	costs      bool // every turn had a price
+	attempts   int
 }
 
 func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
@@ -213,7 +231,7 @@ func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) 
 			}
 			break
 		}
-		r.msgs = append(r.msgs, llm.Message{Role: llm.RoleUser, ToolResults: r.callTools(ctx, turn.ToolCalls)})
+		r.msgs = append(r.msgs, llm.Message{Role: llm.RoleUser, ToolResults: r.callTools(ctx, turn.Text, turn.ToolCalls)})
 		if b, _ := json.Marshal(r.msgs); len(b) > agentTranscriptLimit {
 			return nodeResult{Attempts: r.attempts}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"agent %s: the conversation grew past %d bytes after %d steps; ask for shorter tool results or fewer steps",
@@ -228,9 +246,10 @@ func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) 
 func (r *agentRun) loadTools(ctx workflow.Context) ([]llm.Tool, error) {
 	specs := make([]llm.Tool, len(r.a.tools))
 	r.schemas = make([]*designer.Schema, len(r.a.tools))
+	r.rawSchemas = make([]json.RawMessage, len(r.a.tools))
 	r.bodies = make([]childBody, len(r.a.tools))
 	for i, t := range r.a.tools {
-		specs[i], r.schemas[i] = t.spec, t.schema
+		specs[i], r.schemas[i], r.rawSchemas[i] = t.spec, t.schema, t.params
 		if t.graph == "" {
 			continue
 		}
@@ -252,7 +271,7 @@ func (r *agentRun) loadTools(ctx workflow.Context) ([]llm.Tool, error) {
 				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 					"agent %s: tool %s: the input schema of graph %s: %v", r.x.node.ID, t.spec.Name, t.graph, err), ErrTypeAgent, nil)
 			}
-			r.schemas[i] = s
+			r.schemas[i], r.rawSchemas[i] = s, body.def.Input
 		}
 		specs[i].Parameters = params
 	}
@@ -293,7 +312,7 @@ func (r *agentRun) output() map[string]any {
 }
 
 // callTools runs the calls of one turn in parallel and returns their results in order.
-func (r *agentRun) callTools(ctx workflow.Context, tcs []llm.ToolCall) []llm.ToolResult {
+func (r *agentRun) callTools(ctx workflow.Context, reasoning string, tcs []llm.ToolCall) []llm.ToolResult {
 	results := make([]llm.ToolResult, len(tcs))
 	calls := make([]agentCall, len(tcs))
 	wg := workflow.NewWaitGroup(ctx)
@@ -301,7 +320,7 @@ func (r *agentRun) callTools(ctx workflow.Context, tcs []llm.ToolCall) []llm.Too
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			results[i], calls[i] = r.callTool(ctx, i, tcs[i])
+			results[i], calls[i] = r.callTool(ctx, i, reasoning, tcs[i])
 		})
 	}
 	wg.Wait(ctx)
@@ -311,7 +330,7 @@ func (r *agentRun) callTools(ctx workflow.Context, tcs []llm.ToolCall) []llm.Too
 
 // callTool runs one call. What the model got wrong (an unknown tool, arguments that do not
 // fit) and what failed goes back to it as an error result, so it can correct itself.
-func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.ToolResult, agentCall) {
+func (r *agentRun) callTool(ctx workflow.Context, i int, reasoning string, tc llm.ToolCall) (llm.ToolResult, agentCall) {
 	res := llm.ToolResult{CallID: tc.ID, Name: tc.Name}
 	call := agentCall{Step: r.steps, Name: tc.Name, Args: rawArgs(tc.Args)}
 	refuse := func(status, msg string) (llm.ToolResult, agentCall) {
@@ -347,6 +366,17 @@ func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.T
 			return refuse("refused", "the arguments do not fit the tool's parameters: "+strings.Join(msgs, "; "))
 		}
 	}
+	// NODE/STEP/CALL names the call: its activities and task (calls of one turn run at once,
+	// and an activity id is unique among those in flight) and its Idempotency-Key, which a
+	// retried call keeps.
+	callID := r.x.node.ID + "/" + strconv.Itoa(r.steps) + "/" + strconv.Itoa(i)
+	note := ""
+	if tool.approval != nil {
+		var status, msg string
+		if args, note, status, msg = r.gate(ctx, callID, ti, reasoning, args, &call); status != "" {
+			return refuse(status, msg)
+		}
+	}
 	if tool.graph != "" {
 		childID := fmt.Sprintf("%s.%s.%d.%d", r.x.r.in.RunID, r.x.node.ID, r.steps, i)
 		out, err := r.bodies[ti].run(ctx, r.x, childID, args, "tool "+tool.spec.Name+" of "+r.x.node.ID)
@@ -356,12 +386,8 @@ func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.T
 			}
 			return refuse("failed", errorInfo(err).Message)
 		}
-		return r.toolOutput(res, call, out)
+		return r.toolOutput(res, call, note, out)
 	}
-	// NODE/STEP/CALL names the call: its activity (calls of one turn run at once, and an
-	// activity id is unique among those in flight) and its Idempotency-Key, which a retried
-	// call keeps.
-	callID := r.x.node.ID + "/" + strconv.Itoa(r.steps) + "/" + strconv.Itoa(i)
 	req := httpRequest{RunID: r.x.r.in.RunID, NodeID: callID, Config: tool.http, Scope: map[string]any{designer.RootArgs: args}}
 	opts := workflow.GetActivityOptions(r.x.activityOptions(ctx, ""))
 	opts.ActivityID, opts.Summary = callID, callID
@@ -374,17 +400,17 @@ func (r *agentRun) callTool(ctx workflow.Context, i int, tc llm.ToolCall) (llm.T
 		}
 		return refuse("failed", errorInfo(err).Message)
 	}
-	return r.toolOutput(res, call, out)
+	return r.toolOutput(res, call, note, out)
 }
 
 // toolOutput is a call's result for the model: its output as JSON, cut to the limit.
-func (r *agentRun) toolOutput(res llm.ToolResult, call agentCall, out any) (llm.ToolResult, agentCall) {
+func (r *agentRun) toolOutput(res llm.ToolResult, call agentCall, note string, out any) (llm.ToolResult, agentCall) {
 	b, _ := json.Marshal(out)
 	content := string(b)
 	if len(content) > agentResultLimit {
 		content = content[:agentResultLimit] + fmt.Sprintf("… (cut: the result is %d bytes)", len(b))
 	}
-	res.Content = content
+	res.Content = note + content
 	call.Status = "completed"
 	return res, call
 }

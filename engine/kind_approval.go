@@ -119,7 +119,8 @@ type approvalWait struct {
 // found by run: a registry keyed weakly by the run's *runState, whose entry goes when the
 // run's state is collected (a run that ends or leaves the worker's cache).
 type approvalRun struct {
-	waits map[string]*approvalWait
+	waits      map[string]*approvalWait
+	registered bool // the decide update's handler is set
 }
 
 var approvalRuns = struct {
@@ -178,8 +179,16 @@ func refuse(errType string, d refusalDetail, format string, args ...any) error {
 }
 
 // setup registers the "decide" update once per run.
-func (approvalKind) setup(ctx workflow.Context, r *runState) error {
+func (approvalKind) setup(ctx workflow.Context, r *runState) error { return registerDecide(ctx, r) }
+
+// registerDecide registers the "decide" update of a run, once whichever kinds ask (an
+// approval node, an agent whose tool calls wait for approval).
+func registerDecide(ctx workflow.Context, r *runState) error {
 	st := approvalsOf(r)
+	if st.registered {
+		return nil
+	}
+	st.registered = true
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
 		func(ctx workflow.Context, req DecideRequest) (map[string]any, error) { return st.decide(ctx, req) },
 		workflow.UpdateHandlerOptions{
