@@ -44,9 +44,14 @@ type BulkFilter struct {
 	StartedAfter  *time.Time `json:"started_after,omitempty"`
 }
 
-// BulkParams go with the action: a comment recorded on each run (the reason of a cancel).
+// BulkParams go with the action: a comment recorded on each run (the reason of a cancel);
+// for migrate the version To, for rewind the node From; Graph names the graph of the runs
+// for those two when run_ids are given (a filter names it itself).
 type BulkParams struct {
 	Comment string `json:"comment,omitempty"`
+	To      int    `json:"to,omitempty"`
+	From    string `json:"from,omitempty"`
+	Graph   string `json:"graph,omitempty"`
 }
 
 // BulkStarted is a batch that started.
@@ -65,12 +70,11 @@ var bulkRoles = map[string][]string{
 	engine.BatchPause:     {store.RoleDeveloper},
 	engine.BatchResume:    {store.RoleDeveloper},
 	engine.BatchRetryHeld: {store.RoleDeveloper},
+	engine.BatchMigrate:   {store.RoleDeveloper},
+	engine.BatchRewind:    {store.RoleAnalyst, store.RoleDeveloper},
 }
 
-var bulkUnavailable = map[string]string{
-	"rewind":  "Rewinding runs in bulk is not available yet.",
-	"migrate": "Moving runs to another version is not available yet.",
-}
+var bulkUnavailable = map[string]string{}
 
 var runIDShape = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,200}$`)
 
@@ -88,13 +92,17 @@ func (a *Actions) Bulk(ctx context.Context, req BulkRequest, u *store.User) (*Bu
 	}
 	roles, ok := bulkRoles[req.Action]
 	if !ok {
-		return nil, bulkInvalid("action", fmt.Sprintf("%q is not a bulk action; use cancel, pause, resume or retry_held.", req.Action))
+		return nil, bulkInvalid("action", fmt.Sprintf("%q is not a bulk action; use cancel, pause, resume, retry_held, rewind or migrate.", req.Action))
 	}
 	if u == nil || !slices.ContainsFunc(roles, u.HasRole) {
 		return nil, refusef(Forbidden, "Your role may not %s runs, so none was touched.", req.Action)
 	}
 	if len(req.Params.Comment) > store.MaxTaskCommentLength {
 		return nil, bulkInvalid("params.comment", fmt.Sprintf("The comment is longer than %d characters.", store.MaxTaskCommentLength))
+	}
+	target, err := a.bulkTarget(ctx, req)
+	if err != nil {
+		return nil, err
 	}
 	limit := req.Limit
 	if limit <= 0 {
@@ -107,7 +115,7 @@ func (a *Actions) Bulk(ctx context.Context, req BulkRequest, u *store.User) (*Bu
 	if len(ids) == 0 {
 		return nil, bulkInvalid("filter", "No run matches, so there is nothing to do.")
 	}
-	id, err := eng.StartBatch(ctx, engine.BatchInput{Action: req.Action, RunIDs: ids, Comment: req.Params.Comment, By: u.Name})
+	id, err := eng.StartBatch(ctx, engine.BatchInput{Action: req.Action, RunIDs: ids, Comment: req.Params.Comment, By: u.Name, Target: target})
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func (f *fakeBatches) GetBatch(context.Context, string) (*engine.BatchProgress, 
 func (f *fakeBatches) CancelBatch(context.Context, string) error { return engine.ErrBatchNotFound }
 
 // TestBulkRefusedWhole: a bulk action over too many runs, one the user's role does not allow,
-// one not available yet, or with both or neither of run_ids and filter is refused before
+// a migrate or rewind without its graph or version, or with both or neither of run_ids and filter is refused before
 // any batch starts; duplicate run ids count once.
 func TestBulkRefusedWhole(t *testing.T) {
 	ctx := context.Background()
@@ -64,7 +64,10 @@ func TestBulkRefusedWhole(t *testing.T) {
 	}{
 		{actions.BulkRequest{Action: "cancel", Filter: filter}, dev, actions.Invalid, "filter"},
 		{actions.BulkRequest{Action: "cancel", Filter: filter}, ana, actions.Forbidden, ""},
-		{actions.BulkRequest{Action: "rewind", Filter: filter}, dev, actions.Invalid, "action"},
+		{actions.BulkRequest{Action: "rewind", RunIDs: []string{"run-a"}}, dev, actions.Invalid, "params.graph"},
+		{actions.BulkRequest{Action: "migrate", Filter: filter}, dev, actions.Invalid, "params.to"},
+		{actions.BulkRequest{Action: "migrate", Filter: filter, Params: actions.BulkParams{To: 7}}, dev, actions.Invalid, "params.to"},
+		{actions.BulkRequest{Action: "migrate", Filter: filter, Params: actions.BulkParams{To: 7}}, ana, actions.Forbidden, ""},
 		{actions.BulkRequest{Action: "explode", Filter: filter}, dev, actions.Invalid, "action"},
 		{actions.BulkRequest{Action: "cancel"}, dev, actions.Invalid, "filter"},
 		{actions.BulkRequest{Action: "cancel", Filter: filter, RunIDs: []string{"run-a"}}, dev, actions.Invalid, "filter"},

@@ -39,6 +39,10 @@ const (
 	BatchPause     = "pause"
 	BatchResume    = "resume"
 	BatchRetryHeld = "retry_held"
+	// BatchMigrate moves each run to Target's version; BatchRewind rewinds each from
+	// Target.From onto Target's version (batch_target.go).
+	BatchMigrate = "migrate"
+	BatchRewind  = "rewind"
 )
 
 // Batch states.
@@ -56,6 +60,9 @@ type BatchInput struct {
 	By          string    `json:"by"`
 	Concurrency int       `json:"concurrency,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Target is the version a migrate or rewind batch goes to; chunks read it from the
+	// batch's start rather than carry the definition each.
+	Target *BatchTarget `json:"target,omitempty"`
 }
 
 // BatchResult is what happened to one run.
@@ -63,6 +70,8 @@ type BatchResult struct {
 	RunID string `json:"run_id"`
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// NewRunID is the run a rewind started.
+	NewRunID string `json:"new_run_id,omitempty"`
 }
 
 // BatchProgress is a batch as GET /batches/{id} shows it. Done counts the runs acted on,
@@ -183,7 +192,13 @@ func batchChunkActivity(ctx context.Context, in batchChunkInput) ([]BatchResult,
 		}
 		r := BatchResult{RunID: id, OK: true}
 		rctx, cancel := context.WithTimeout(ctx, batchRunTimeout)
-		err := e.actOnRun(rctx, in, id)
+		var err error
+		switch in.Action {
+		case BatchMigrate, BatchRewind:
+			r.NewRunID, err = e.actOnRunTo(rctx, in, info.WorkflowExecution.ID, id)
+		default:
+			err = e.actOnRun(rctx, in, id)
+		}
 		cancel()
 		if err != nil {
 			r.OK, r.Error = false, clip(err.Error(), maxBatchError)

@@ -44,11 +44,11 @@ type MigrateResult struct {
 // MigrationError is a move a run refuses because it is incompatible with the target: each
 // problem names a node. Nothing was changed.
 type MigrationError struct {
-	Problems []string
+	Problems []designer.Problem
 }
 
 func (e *MigrationError) Error() string {
-	return fmt.Sprintf("the run cannot move: %d problem(s), first: %s", len(e.Problems), e.Problems[0])
+	return fmt.Sprintf("the run cannot move: %s", problemString(e.Problems[0]))
 }
 
 const refusedIncompatible = "MigrationIncompatible"
@@ -57,8 +57,11 @@ const refusedIncompatible = "MigrationIncompatible"
 // to target: every node that has started or finished must exist in target with the same id
 // and kind, and a map must not be part way through its items. Empty when it can move.
 // Problems come in cur's document order, so they read the same every time.
-func MigrationProblems(cur *designer.Graph, nodes map[string]NodeState, target *designer.Graph) []string {
-	problems := []string{}
+func MigrationProblems(cur *designer.Graph, nodes map[string]NodeState, target *designer.Graph) []designer.Problem {
+	problems := []designer.Problem{}
+	add := func(node, format string, args ...any) {
+		problems = append(problems, designer.Problem{Node: node, Message: fmt.Sprintf(format, args...)})
+	}
 	for _, n := range cur.Nodes {
 		st := nodes[n.ID].Status
 		if st == "" || st == NodePending || st == NodeSkipped {
@@ -67,15 +70,15 @@ func MigrationProblems(cur *designer.Graph, nodes map[string]NodeState, target *
 		t, ok := target.NodeByID(n.ID)
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("node %s is %s but is not in the target version", n.ID, st))
+			add(n.ID, "it is %s but is not in the target version", st)
 		case t.Kind != n.Kind:
-			problems = append(problems, fmt.Sprintf("node %s is %s as a %s node, but is a %s node in the target version", n.ID, st, n.Kind, t.Kind))
+			add(n.ID, "it is %s as a node of kind %s, but is of kind %s in the target version", st, n.Kind, t.Kind)
 		case n.Kind == designer.KindMap && (st == NodeRunning || st == NodeWaiting):
-			problems = append(problems, fmt.Sprintf("node %s (map) is part way through its items; move the run once it has finished", n.ID))
+			add(n.ID, "this map is part way through its items; move the run once it has finished")
 		}
 	}
 	if _, err := planCached(target); err != nil {
-		problems = append(problems, "the target version cannot run: "+err.Error())
+		add("", "the target version cannot run: %v", err)
 	}
 	return problems
 }

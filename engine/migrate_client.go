@@ -6,6 +6,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"trellis/designer"
 )
 
 // MigrateRun moves a running run to another version through the "migrate" update and
@@ -29,7 +31,7 @@ func (e *Engine) MigrateRun(ctx context.Context, runID string, req MigrateReques
 			_ = app.Details(&me.Problems)
 		}
 		if len(me.Problems) == 0 {
-			me.Problems = []string{app.Message()}
+			me.Problems = []designer.Problem{{Message: app.Message()}}
 		}
 		return res, me
 	}

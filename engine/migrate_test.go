@@ -42,12 +42,12 @@ func TestMigrationProblems(t *testing.T) {
 		t.Errorf("v1 → v2 problems = %v", ps)
 	}
 	ps := MigrationProblems(&v1, waiting, &bad)
-	if len(ps) != 1 || !strings.Contains(ps[0], "node review is waiting as a approval node, but is a transform node") {
+	if len(ps) != 1 || ps[0].Node != "review" || !strings.Contains(ps[0].Message, "it is waiting as a node of kind approval, but is of kind transform") {
 		t.Errorf("v1 → no review problems = %v", ps)
 	}
 	noClassify := v2
 	noClassify.Nodes = noClassify.Nodes[1:]
-	if ps := MigrationProblems(&v1, waiting, &noClassify); len(ps) == 0 || !strings.Contains(ps[0], "node classify is completed but is not in the target") {
+	if ps := MigrationProblems(&v1, waiting, &noClassify); len(ps) == 0 || ps[0].Node != "classify" || !strings.Contains(ps[0].Message, "it is completed but is not in the target") {
 		t.Errorf("v1 → without classify problems = %v", ps)
 	}
 	// A node that never started may go away.
@@ -100,7 +100,7 @@ func TestMigrateWaitingRun(t *testing.T) {
 	}
 	var me *MigrationError
 	if _, err := cl.eng.MigrateRun(ctx, stays, MigrateRequest{Version: 3, Definition: mustGraph(t, refundNoReview), By: "dev"}); !errors.As(err, &me) ||
-		len(me.Problems) != 1 || !strings.Contains(me.Problems[0], "review") {
+		len(me.Problems) != 1 || me.Problems[0].Node != "review" {
 		t.Errorf("incompatible move = %v, want the problem with review", err)
 	}
 
