@@ -72,7 +72,7 @@ func (s *Server) notifyProps(c echo.Context) (templates.NotifySettingsProps, err
 }
 
 func (s *Server) renderNotify(c echo.Context, status int, p templates.NotifySettingsProps) error {
-	return Render(c, status, templates.Page{Title: "Notifications", Section: "/admin", Body: templates.NotifySettings(p)})
+	return Render(c, status, templates.Page{Title: "Notifications", Section: "/admin/users", Body: templates.NotifySettings(p)})
 }
 
 func (s *Server) notifySettingsShow(c echo.Context) error {
@@ -157,7 +157,7 @@ func (s *Server) notifyDeliveries(c echo.Context) error {
 		p.Deliveries = append(p.Deliveries, templates.NotifyDeliveryRow{Channel: d.Channel, Recipient: d.Recipient, Event: d.Event,
 			TaskID: d.TaskID, Title: d.Title, State: d.State, Error: d.Error, Digest: d.Digest, Attempts: d.Attempts, CreatedAt: d.CreatedAt})
 	}
-	return Render(c, http.StatusOK, templates.Page{Title: "Notification deliveries", Section: "/admin", Body: templates.NotifyDeliveries(p)})
+	return Render(c, http.StatusOK, templates.Page{Title: "Notification deliveries", Section: "/admin/users", Body: templates.NotifyDeliveries(p)})
 }
 
 func (s *Server) userNotifyShow(c echo.Context) error {
