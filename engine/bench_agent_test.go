@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 // BenchmarkAgentTurn measures agent_turn_overhead_ms: the time per model turn of a 10-turn
@@ -32,7 +32,7 @@ func BenchmarkAgentTurn(b *testing.B) {
 			mu.Unlock()
 		})
 	}
-	shop := httptest.NewServer(timed(func(w http.ResponseWriter, r *http.Request) {
+	shop := testsvc.New(b, timed(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"id": "A-7", "total": 40}`)
 	}))

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 // BenchmarkMap10k runs a map over 10,000 items with an inline transform body and reports
@@ -46,7 +46,7 @@ func BenchmarkMap10k(b *testing.B) {
 // http nodes drawn side by side in one graph, against the same local server: median of
 // interleaved pairs.
 func BenchmarkMapOverhead(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := testsvc.New(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, "{}")
 	}))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"trellis/internal/testsvc"
 )
 
 // chainGraph is n http nodes in a row, each calling url.
@@ -23,7 +25,7 @@ func chainGraph(tb testing.TB, n int, url string) string {
 }
 
 func okServer(tb testing.TB) *httptest.Server {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s := testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"ok": true}`)
 	}))

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 // mustGraph decodes a test graph; tb may be nil outside a test.
@@ -67,7 +68,7 @@ type flakyServer struct {
 
 func newFlakyServer(tb testing.TB, fails int) *flakyServer {
 	f := &flakyServer{fails: int64(fails)}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := f.hits.Add(1)
 		if n <= f.fails {
 			http.Error(w, "try again", http.StatusInternalServerError)
@@ -97,7 +98,7 @@ type recorded struct {
 
 func newRecorder(tb testing.TB, status int, body string) *recorder {
 	rec := &recorder{status: status, body: body}
-	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rec.Server = testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		if rec.status < 0 {
 			// A negative status answers only when the client gives up.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 func newHTTPTestServer(t *testing.T) *httptest.Server {
@@ -35,11 +37,12 @@ func newHTTPTestServer(t *testing.T) *httptest.Server {
 	mux.HandleFunc("/redirect/{n}", func(w http.ResponseWriter, r *http.Request) {
 		var n int
 		fmt.Sscan(r.PathValue("n"), &n)
+		// Relative, and not through http.Redirect, which would root it: the service lives under a path.
+		w.Header().Set("Location", strconv.Itoa(n-1))
 		if n == 0 {
-			http.Redirect(w, r, "/json", http.StatusFound)
-			return
+			w.Header().Set("Location", "../json")
 		}
-		http.Redirect(w, r, fmt.Sprintf("/redirect/%d", n-1), http.StatusFound)
+		w.WriteHeader(http.StatusFound)
 	})
 	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		var code int
@@ -53,7 +56,7 @@ func newHTTPTestServer(t *testing.T) *httptest.Server {
 		json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "type": r.Header.Get("Content-Type"),
 			"key": r.Header.Get("Idempotency-Key"), "body": string(b)})
 	})
-	srv := httptest.NewServer(mux)
+	srv := testsvc.New(t, mux)
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 // urlValues are awkward values with their path-segment and query-value encodings.
@@ -88,7 +89,7 @@ type uriRecorder struct {
 
 func newURIRecorder(t *testing.T) *uriRecorder {
 	rec := &uriRecorder{}
-	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rec.Server = testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.mu.Lock()
 		rec.uris = append(rec.uris, r.RequestURI)
 		rec.mu.Unlock()

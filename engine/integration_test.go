@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 // TestDurableAcrossRestart is the durability promise: a finished run can still be read
@@ -105,7 +106,7 @@ type gatedServer struct {
 
 func newGatedServer(t *testing.T) *gatedServer {
 	g := &gatedServer{release: make(chan struct{})}
-	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	g.Server = testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := g.hits.Add(1)
 		if !g.restarted.Load() || g.after.Add(1) == 1 {
 			http.Error(w, "not yet", http.StatusServiceUnavailable)

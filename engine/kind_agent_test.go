@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 // chatToolCalls is a Chat Completions answer that calls tools: pairs of name and arguments.
@@ -43,7 +44,7 @@ type shopService struct {
 func newShopService(t *testing.T) *shopService {
 	s := &shopService{refund: make(chan struct{})}
 	var once sync.Once
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path+" "+strings.TrimSpace(string(body)))

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
 const llmTestKey = "sk-engine-test-0123456789abcdef"
@@ -58,7 +59,7 @@ type chatServer struct {
 
 func newChatServer(tb testing.TB, answer func(n int, body map[string]any) chatReply) *chatServer {
 	s := &chatServer{answer: answer}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		if err := json.Unmarshal(raw, &body); err != nil {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"trellis/internal/testsvc"
 )
 
 // mapGraph is a graph of one map node m with an inline body, and a transform after it.
@@ -109,7 +111,7 @@ type concurrencyServer struct {
 func newConcurrencyServer(t *testing.T, limit int) *concurrencyServer {
 	s := &concurrencyServer{}
 	s.cond = sync.NewCond(&s.mu)
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.inFlight++
 		s.total++
@@ -229,7 +231,7 @@ func TestMapInlineApprovals(t *testing.T) {
 func TestMapItemErrorsOnServer(t *testing.T) {
 	var mu sync.Mutex
 	var paths []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		paths = append(paths, r.URL.Path)
 		mu.Unlock()

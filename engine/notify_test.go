@@ -4,9 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
+
+	"trellis/internal/testsvc"
 )
 
 func TestNotifierHintsSubscribers(t *testing.T) {
@@ -53,7 +54,7 @@ func TestWorkerNotifiesRunChanges(t *testing.T) {
 	n := NewNotifier()
 	cl := startCluster(t, t.TempDir(), Deps{Notifier: n})
 	release := make(chan struct{})
-	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"trellis/internal/testsvc"
 )
 
 // switchServer fails every request with 503 until recover is called, then answers
@@ -23,7 +25,7 @@ type switchServer struct {
 
 func newSwitchServer(tb testing.TB) *switchServer {
 	s := &switchServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := s.hits.Add(1)
 		if !s.up.Load() {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
@@ -202,7 +204,7 @@ type gateServer struct {
 
 func newGateServer(tb testing.TB) *gateServer {
 	g := &gateServer{open: make(chan struct{})}
-	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	g.Server = testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.hits.Add(1)
 		select {
 		case <-g.open:

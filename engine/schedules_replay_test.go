@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"trellis/internal/testsvc"
 )
 
 // triggerHistoryDir holds the recorded histories of the schedule and notification workflows,
@@ -42,7 +43,7 @@ func TestRecordTriggerHistories(t *testing.T) {
 		t.Skip("run with -update to record histories")
 	}
 	ctx := context.Background()
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	receiver := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(receiver.Close)
 	res := &memSchedules{latest: 1, graphs: memVersions{"g@1": mustGraph(t, quickDoc)}}
 	cl := startCluster(t, t.TempDir(), Deps{Schedules: res, Notifications: memNotifications{url: receiver.URL}})

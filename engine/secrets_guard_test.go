@@ -5,12 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
+
+	"trellis/internal/testsvc"
 )
 
 func TestSecretMisuse(t *testing.T) {
@@ -42,7 +43,7 @@ func TestSecretMisuse(t *testing.T) {
 // error message. Both are closed now: every encoding is hidden, and transforms are refused.
 func TestHTTPResponseEchoingSecretIsRedacted(t *testing.T) {
 	const secret = "Sup3r-Secret/Val"
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	echo := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("X-Key")
 		w.Header().Set("X-Echo", strings.ToLower(got))
 		w.Header().Set("Content-Type", "application/json")

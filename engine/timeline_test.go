@@ -22,6 +22,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"trellis/internal/testsvc"
 	"trellis/store/storetest"
 )
 
@@ -86,7 +87,7 @@ func cancelWhenWaiting(t *testing.T, cl *testCluster, id string) {
 
 // downServer always answers 503.
 func downServer(tb testing.TB) *httptest.Server {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s := testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 	}))
 	tb.Cleanup(s.Close)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"trellis/engine"
 	"trellis/engine/enginetest"
 	"trellis/enginestore"
+	"trellis/internal/testsvc"
 	"trellis/store"
 	"trellis/store/storetest"
 )
@@ -137,7 +137,7 @@ func TestNotificationsMailWebhookDigestAndOverdue(t *testing.T) {
 	db := storetest.MustOpen(t)
 	box := startMailbox(t)
 	var hookCalls atomic.Int32
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	receiver := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hookCalls.Add(1)
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 	}))

@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
@@ -31,7 +32,7 @@ type heldService struct {
 
 func newHeldService(t *testing.T) *heldService {
 	h := &heldService{release: make(chan struct{})}
-	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.Server = testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-h.release:
 		case <-r.Context().Done():

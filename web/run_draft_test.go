@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
@@ -143,7 +143,7 @@ func TestRunBrowserDraftTestRun(t *testing.T) {
 	requireChromium(t)
 	app, rc := newRunApp(t)
 	release := make(chan struct{})
-	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():

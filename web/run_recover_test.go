@@ -12,6 +12,7 @@ import (
 
 	"trellis/designer"
 	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
@@ -37,7 +38,7 @@ type downService struct {
 
 func newDownService(t testing.TB) *downService {
 	d := &downService{}
-	d.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	d.Server = testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := d.hits.Add(1)
 		if !d.up.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)

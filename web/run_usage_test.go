@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
@@ -27,7 +28,7 @@ func (u usageProviders) Provider(_ context.Context, name string) (*engine.Provid
 
 // newChatCompletions answers every Chat Completions request with the same usage.
 func newChatCompletions(tb testing.TB, model string, prompt, completion int) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": model,
 			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
@@ -130,7 +131,7 @@ func publishSample(t *testing.T, ana *apiClient, file string) string {
 // newDemoChat is an OpenAI-compatible provider for the refund graph: it classifies, writes
 // replies, and knows no model for bo@example.com, so that a run fails as it would in life.
 func newDemoChat(tb testing.TB) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := testsvc.New(tb, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		if strings.Contains(string(body), "bo@example.com") {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"trellis/internal/testsvc"
 )
 
 // killableServe is `trellis serve` in a process of its own, so that it can be killed -9.
@@ -116,7 +117,7 @@ func TestServeKilledAfterRetry(t *testing.T) {
 	}
 	var up atomic.Bool
 	var after atomic.Int64 // requests once the service is back
-	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	svc := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if !up.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return

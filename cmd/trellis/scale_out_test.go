@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"trellis/engine"
+	"trellis/internal/testsvc"
 )
 
 // oneApproval is a graph with one approval for the reviewer demo user.
@@ -40,7 +40,7 @@ func TestScaleOutWorker(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "worker.token")
 	var mu sync.Mutex
 	var gotAuth []string
-	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/orders":

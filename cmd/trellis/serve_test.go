@@ -8,13 +8,14 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"trellis/internal/testsvc"
 )
 
 // servedApp is a real `trellis serve` running in this process on a free port.
@@ -113,7 +114,7 @@ func TestServeEndToEnd(t *testing.T) {
 	// The sample graph calls three services; orders needs the ORDERS_TOKEN secret.
 	var gotAuth string
 	var mu sync.Mutex
-	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/users":

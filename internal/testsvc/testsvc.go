@@ -26,7 +26,6 @@ func New(tb testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewUnstartedServer(nil)
 	prefix := "/svc-" + token()
 	name := tb.Name()
-	inner := http.StripPrefix(prefix, h)
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != prefix && !strings.HasPrefix(r.URL.Path, prefix+"/") {
 			// Written to stderr, not the test log: the test that owns the request may have
@@ -36,7 +35,7 @@ func New(tb testing.TB, h http.Handler) *httptest.Server {
 			http.NotFound(w, r)
 			return
 		}
-		inner.ServeHTTP(w, r)
+		h.ServeHTTP(w, strip(r, prefix))
 	})
 	srv.Start()
 	srv.URL += prefix
@@ -54,4 +53,19 @@ func token() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// strip is http.StripPrefix that also strips RequestURI, which some tests read.
+func strip(r *http.Request, prefix string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	r2.URL = &u
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+	r2.RequestURI = strings.TrimPrefix(r.RequestURI, prefix)
+	if r2.URL.Path == "" {
+		r2.URL.Path = "/"
+	}
+	return r2
 }

@@ -10,10 +10,11 @@ import (
 
 func TestStrayRequestsNeverReachTheHandler(t *testing.T) {
 	var hits atomic.Int64
-	var path atomic.Value
+	var path, uri atomic.Value
 	srv := Func(t, func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		path.Store(r.URL.Path)
+		uri.Store(r.RequestURI)
 		io.WriteString(w, "ok")
 	})
 	resp, err := http.Get(srv.URL + "/x?q=1")
@@ -21,7 +22,7 @@ func TestStrayRequestsNeverReachTheHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || hits.Load() != 1 || path.Load() != "/x" {
+	if resp.StatusCode != http.StatusOK || hits.Load() != 1 || path.Load() != "/x" || uri.Load() != "/x?q=1" {
 		t.Fatalf("own request: status %d, hits %d, path %v", resp.StatusCode, hits.Load(), path.Load())
 	}
 	// The same port without the token: what an earlier test's run would send.
