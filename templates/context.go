@@ -18,6 +18,10 @@ const RoleAdmin = "admin"
 // HTMXFile is the vendored htmx build the layout loads, relative to the static root.
 const HTMXFile = "vendor/htmx-2.0.11.min.js"
 
+// SSEFile is htmx's server-sent events extension, for the live run page and the stream of
+// changes every signed-in page holds.
+const SSEFile = "vendor/htmx-ext-sse-2.2.4.min.js"
+
 // Viewer is the signed-in user as templates see it.
 type Viewer struct {
 	ID     int64
@@ -54,7 +58,10 @@ type Page struct {
 	Title   string // the <title> before " · Trellis"; empty shows only "Trellis"
 	Section string // href of the nav link to mark as current, e.g. "/graphs"
 	Narrow  bool   // a narrow column, for forms
-	Body    templ.Component
+	// OwnStream: the page holds an event stream of its own (a live run), so it does not open
+	// the shared one and spares the browser's few connections per host.
+	OwnStream bool
+	Body      templ.Component
 }
 
 type ctxKey int

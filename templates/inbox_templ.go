@@ -974,8 +974,8 @@ func inboxRow(p InboxProps, r InboxRow) templ.Component {
 }
 
 // InboxNavCount is the count of open tasks beside Inbox in the navigation. It renders empty
-// and fills itself from /inbox/counts, then polls every 15 seconds; the answer is this same
-// component with the total.
+// and fills itself from /inbox/counts, then asks again whenever the page's stream of changes
+// says something changed; the answer is this same component with the total.
 func InboxNavCount(total int, loaded bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -998,12 +998,12 @@ func InboxNavCount(total int, loaded bool) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if loaded {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 92, " hx-trigger=\"every 15s\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 92, " hx-trigger=\"sse:changed\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 93, " hx-trigger=\"load, every 15s\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 93, " hx-trigger=\"load, sse:changed\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -39,6 +39,8 @@ func (s *Server) routeTable() []Route {
 		{Method: http.MethodGet, Path: "/healthz", Bare: true, Handler: s.healthCheck},
 		{Method: http.MethodGet, Path: "/api/v1/healthz", Bare: true, Handler: s.healthCheck},
 		{Method: http.MethodGet, Path: "/api/v1/openapi.json", Handler: s.openAPIShow},
+		// The stream that keeps lists and navigation counts current (live_changes.go).
+		{Method: http.MethodGet, Path: "/live/changes", Handler: s.changesEvents},
 		{Method: http.MethodGet, Path: "/static/:version/*", Bare: true, Handler: s.staticServe},
 
 		// Sessions.

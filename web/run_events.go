@@ -26,7 +26,7 @@ type RunNotifier interface {
 
 const (
 	// liveStreamsPerUser bounds the event streams one user holds open (tabs of live pages).
-	liveStreamsPerUser = 8
+	liveStreamsPerUser = 16
 	// liveSettle is how long a feed waits after a hint before reading the run, so that the
 	// workflow task that caused it has completed; liveFollow reads once more after a change,
 	// for what the same step finishes a moment later.

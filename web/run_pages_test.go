@@ -53,11 +53,11 @@ func TestRunPages(t *testing.T) {
 		r := dev.get("/runs")
 		wantStatus(t, r, http.StatusOK)
 		runWantBody(t, r, `data-testid="run-row-`+old+`"`, `data-testid="run-row-`+paused+`"`, ">Greeting</a>", ">v1</a>", ">v2</a>",
-			"<td>ana</td>", `hx-trigger="every 3s"`, `<option value="`+greet+`">Greeting</option>`)
+			"<td>ana</td>", `hx-trigger="sse:changed"`, `sse-connect="/live/changes"`, `<option value="`+greet+`">Greeting</option>`)
 		r = dev.get("/runs?status=completed&graph=" + greet)
 		wantStatus(t, r, http.StatusOK)
 		runWantBody(t, r, `data-testid="run-row-`+old+`"`, `<option value="completed" selected>`, `data-testid="run-filter-clear"`)
-		runWantNoBody(t, r, `data-testid="run-row-`+paused+`"`, `hx-trigger="every`)
+		runWantNoBody(t, r, `data-testid="run-row-`+paused+`"`, `hx-trigger="sse:changed" hx-swap`)
 		r = dev.get("/runs?version=7")
 		wantStatus(t, r, http.StatusOK)
 		runWantBody(t, r, `data-testid="run-list-empty"`, "No runs match these filters.")

@@ -74,7 +74,7 @@ func (s *Server) runShow(c echo.Context) error {
 			title = rv.graphName + " · test run " + id
 		}
 	}
-	return Render(c, http.StatusOK, templates.Page{Title: title, Section: "/runs",
+	return Render(c, http.StatusOK, templates.Page{Title: title, Section: "/runs", OwnStream: live.Polling,
 		Body: templates.RunShow(templates.RunShowProps{Live: live, IO: rv.io()})})
 }
 

@@ -146,7 +146,7 @@ func TestInboxNavCount(t *testing.T) {
 	app, _ := newTaskApp(t, false)
 	c := app.memberClient("ann", "finance")
 	page := c.get("/")
-	taskWants(t, "layout", page.Body, `data-testid="nav-inbox"`, `hx-get="/inbox/counts"`, `hx-trigger="load, every 15s"`)
+	taskWants(t, "layout", page.Body, `data-testid="nav-inbox"`, `hx-get="/inbox/counts"`, `hx-trigger="load, sse:changed"`)
 	r := c.get("/inbox/counts", "HX-Request", "true")
 	wantStatus(t, r, http.StatusOK)
 	taskLacks(t, "empty count", r.Body, "data-count")
@@ -154,7 +154,7 @@ func TestInboxNavCount(t *testing.T) {
 	app.addTask("run-2", "group:finance", 0)
 	app.addTask("run-3", "group:ops", 0)
 	r = c.get("/inbox/counts", "HX-Request", "true")
-	taskWants(t, "count", r.Body, `data-count="2"`, `hx-trigger="every 15s"`, "2 open tasks")
+	taskWants(t, "count", r.Body, `data-count="2"`, `hx-trigger="sse:changed"`, "2 open tasks")
 	taskLacks(t, "count", r.Body, "<html")
 	// Without a task store the count still answers, empty, so pages never log errors.
 	bare := newTestApp(t)
