@@ -142,40 +142,21 @@ func criticalPath(tl *engine.Timeline, spans map[string]nodeSpan) map[string]boo
 // not run last, in document order), one bar per entry within the time window.
 func buildGantt(in ganttInput) templates.TimelineProps {
 	tl := in.tl
-	start := tl.StartedAt
-	end := in.now
-	if tl.EndedAt != nil {
-		end = *tl.EndedAt
-	}
 	spans := nodeSpans(tl, in.now)
-	for _, sp := range spans {
-		if sp.end.After(end) {
-			end = sp.end
-		}
+	f := newGanttFrame(in, spans)
+	p := templates.TimelineProps{RowHeight: ganttRowHeight, Zoomed: f.zoomed}
+	if f.live {
+		p.Horizon = f.to.Milliseconds()
 	}
-	total := max(end.Sub(start), ganttMinWindow)
-	from, to := clampWindow(in.view.From, in.view.To, total)
-	zoomed := from > 0 || to < total
-	live := tl.EndedAt == nil && !zoomed
-	if live {
-		to = ganttHorizon(total)
+	p.Window = fmt.Sprintf("%s – %s of %s", ganttOffset(f.from), ganttOffset(f.to), runDuration(f.total))
+	if !f.zoomed {
+		p.Window = "Whole run: " + runDuration(f.total)
 	}
-
-	p := templates.TimelineProps{RowHeight: ganttRowHeight, Zoomed: zoomed}
-	if live {
-		p.Horizon = to.Milliseconds()
-	}
-	span := float64(to - from)
-	x := func(t time.Time) float64 { return float64(t.Sub(start)-from) / span * 100 }
-	p.Window = fmt.Sprintf("%s – %s of %s", ganttOffset(from), ganttOffset(to), runDuration(total))
-	if !zoomed {
-		p.Window = "Whole run: " + runDuration(total)
-	}
-	for _, tk := range ganttTicks(from, to) {
-		p.Ticks = append(p.Ticks, templates.TimelineTick{X: float64(tk-from) / span * 100, Label: ganttOffset(tk)})
+	for _, tk := range ganttTicks(f.from, f.to) {
+		p.Ticks = append(p.Ticks, templates.TimelineTick{X: float64(tk-f.from) / float64(f.to-f.from) * 100, Label: ganttOffset(tk)})
 	}
 	if tl.EndedAt == nil {
-		if nx := x(in.now); nx >= 0 && nx <= 100 {
+		if nx := f.x(in.now); nx >= 0 && nx <= 100 {
 			p.NowX, p.ShowNow = nx, true
 		}
 	}
@@ -187,24 +168,83 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	for i := range tl.Entries {
 		byNode[tl.Entries[i].Node] = append(byNode[tl.Entries[i].Node], i)
 	}
-	type rowNode struct {
-		id, label, kind string
-		doc             int
+	for ri, n := range ganttRowNodes(tl, spans, f.live) {
+		row := templates.TimelineRow{Node: n.id, Label: ganttClip(n.label), Kind: n.kind, Status: in.statuses[n.id],
+			Y: float64(ri) * ganttRowHeight, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
+			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id})}
+		if row.Status == "" {
+			row.Status = engine.NodePending
+		}
+		row.Title = fmt.Sprintf("%s (%s): %s", n.label, n.id, runStatusText(row.Status))
+		if sp, ok := spans[n.id]; ok {
+			row.Title += ", " + runDuration(sp.end.Sub(sp.start))
+		}
+		ganttBars(&row, in, f, byNode[n.id])
+		p.Rows = append(p.Rows, row)
 	}
-	var nodes []rowNode
+	p.Height = float64(len(p.Rows))*ganttRowHeight + 2
+	ganttZoomLinks(&p, in, f)
+	return p
+}
+
+// ganttFrame is the part of a run a timeline draws: from and to are offsets from the run's
+// start, and x maps a time to a percentage of the width.
+type ganttFrame struct {
+	start           time.Time
+	from, to, total time.Duration
+	zoomed, live    bool
+}
+
+// newGanttFrame is the window of in.view, clamped to the run (or the whole run), which a
+// run still going stretches to a horizon ahead of now.
+func newGanttFrame(in ganttInput, spans map[string]nodeSpan) ganttFrame {
+	tl := in.tl
+	end := in.now
+	if tl.EndedAt != nil {
+		end = *tl.EndedAt
+	}
+	for _, sp := range spans {
+		if sp.end.After(end) {
+			end = sp.end
+		}
+	}
+	f := ganttFrame{start: tl.StartedAt, total: max(end.Sub(tl.StartedAt), ganttMinWindow)}
+	f.from, f.to = clampWindow(in.view.From, in.view.To, f.total)
+	f.zoomed = f.from > 0 || f.to < f.total
+	f.live = tl.EndedAt == nil && !f.zoomed
+	if f.live {
+		f.to = ganttHorizon(f.total)
+	}
+	return f
+}
+
+func (f ganttFrame) x(t time.Time) float64 {
+	return float64(t.Sub(f.start)-f.from) / float64(f.to-f.from) * 100
+}
+
+// ganttRowNode is a timeline row's node: doc is its place in the definition.
+type ganttRowNode struct {
+	id, label, kind string
+	doc             int
+}
+
+// ganttRowNodes are the rows' nodes: the definition's, then any the entries name that it
+// lacks, ordered by when they started once the run has ended.
+func ganttRowNodes(tl *engine.Timeline, spans map[string]nodeSpan, live bool) []ganttRowNode {
+	var nodes []ganttRowNode
 	known := map[string]bool{}
 	for i, n := range tl.Definition.Nodes {
 		label := n.Label
 		if label == "" {
 			label = n.ID
 		}
-		nodes = append(nodes, rowNode{id: n.ID, label: label, kind: n.Kind, doc: i})
+		nodes = append(nodes, ganttRowNode{id: n.ID, label: label, kind: n.Kind, doc: i})
 		known[n.ID] = true
 	}
 	for i := range tl.Entries {
 		if id := tl.Entries[i].Node; !known[id] {
 			known[id] = true
-			nodes = append(nodes, rowNode{id: id, label: id, kind: tl.Entries[i].Kind, doc: len(nodes)})
+			nodes = append(nodes, ganttRowNode{id: id, label: id, kind: tl.Entries[i].Kind, doc: len(nodes)})
 		}
 	}
 	// While the run goes, rows keep the document's order, so that a row's place does not
@@ -223,87 +263,78 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 		}
 		return nodes[a].doc < nodes[b].doc
 	})
+	return nodes
+}
 
-	for ri, n := range nodes {
-		status := in.statuses[n.id]
-		if status == "" {
-			status = engine.NodePending
+// ganttBars draws the steps (entries) of row's node that fall in the frame. Steps that
+// overlap (an approval's wait for a person and its due timer) share the row in lanes.
+func ganttBars(row *templates.TimelineRow, in ganttInput, f ganttFrame, entries []int) {
+	var lanes []time.Time
+	var laneOf []int
+	for _, i := range entries {
+		e := &in.tl.Entries[i]
+		sched, st, en, open, ok := entryTimes(e, in.now)
+		if !ok || en.Sub(f.start) < f.from || sched.Sub(f.start) > f.to {
+			continue
 		}
-		row := templates.TimelineRow{Node: n.id, Label: ganttClip(n.label), Kind: n.kind, Status: status,
-			Y: float64(ri) * ganttRowHeight, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
-			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id})}
-		row.Title = fmt.Sprintf("%s (%s): %s", n.label, n.id, runStatusText(status))
-		if sp, ok := spans[n.id]; ok {
-			row.Title += ", " + runDuration(sp.end.Sub(sp.start))
+		bar := templates.TimelineBar{Class: ganttBarClass(e, row.Critical), Title: ganttBarTitle(row.Node, e, sched, st, en, open), Open: open}
+		x0, x1, xs := f.x(sched), f.x(en), f.x(st)
+		lo, hi := 0.0, 100.0
+		x0, x1, xs = math.Max(x0, lo), math.Min(x1, hi), math.Min(math.Max(xs, lo), hi)
+		if xs > x0 {
+			bar.QueueX, bar.QueueW = x0, xs-x0
 		}
-		// Steps of a node that overlap (an approval's wait for a person and its due timer)
-		// share the row in lanes.
-		var lanes []time.Time
-		var laneOf []int
-		for _, i := range byNode[n.id] {
-			e := &tl.Entries[i]
-			sched, st, en, open, ok := entryTimes(e, in.now)
-			if !ok || en.Sub(start) < from || sched.Sub(start) > to {
-				continue
-			}
-			bar := templates.TimelineBar{Class: ganttBarClass(e, row.Critical), Title: ganttBarTitle(n.id, e, sched, st, en, open), Open: open}
-			x0, x1, xs := x(sched), x(en), x(st)
-			lo, hi := 0.0, 100.0
-			x0, x1, xs = math.Max(x0, lo), math.Min(x1, hi), math.Min(math.Max(xs, lo), hi)
-			if xs > x0 {
-				bar.QueueX, bar.QueueW = x0, xs-x0
-			}
-			bar.X, bar.W = math.Min(xs, hi-ganttMinBar), math.Max(x1-xs, ganttMinBar)
-			if (e.Attempt > 1 || len(byNode[n.id]) > 1) && e.Step == engine.StepActivity && bar.W >= ganttBarLabel {
-				bar.Label = fmt.Sprintf("#%d", e.Attempt)
-			}
-			lane := slices.IndexFunc(lanes, func(end time.Time) bool { return !end.After(sched) })
-			switch {
-			case lane < 0 && len(lanes) < ganttMaxLanes:
-				lane = len(lanes)
-				lanes = append(lanes, en)
-			case lane < 0:
-				lane = ganttMaxLanes - 1
-				lanes[lane] = maxTime(lanes[lane], en)
-			default:
-				lanes[lane] = en
-			}
-			laneOf = append(laneOf, lane)
-			row.Bars = append(row.Bars, bar)
+		bar.X, bar.W = math.Min(xs, hi-ganttMinBar), math.Max(x1-xs, ganttMinBar)
+		if (e.Attempt > 1 || len(entries) > 1) && e.Step == engine.StepActivity && bar.W >= ganttBarLabel {
+			bar.Label = fmt.Sprintf("#%d", e.Attempt)
 		}
-		h := (ganttRowHeight - 8) / float64(max(len(lanes), 1))
-		for k := range row.Bars {
-			row.Bars[k].Y = row.Y + 4 + float64(laneOf[k])*h
-			row.Bars[k].H = h - 1
-			if len(lanes) == 1 {
-				row.Bars[k].H = h
-			}
+		lane := slices.IndexFunc(lanes, func(end time.Time) bool { return !end.After(sched) })
+		switch {
+		case lane < 0 && len(lanes) < ganttMaxLanes:
+			lane = len(lanes)
+			lanes = append(lanes, en)
+		case lane < 0:
+			lane = ganttMaxLanes - 1
+			lanes[lane] = maxTime(lanes[lane], en)
+		default:
+			lanes[lane] = en
 		}
-		p.Rows = append(p.Rows, row)
+		laneOf = append(laneOf, lane)
+		row.Bars = append(row.Bars, bar)
 	}
-	p.Height = float64(len(p.Rows))*ganttRowHeight + 2
+	h := (ganttRowHeight - 8) / float64(max(len(lanes), 1))
+	for k := range row.Bars {
+		row.Bars[k].Y = row.Y + 4 + float64(laneOf[k])*h
+		row.Bars[k].H = h - 1
+		if len(lanes) == 1 {
+			row.Bars[k].H = h
+		}
+	}
+}
 
+// ganttZoomLinks sets the links that zoom the frame in and out and move it along.
+func ganttZoomLinks(p *templates.TimelineProps, in ganttInput, f ganttFrame) {
+	from, to, total := f.from, f.to, f.total
 	w := to - from
 	node := in.view.Node
 	if w/2 >= ganttMinWindow {
 		c := from + w/2
 		p.ZoomIn = in.link(ganttView{From: c - w/4, To: c + w/4, Node: node})
 	}
-	if zoomed {
+	if f.zoomed {
 		c := from + w/2
-		f, t := clampWindow(c-w, c+w, total)
-		p.ZoomOut = in.link(ganttView{From: f, To: t, Node: node})
+		fr, t := clampWindow(c-w, c+w, total)
+		p.ZoomOut = in.link(ganttView{From: fr, To: t, Node: node})
 		p.Reset = in.link(ganttView{Node: node})
 	}
 	if from > 0 {
-		f := max(from-w/2, 0)
-		p.Earlier = in.link(ganttView{From: f, To: f + w, Node: node})
+		fr := max(from-w/2, 0)
+		p.Earlier = in.link(ganttView{From: fr, To: fr + w, Node: node})
 	}
 	if to < total {
 		t := min(to+w/2, total)
 		p.Later = in.link(ganttView{From: t - w, To: t, Node: node})
 	}
-	return p
 }
 
 func maxTime(a, b time.Time) time.Time {

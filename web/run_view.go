@@ -337,8 +337,46 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 			}
 		}
 	}
-	switch st := statuses[node.ID]; {
-	case st == engine.NodeCancelled && node.ID != failedNode:
+	nodeErr = rv.inspectorNote(&p, statuses[node.ID], failedNode, nodeErr, state, admin)
+	var entries []*engine.TimelineEntry
+	attempts := 0
+	for i := range tl.Entries {
+		if e := &tl.Entries[i]; e.Node == node.ID {
+			entries = append(entries, e)
+			if e.Step == engine.StepActivity || e.Step == engine.StepLocal {
+				attempts = max(attempts, e.Attempt)
+			}
+		}
+	}
+	p.Attempts = max(p.Attempts, attempts)
+	output := rv.inspectorSteps(&p, entries, nodeErr, admin)
+	if p.Input == "" && p.InputNote == "" {
+		p.InputNote = runInputNote(node.Kind, len(entries) > 0, statuses[node.ID] == runNotReached)
+	}
+	p.OutputNote = inspectorOutputNote(statuses[node.ID])
+	switch {
+	case state.Output != nil:
+		p.Output, p.HasOutput = runPrettyValue(state.Output), true
+	case output != nil && string(output) != "null":
+		p.Output, p.HasOutput = runPrettyRaw(output), true
+	}
+	if node.Kind == designer.KindLLM && statuses[node.ID] == engine.NodeCompleted {
+		p.Usage = llmNodeUsage(rv.nodeOutput(node.ID))
+	}
+	if sp, ok := nodeSpans(&engine.Timeline{Entries: runEntriesOf(entries)}, rv.now)[node.ID]; ok {
+		from, to := sp.start.Sub(tl.StartedAt), sp.end.Sub(tl.StartedAt)
+		pad := max((to-from)/10, ganttMinWindow)
+		p.ZoomTo = link(ganttView{From: max(from-pad, 0), To: to + pad, Node: node.ID})
+	}
+	return p
+}
+
+// inspectorNote says why a node that did not simply finish is as it is, and sets the error
+// the inspector shows; it returns the node's error that is left to show (none for a node
+// stopped by the run's end).
+func (rv *runView) inspectorNote(p *templates.RunInspectorProps, st, failedNode string, nodeErr *engine.NodeError, state engine.NodeState, admin bool) *engine.NodeError {
+	switch {
+	case st == engine.NodeCancelled && p.Node != failedNode:
 		// A cancelled node's error says only "cancelled"; say why instead.
 		p.Note = "Stopped before it finished, because the run was cancelled."
 		if failedNode != "" {
@@ -358,17 +396,13 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 		p.Error = runErrorView(nodeErr, admin)
 		p.Note = "It failed and continued on its error port."
 	}
-	var entries []*engine.TimelineEntry
-	attempts := 0
-	for i := range tl.Entries {
-		if e := &tl.Entries[i]; e.Node == node.ID {
-			entries = append(entries, e)
-			if e.Step == engine.StepActivity || e.Step == engine.StepLocal {
-				attempts = max(attempts, e.Attempt)
-			}
-		}
-	}
-	p.Attempts = max(p.Attempts, attempts)
+	return nodeErr
+}
+
+// inspectorSteps lists a node's steps (entries) with when they ran and their errors, and
+// takes the input, decision and child run they carry; it returns the last output recorded.
+func (rv *runView) inspectorSteps(p *templates.RunInspectorProps, entries []*engine.TimelineEntry, nodeErr *engine.NodeError, admin bool) json.RawMessage {
+	tl := rv.tl
 	var output json.RawMessage
 	for _, e := range entries {
 		r := templates.RunAttemptRow{Attempt: e.Attempt, Step: e.Step, Name: e.Name, Status: e.Status}
@@ -407,37 +441,24 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 			p.ChildRun = e.ChildRun
 		}
 	}
-	if p.Input == "" && p.InputNote == "" {
-		p.InputNote = runInputNote(node.Kind, len(entries) > 0, statuses[node.ID] == runNotReached)
-	}
-	p.OutputNote = "No output."
-	switch statuses[node.ID] {
+	return output
+}
+
+// inspectorOutputNote says why a node shows no output.
+func inspectorOutputNote(status string) string {
+	switch status {
 	case runNotReached:
-		p.OutputNote = "No output: the node was not reached."
+		return "No output: the node was not reached."
 	case engine.NodeFailed:
-		p.OutputNote = "No output: the node failed."
+		return "No output: the node failed."
 	case engine.NodeCancelled:
-		p.OutputNote = "No output: the node was stopped."
+		return "No output: the node was stopped."
 	case engine.NodePending:
-		p.OutputNote = "No output yet: the node has not started."
+		return "No output yet: the node has not started."
 	case engine.NodeRunning, engine.NodeWaiting:
-		p.OutputNote = "No output yet."
+		return "No output yet."
 	}
-	switch {
-	case state.Output != nil:
-		p.Output, p.HasOutput = runPrettyValue(state.Output), true
-	case output != nil && string(output) != "null":
-		p.Output, p.HasOutput = runPrettyRaw(output), true
-	}
-	if node.Kind == designer.KindLLM && statuses[node.ID] == engine.NodeCompleted {
-		p.Usage = llmNodeUsage(rv.nodeOutput(node.ID))
-	}
-	if sp, ok := nodeSpans(&engine.Timeline{Entries: runEntriesOf(entries)}, rv.now)[node.ID]; ok {
-		from, to := sp.start.Sub(tl.StartedAt), sp.end.Sub(tl.StartedAt)
-		pad := max((to-from)/10, ganttMinWindow)
-		p.ZoomTo = link(ganttView{From: max(from-pad, 0), To: to + pad, Node: node.ID})
-	}
-	return p
+	return "No output."
 }
 
 func runEntriesOf(es []*engine.TimelineEntry) []engine.TimelineEntry {
