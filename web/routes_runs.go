@@ -30,6 +30,7 @@ func (s *Server) runRoutes() []Route {
 	// Incidents, pause and resume (run_recover.go).
 	rows = append(rows, s.recoverRoutes()...)
 	rows = append(rows, s.rewindRoutes()...)
+	rows = append(rows, s.migrateRoutes()...) // run_migrate.go
 	for i := range rows {
 		rows[i].Handler = s.needRuns(rows[i].Handler)
 	}

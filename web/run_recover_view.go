@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"slices"
 
@@ -31,6 +32,9 @@ func (rv *runView) recoverProps(p *templates.RunLiveProps, operator, rewinder bo
 	live := status == engine.RunRunning || status == engine.RunWaiting || status == engine.RunHeld
 	c.CanPause = operator && live && !rv.draft()
 	c.CanResume = operator && status == engine.RunPaused
+	if rewinder && !rv.draft() && (live || status == engine.RunPaused) && rv.latest > rv.tl.Version {
+		c.MoveHref = runShowURL(p.RunID, ganttView{}) + "/migrate"
+	}
 	p.Control = c
 
 	node := p.Inspector.Node
@@ -85,7 +89,11 @@ func (rv *runView) nodePorts(id string) []string {
 }
 
 func operatorActionText(a engine.OperatorAction) string {
-	s := a.Action + " by " + a.By + " at " + runTimeOf(a.At)
+	what := a.Action
+	if a.Action == engine.ActionMigrate {
+		what = fmt.Sprintf("moved from v%d to v%d", a.FromVersion, a.ToVersion)
+	}
+	s := what + " by " + a.By + " at " + runTimeOf(a.At)
 	if a.Port != "" {
 		s += " (port " + a.Port + ")"
 	}
