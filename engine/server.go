@@ -78,20 +78,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
-	host, port := "127.0.0.1", 0
-	if cfg.FrontendAddr != "" {
-		h, p, err := net.SplitHostPort(cfg.FrontendAddr)
-		if err != nil {
-			return nil, fmt.Errorf("temporal listen address %q: %w", cfg.FrontendAddr, err)
-		}
-		if h != "" {
-			host = h
-		}
-		port, err = strconv.Atoi(p)
-		if err != nil {
-			return nil, fmt.Errorf("temporal listen address %q: bad port", cfg.FrontendAddr)
-		}
+	host, port, err := frontendAddr(cfg.FrontendAddr)
+	if err != nil {
+		return nil, err
 	}
 	// Each service needs its own ports; all but the frontend are free ports on loopback so
 	// that two instances with different data dirs can run side by side.
@@ -102,7 +91,59 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if port == 0 {
 		port = ports[0]
 	}
+	sqlCfg, err := openServerDB(filepath.Join(cfg.DataDir, "temporal.db"))
+	if err != nil {
+		return nil, err
+	}
+	frontend := net.JoinHostPort(host, strconv.Itoa(port))
+	conf := serverConfig(frontend, host, port, ports, sqlCfg)
+	dc := dynamicconfig.StaticClient{
+		// Updates carry human decisions; they must be on.
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
+		// Trellis stores no payloads outside history. Left on (1.32's default), the history
+		// service walks every event batch for external payloads while gRPC may still be
+		// marshalling the same events: a data race inside the server that -race reports.
+		dynamicconfig.ExternalPayloadsEnabled.Key(): false,
+	}
+	stopping := new(atomic.Bool)
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(newServerLogger(cfg.Logger, stopping)),
+		temporal.WithDynamicConfigClient(dc),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	return &Server{srv: srv, hostPort: frontend, stopping: stopping}, nil
+}
 
+// frontendAddr splits --temporal-listen ("" is loopback on a free port, port 0).
+func frontendAddr(addr string) (string, int, error) {
+	if addr == "" {
+		return "127.0.0.1", 0, nil
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("temporal listen address %q: %w", addr, err)
+	}
+	if h == "" {
+		h = "127.0.0.1"
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("temporal listen address %q: bad port", addr)
+	}
+	return h, port, nil
+}
+
+// openServerDB is the SQLite persistence at dbPath, with its schema and namespace created
+// on the first start and the cluster members of an earlier process forgotten.
+func openServerDB(dbPath string) (*config.SQL, error) {
 	sqlCfg := &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: dbPath,
@@ -127,8 +168,12 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err := forgetMembers(sqlCfg); err != nil {
 		return nil, err
 	}
+	return sqlCfg, nil
+}
 
-	frontend := net.JoinHostPort(host, strconv.Itoa(port))
+// serverConfig is the server's static configuration: the frontend on host:port, the other
+// services on loopback ports, persistence in sqlCfg, archival off.
+func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.SQL) *config.Config {
 	svc := func(grpc, membership int, bindIP string) config.Service {
 		s := config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnLocalHost: bindIP == ""}}
 		if bindIP != "" {
@@ -136,7 +181,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		}
 		return s
 	}
-	conf := &config.Config{
+	return &config.Config{
 		Global: config.Global{
 			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
 			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
@@ -174,29 +219,6 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
 	}
-	dc := dynamicconfig.StaticClient{
-		// Updates carry human decisions; they must be on.
-		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
-		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key(): true,
-		// Trellis stores no payloads outside history. Left on (1.32's default), the history
-		// service walks every event batch for external payloads while gRPC may still be
-		// marshalling the same events: a data race inside the server that -race reports.
-		dynamicconfig.ExternalPayloadsEnabled.Key(): false,
-	}
-	stopping := new(atomic.Bool)
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(newServerLogger(cfg.Logger, stopping)),
-		temporal.WithDynamicConfigClient(dc),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("create temporal server: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal server: %w", err)
-	}
-	return &Server{srv: srv, hostPort: frontend, stopping: stopping}, nil
 }
 
 // HostPort is the frontend address clients dial.
