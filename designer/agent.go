@@ -45,11 +45,28 @@ type AgentTool struct {
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 	Graph       string          `json:"graph,omitempty"`
 	Version     json.RawMessage `json:"version,omitempty"`
-	// MCP is in the format but not run yet: validation refuses it by name.
-	MCP json.RawMessage `json:"mcp,omitempty"`
+	// MCP is a tool of a configured MCP server; publishing pins its input schema in
+	// Parameters, so a changed server cannot change what a version offers the model.
+	MCP *AgentMCPTool `json:"mcp,omitempty"`
 	// Approval makes each call wait for a person, who approves it (perhaps with edited
 	// arguments) or rejects it with a reason that goes back to the model.
 	Approval *AgentApproval `json:"approval,omitempty"`
+}
+
+// AgentMCPTool names a tool of an MCP server an admin configured (trellis mcp set).
+type AgentMCPTool struct {
+	Server string `json:"server"`
+	Tool   string `json:"tool"`
+}
+
+// MCPServerNamePattern is a configured MCP server's name.
+var MCPServerNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// MCPToolInfo is a tool as an MCP server lists it.
+type MCPToolInfo struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	InputSchema json.RawMessage `json:"input_schema"`
 }
 
 // AgentApproval is who approves a tool's calls, and by when (as an approval node's).
@@ -167,8 +184,8 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 		c.add(path+".description", "description is required: it is how the model knows when to use the tool")
 	}
 	switch {
-	case len(t.MCP) > 0:
-		c.add(path+".mcp", "MCP tools are not available yet")
+	case t.MCP != nil:
+		c.agentMCPTool(path, &t)
 	case t.Graph != "":
 		c.agentGraphTool(path, &t)
 	case len(t.Version) > 0:
@@ -181,7 +198,7 @@ func (c *configCheck) agentTool(path string, raw json.RawMessage, seen map[strin
 	if t.Approval != nil {
 		c.agentApproval(path+".approval", t.Approval)
 	}
-	if len(t.Parameters) > 0 && t.Graph == "" {
+	if len(t.Parameters) > 0 && t.Graph == "" && t.MCP == nil {
 		var root map[string]any
 		if err := json.Unmarshal(t.Parameters, &root); err != nil || root["type"] != "object" {
 			c.add(path+".parameters", `parameters must be a JSON Schema of an object ("type": "object")`)
@@ -220,6 +237,93 @@ func (c *configCheck) agentApproval(path string, a *AgentApproval) {
 	case o.EscalateTo != "" && (strings.Contains(o.EscalateTo, "{{") || !validAssignee(o.EscalateTo)):
 		c.add(path+".on_due.escalate_to", fmt.Sprintf("%q must be user:NAME or group:NAME", o.EscalateTo))
 	}
+}
+
+func (c *configCheck) agentMCPTool(path string, t *AgentTool) {
+	if t.HTTP != nil || t.Graph != "" {
+		c.add(path+".mcp", "a tool is one of mcp, graph or http, not several")
+	}
+	if !MCPServerNamePattern.MatchString(t.MCP.Server) {
+		c.add(path+".mcp.server", fmt.Sprintf("server %q: name a configured MCP server (lowercase letters, digits, _ or -)", t.MCP.Server))
+	}
+	if n := len(t.MCP.Tool); n == 0 || n > 128 {
+		c.add(path+".mcp.tool", "tool is required: the name of the server's tool, up to 128 characters")
+	}
+	if len(t.Parameters) > 0 {
+		var root map[string]any
+		if err := json.Unmarshal(t.Parameters, &root); err != nil || root["type"] != "object" {
+			c.add(path+".parameters", `parameters must be a JSON Schema of an object ("type": "object"); publishing sets it from the server`)
+		}
+	}
+}
+
+// PinMCPTools sets each MCP tool's parameters to the input schema its server lists now
+// (tools asks a server by name), so that a version keeps the tools it was published with.
+// Problems name a server that cannot be asked and a tool it does not have.
+func PinMCPTools(g *Graph, tools func(server string) ([]MCPToolInfo, error)) []Problem {
+	lists := map[string][]MCPToolInfo{}
+	failed := map[string]error{}
+	var probs []Problem
+	for ni := range g.Nodes {
+		n := &g.Nodes[ni]
+		if n.Kind != KindAgent {
+			continue
+		}
+		var cfg AgentConfig
+		if json.Unmarshal(n.Config, &cfg) != nil {
+			continue
+		}
+		changed := false
+		for ti, t := range cfg.Tools {
+			if t.MCP == nil {
+				continue
+			}
+			field := fmt.Sprintf("config.tools.%d.mcp", ti)
+			srv := t.MCP.Server
+			if _, asked := lists[srv]; !asked && failed[srv] == nil {
+				l, err := tools(srv)
+				lists[srv], failed[srv] = l, err
+			}
+			if err := failed[srv]; err != nil {
+				probs = append(probs, Problem{Node: n.ID, Field: field + ".server", Message: fmt.Sprintf("MCP server %s: %v", srv, err)})
+				continue
+			}
+			var found *MCPToolInfo
+			names := make([]string, 0, len(lists[srv]))
+			for i, info := range lists[srv] {
+				names = append(names, info.Name)
+				if info.Name == t.MCP.Tool {
+					found = &lists[srv][i]
+				}
+			}
+			if found == nil {
+				probs = append(probs, Problem{Node: n.ID, Field: field + ".tool", Message: fmt.Sprintf(
+					"MCP server %s has no tool %q; it has %s", srv, t.MCP.Tool, strings.Join(names, ", "))})
+				continue
+			}
+			cfg.Tools[ti].Parameters, changed = found.InputSchema, true
+		}
+		if changed {
+			if err := setAgentTools(n, cfg.Tools); err != nil {
+				probs = append(probs, Problem{Node: n.ID, Field: "config.tools", Message: err.Error()})
+			}
+		}
+	}
+	return probs
+}
+
+// setAgentTools replaces an agent's tools in its config, keeping the other members as written.
+func setAgentTools(n *Node, tools []AgentTool) error {
+	cfg, err := parseJSON(n.Config)
+	if err != nil || cfg.kind != jObject {
+		return fmt.Errorf("the config is not an object")
+	}
+	b, err := json.Marshal(tools)
+	if err != nil {
+		return err
+	}
+	n.Config = setMember(&cfg, "tools", b)
+	return nil
 }
 
 func (c *configCheck) agentGraphTool(path string, t *AgentTool) {

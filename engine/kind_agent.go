@@ -57,6 +57,8 @@ type agentToolRT struct {
 	approval *toolApproval
 	// params is the parameters' schema as written, the approval form's base.
 	params json.RawMessage
+	// mcp names an MCP tool's server and tool.
+	mcp *designer.AgentMCPTool
 }
 
 func (agentKind) compile(n *designer.Node, ps *problemList) any {
@@ -116,7 +118,7 @@ func compileAgentTool(t designer.AgentTool) (agentToolRT, string, error) {
 		rt.graph, rt.version = t.Graph, v
 		return rt, "", nil
 	}
-	if t.HTTP == nil {
+	if t.MCP == nil && t.HTTP == nil {
 		return rt, ".http", fmt.Errorf("http (a request) or graph (a published graph) is required")
 	}
 	if len(t.Parameters) > 0 {
@@ -124,10 +126,21 @@ func compileAgentTool(t designer.AgentTool) (agentToolRT, string, error) {
 			return rt, ".parameters", fmt.Errorf(`parameters must be a JSON Schema of an object ("type": "object")`)
 		}
 		s, err := designer.CompileSchema(t.Parameters)
-		if err != nil {
+		switch {
+		case err == nil:
+			rt.schema = s
+		case t.MCP == nil:
 			return rt, ".parameters", err
 		}
-		rt.schema = s
+		// An MCP server's schema may use more of JSON Schema than Trellis checks: the server
+		// checks the arguments then.
+	}
+	if t.MCP != nil {
+		if !designer.MCPServerNamePattern.MatchString(t.MCP.Server) || t.MCP.Tool == "" {
+			return rt, ".mcp", fmt.Errorf("mcp needs a configured server's name and a tool")
+		}
+		rt.mcp = t.MCP
+		return rt, "", nil
 	}
 	rt.http = designer.HTTPConfig{Method: strings.ToUpper(t.HTTP.Method), URL: t.HTTP.URL, Headers: t.HTTP.Headers, Body: t.HTTP.Body}
 	if _, field, err := compileHTTP(rt.http); err != nil {
@@ -202,6 +215,7 @@ type agentRun struct {
 	cost       float64
 	costs      bool // every turn had a price
 	attempts   int
+	failed     error // a call that fails the node (an MCP server that stays unreachable)
 }
 
 func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
@@ -232,6 +246,9 @@ func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) 
 			break
 		}
 		r.msgs = append(r.msgs, llm.Message{Role: llm.RoleUser, ToolResults: r.callTools(ctx, turn.Text, turn.ToolCalls)})
+		if r.failed != nil {
+			return nodeResult{Attempts: r.attempts}, r.failed
+		}
 		if b, _ := json.Marshal(r.msgs); len(b) > agentTranscriptLimit {
 			return nodeResult{Attempts: r.attempts}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 				"agent %s: the conversation grew past %d bytes after %d steps; ask for shorter tool results or fewer steps",
@@ -388,6 +405,9 @@ func (r *agentRun) callTool(ctx workflow.Context, i int, reasoning string, tc ll
 		}
 		return r.toolOutput(res, call, note, out)
 	}
+	if tool.mcp != nil {
+		return r.callMCP(ctx, res, call, note, callID, tool, args)
+	}
 	req := httpRequest{RunID: r.x.r.in.RunID, NodeID: callID, Config: tool.http, Scope: map[string]any{designer.RootArgs: args}}
 	opts := workflow.GetActivityOptions(r.x.activityOptions(ctx, ""))
 	opts.ActivityID, opts.Summary = callID, callID
@@ -422,4 +442,38 @@ func rawArgs(raw json.RawMessage) any {
 		return v
 	}
 	return string(raw)
+}
+
+// callMCP runs an MCP tool's call as an activity; what the tool says failed goes back to the
+// model as an error result, and a server that stays unreachable past the retries too.
+func (r *agentRun) callMCP(ctx workflow.Context, res llm.ToolResult, call agentCall, note, callID string, tool agentToolRT,
+	args any) (llm.ToolResult, agentCall) {
+	req := mcpCallRequest{RunID: r.x.r.in.RunID, CallID: callID, Server: tool.mcp.Server, Tool: tool.mcp.Tool, Args: args}
+	opts := workflow.GetActivityOptions(r.x.activityOptions(ctx, ""))
+	opts.ActivityID, opts.Summary = callID, callID+" "+tool.mcp.Server+"/"+tool.mcp.Tool
+	var done activityResult[mcpOutcome]
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activityAgentMCP, req).Get(ctx, &done)
+	if err != nil {
+		res.Content, res.IsError = "cancelled", true
+		call.Status, call.Error = "failed", "cancelled"
+		if !temporal.IsCanceledError(err) {
+			res.Content, call.Error = errorInfo(err).Message, errorInfo(err).Message
+			if r.failed == nil { // an MCP server unreachable past its retries fails the node
+				r.failed = temporal.NewNonRetryableApplicationError(fmt.Sprintf("agent %s: tool %s: %s",
+					r.x.node.ID, tool.spec.Name, errorInfo(err).Message), ErrTypeMCP, nil)
+			}
+		}
+		return res, call
+	}
+	if done.Output.IsError {
+		msg, ok := done.Output.Content.(string)
+		if !ok {
+			b, _ := json.Marshal(done.Output.Content)
+			msg = string(b)
+		}
+		res.Content, res.IsError = note+msg, true
+		call.Status, call.Error = "failed", msg
+		return res, call
+	}
+	return r.toolOutput(res, call, note, done.Output.Content)
 }

@@ -140,6 +140,10 @@ func (r *agentRun) approveCall(ctx workflow.Context, callID string, ti int, reas
 	_ = workflow.GetVersion(ctx, "agent-tool-approval", workflow.DefaultVersion, 1)
 	formRaw, wrapped := toolForm(r.rawSchemas[ti], args)
 	form, err := designer.CompileSchema(formRaw)
+	if err != nil && !wrapped { // a schema beyond what forms show (an MCP server's): one JSON field
+		formRaw, wrapped = toolForm(nil, args)
+		form, err = designer.CompileSchema(formRaw)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("tool %s: the approval form: %w", tool.spec.Name, err)
 	}
