@@ -126,12 +126,16 @@ func (a *Actions) checkRunQuotas(def *designer.Graph, input any) error {
 		}
 		var c struct {
 			Duration string `json:"duration"`
+			Until    string `json:"until"`
 		}
 		_ = json.Unmarshal(n.Config, &c)
 		raw := c.Duration
 		if d, err := time.ParseDuration(raw); err == nil && d > maxWait {
 			problems = append(problems, designer.Problem{Node: n.ID, Field: "config.duration",
 				Message: fmt.Sprintf("waits %s, longer than this server allows (%s)", raw, maxWait)})
+		}
+		if p := untilTooFar(n.ID, c.Until, input, a.quotas.get().Now(), maxWait); p != nil {
+			problems = append(problems, *p)
 		}
 	}
 	if len(problems) > 0 {

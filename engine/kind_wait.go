@@ -62,6 +62,9 @@ func (waitKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 		if err != nil {
 			return nodeResult{}, nonRetryable(ErrTypeBadWait, nodeExprErr(x.node.ID, "until", err))
 		}
+		if err := checkUntilCap(ctx, x.node.ID, now, t); err != nil {
+			return nodeResult{}, err
+		}
 		target = t
 	}
 	if d := target.Sub(now); d > 0 {

@@ -29,7 +29,7 @@ const historyDir = "testdata/histories"
 // on all of them so that none goes missing unnoticed.
 var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "loop", "map", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait",
-	"held_retried", "held_skipped", "paused", "rewind", "migrated"}
+	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped"}
 
 type recording struct {
 	name   string
@@ -70,6 +70,11 @@ var recordings = []recording{
 		graph: `{"nodes": [{"id": "pause", "kind": "wait", "config": {"duration": "1s"}},
 			{"id": "past", "kind": "wait", "config": {"until": "'2001-02-03T04:05:06Z'"}}],
 		  "edges": [{"from": "pause", "to": "past"}]}`},
+	// An until further ahead than the worker's cap fails its node (wait_cap.go); the near one waits.
+	{name: "wait_capped", want: RunFailed,
+		graph: `{"nodes": [{"id": "near", "kind": "wait", "config": {"until": "'2001-02-03T04:05:06Z'"}},
+			{"id": "far", "kind": "wait", "config": {"until": "'2999-01-01T00:00:00Z'"}}],
+		  "edges": [{"from": "near", "to": "far"}]}`},
 	{name: "subgraph", want: RunCompleted, input: map[string]any{"n": 21},
 		graph: `{"nodes": [{"id": "sub", "kind": "subgraph", "config": {"graph": "child", "version": 2, "input": "{ x: input.n }"}},
 			{"id": "after", "kind": "transform", "config": {"value": "nodes.sub.output.double + 1"}}],

@@ -57,8 +57,6 @@ type Deps struct {
 	Providers ProviderSource
 	// Tasks stores the tasks of approval nodes; nil fails them.
 	Tasks TaskStore
-	// MCPServers names the MCP servers agents' mcp tools call; nil fails those calls.
-	MCPServers MCPServerSource
 	// HTTPClient sends http nodes' requests; nil means a default client. Redirects are
 	// limited to 5 unless the client sets its own CheckRedirect.
 	HTTPClient *http.Client
@@ -68,6 +66,9 @@ type Deps struct {
 	// Outbound limits where http nodes connect (ssrf.go); nil allows every address, so
 	// serve and worker always set it (denying non-public addresses unless told otherwise).
 	Outbound *OutboundPolicy
+	// MaxWait is the longest a wait node's until may lie ahead (serve --max-wait); 0 means
+	// DefaultMaxWait (wait_cap.go).
+	MaxWait time.Duration
 	// MaxResponseBytes caps an http response body; 0 means DefaultMaxResponseBytes.
 	MaxResponseBytes int64
 	Logger           *slog.Logger
@@ -116,7 +117,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
 		Interceptors: append(append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
-			decisionProofInterceptors(deps.DecisionKey)...),
+			append(decisionProofInterceptors(deps.DecisionKey), waitCapInterceptors(deps.MaxWait)...)...),
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})

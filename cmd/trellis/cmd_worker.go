@@ -27,7 +27,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var serveURL, tokenFile string
 	var obs observeFlags
 	var outbound outboundFlags
+	var maxWait time.Duration
 	fs := newFlagSet("worker")
+	fs.DurationVar(&maxWait, "max-wait", engine.DefaultMaxWait, "the longest a wait node's until may lie ahead; give it serve's --max-wait")
 	fs.StringVar(&serveURL, "serve-url", "", "address of trellis serve, which gives this worker secrets and LLM providers (required)")
 	fs.StringVar(&tokenFile, "worker-token-file", "", "a copy of the file serve's --worker-token-file names (required)")
 	obs.register(fs)
@@ -93,7 +95,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer tc.Close()
 	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true,
-		Outbound: policy, DecisionKey: hello.DecisionKey})
+		Outbound: policy, DecisionKey: hello.DecisionKey, MaxWait: maxWait})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s, task queue %s; secrets and providers from %s\n",
 		tf.address, tf.namespace, hello.TaskQueue, sc.base)
 	if err := w.Run(stopOnDone(ctx)); err != nil {

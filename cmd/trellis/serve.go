@@ -104,6 +104,7 @@ type serveFlags struct {
 	addr, data      string
 	publicURL       string
 	quotas          actions.Quotas
+	maxBulkRuns     int
 	outbound        outboundFlags
 	workerTokenFile string
 	dev, remoteOnly bool
@@ -120,6 +121,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
 	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
 	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
+	fs.IntVar(&f.maxBulkRuns, "max-bulk-runs", actions.DefaultMaxBulkRuns, "the most runs one bulk action (POST /runs/bulk) may act on; more ask for a narrower filter")
 	f.outbound.register(fs)
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
@@ -241,6 +243,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wdeps := workerDeps(db, logger)
 	wdeps.StoreQueueOnly = f.remoteOnly
 	wdeps.DecisionKey = decisionKey
+	wdeps.MaxWait = f.quotas.MaxWait
 	// http nodes reach public addresses only (unless the flags say more), never our own
 	// listeners nor the Temporal frontend.
 	if wdeps.Outbound, err = f.outbound.policy(ln.Addr().String(), opts.HostPort, f.temporal.uiAddr, f.observe.metricsAddr); err != nil {
@@ -284,7 +287,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Worker = keyedWorkerSource{workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, decisionKey}
 	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
-		SecureCookies: secure, PublicURL: f.publicURL, Quotas: f.quotas}, deps)
+		SecureCookies: secure, PublicURL: f.publicURL, Quotas: f.quotas, MaxBulkRuns: f.maxBulkRuns}, deps)
 	_ = eng
 	hs := app.HTTPServer()
 	errc := make(chan error, 1)
