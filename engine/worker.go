@@ -57,6 +57,8 @@ type Deps struct {
 	Providers ProviderSource
 	// Tasks stores the tasks of approval nodes; nil fails them.
 	Tasks TaskStore
+	// MCPServers names the MCP servers agents' mcp tools call; nil fails those calls.
+	MCPServers MCPServerSource
 	// HTTPClient sends http nodes' requests; nil means a default client. Redirects are
 	// limited to 5 unless the client sets its own CheckRedirect.
 	HTTPClient *http.Client
