@@ -26,6 +26,7 @@ func (s *Server) bulkAPI(c echo.Context) error {
 	if err := DecodeJSON(c, &req); err != nil {
 		return err
 	}
+	req.Limit = s.cfg.MaxBulkRuns
 	started, err := s.actions.Bulk(c.Request().Context(), req, CurrentUser(c))
 	if err != nil {
 		return err
@@ -58,7 +59,16 @@ func (s *Server) bulkSubmit(c echo.Context) error {
 	if err != nil {
 		return NewError(http.StatusBadRequest, "The form could not be read.")
 	}
-	req := actions.BulkRequest{Action: form.Get("action"), Params: actions.BulkParams{Comment: strings.TrimSpace(form.Get("comment"))}}
+	req := actions.BulkRequest{Action: form.Get("action"), Limit: s.cfg.MaxBulkRuns, Params: actions.BulkParams{Comment: strings.TrimSpace(form.Get("comment")),
+		From: strings.TrimSpace(form.Get("from")), Graph: form.Get("graph")}}
+	if to := strings.TrimSpace(form.Get("to")); to != "" && req.Action == engine.BatchMigrate {
+		if req.Params.To, err = parseGraphVersion(to); err != nil {
+			return err
+		}
+	}
+	if req.Action != engine.BatchRewind {
+		req.Params.From = ""
+	}
 	if form.Get("scope") == "filter" {
 		f := &actions.BulkFilter{Graph: form.Get("graph"), Status: form.Get("status")}
 		if v := strings.TrimSpace(form.Get("version")); v != "" {

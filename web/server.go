@@ -64,6 +64,9 @@ type Config struct {
 	Quotas actions.Quotas
 	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
 	MCPWait time.Duration
+	// MaxBulkRuns is the most runs one bulk action takes (serve --max-bulk-runs); default
+	// actions.DefaultMaxBulkRuns.
+	MaxBulkRuns int
 }
 
 // DefaultMaxBodyBytes fits a 2 MiB graph document plus the JSON around it.
