@@ -34,21 +34,9 @@ type TaskStore interface {
 // ErrBadTask is wrapped by TaskStore implementations for a task they refuse.
 var ErrBadTask = errors.New("task refused")
 
-// NewTask is an approval node's task, its templates rendered.
-type NewTask struct {
-	RunID        string          `json:"run_id"`
-	NodeID       string          `json:"node_id"`
-	GraphID      string          `json:"graph_id"`
-	Version      int             `json:"version"`
-	Title        string          `json:"title"`
-	Instructions string          `json:"instructions"`
-	Assignee     string          `json:"assignee"`
-	Form         json.RawMessage `json:"form,omitempty"`
-	Outcomes     []string        `json:"outcomes"`
-	// Context is what the reviewer sees of the run: {"input": …, "nodes": {id: output}}.
-	Context json.RawMessage `json:"context"`
-	DueAt   *time.Time      `json:"due_at,omitempty"`
-}
+// NewTask is an approval node's task, its templates rendered: the one type the store
+// keeps too.
+type NewTask = designer.NewTask
 
 // TaskDecision is how an approval was decided; DecidedBy is SystemActor for the due rule.
 type TaskDecision struct {

@@ -22,9 +22,7 @@ var _ engine.TaskStore = Tasks{}
 // OpenTask stores the task; a task the store refuses wraps engine.ErrBadTask, so that the
 // node fails at once instead of retrying.
 func (s Tasks) OpenTask(ctx context.Context, t engine.NewTask) (string, error) {
-	task, _, err := s.CreateTask(ctx, store.NewTask{RunID: t.RunID, NodeID: t.NodeID, GraphID: t.GraphID, Version: t.Version,
-		Title: t.Title, Instructions: t.Instructions, Assignee: t.Assignee, Form: t.Form, Outcomes: t.Outcomes,
-		Context: t.Context, DueAt: t.DueAt})
+	task, _, err := s.CreateTask(ctx, t)
 	if errors.Is(err, store.ErrInvalid) {
 		return "", fmt.Errorf("%w: %s", engine.ErrBadTask, err.Error())
 	}

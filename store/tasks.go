@@ -93,23 +93,21 @@ type TaskEvent struct {
 	Outcome string     `json:"outcome,omitempty"`
 }
 
-// NewTask is what CreateTask needs.
-type NewTask struct {
-	RunID, NodeID, GraphID string
-	Version                int
-	Title, Instructions    string
-	Assignee               string
-	Form                   json.RawMessage // a JSON Schema, or empty for none
-	Outcomes               []string
-	Context                json.RawMessage
-	DueAt                  *time.Time
-	// CreatedAt is zero for now; imports and benchmarks set it.
-	CreatedAt time.Time
-}
+// NewTask is what CreateTask needs: the task as the engine renders it.
+type NewTask = designer.NewTask
 
 // Overdue reports whether the task is open past its due time.
 func (t *Task) Overdue(now time.Time) bool {
 	return t.State == TaskOpen && t.DueAt != nil && now.After(*t.DueAt)
+}
+
+// Decided is the task's outcome, who decided it and when; empty and nil while undecided.
+func (t *Task) Decided() (outcome, by string, at *time.Time) {
+	if t.Decision == nil {
+		return "", "", nil
+	}
+	when := t.Decision.DecidedAt
+	return t.Decision.Outcome, t.Decision.DecidedBy, &when
 }
 
 // AssignedTo reports whether the task is u's as far as assignment goes: assigned to u, to a

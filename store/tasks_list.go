@@ -49,33 +49,12 @@ type TaskFilter struct {
 	After string
 }
 
-// TaskSummary is a task as lists show it.
-type TaskSummary struct {
-	ID        string
-	RunID     string
-	NodeID    string
-	GraphID   string
-	Version   int
-	Title     string
-	Assignee  string
-	State     string
-	DueAt     *time.Time
-	CreatedAt time.Time
-	ClaimedBy string
-	Outcome   string
-	DecidedBy string
-	DecidedAt *time.Time
-}
-
-// Overdue reports whether the task is open past its due time.
-func (t *TaskSummary) Overdue(now time.Time) bool {
-	return t.State == TaskOpen && t.DueAt != nil && now.After(*t.DueAt)
-}
-
 // TaskPage is one page of tasks, newest first. Next is the cursor of the following page, ""
 // on the last one.
+// A listed task has no instructions, form, context or events, and its decision only the
+// outcome, who and when.
 type TaskPage struct {
-	Tasks []TaskSummary
+	Tasks []Task
 	Next  string
 }
 
@@ -209,7 +188,7 @@ func armWhere(a taskArm, f TaskFilter, after *cursor, now int64) (string, []any)
 // ListTasks returns a page of the tasks of f.User in f.View, newest first. Paging is by
 // cursor, so a page costs the same at the first task as at the 100,000th.
 func (db *DB) ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
-	page := TaskPage{Tasks: []TaskSummary{}}
+	page := TaskPage{Tasks: []Task{}}
 	if f.User == nil {
 		return page, invalidf("a task list needs a user")
 	}
@@ -253,14 +232,21 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 			page.Next = last.String()
 			break
 		}
-		var s TaskSummary
+		var s Task
 		var id, created int64
 		var due, decided sql.NullInt64
+		var outcome, decidedBy string
 		if err := rows.Scan(&id, &s.RunID, &s.NodeID, &s.GraphID, &s.Version, &s.Title, &s.Assignee, &s.State, &due, &created,
-			&s.ClaimedBy, &s.Outcome, &s.DecidedBy, &decided); err != nil {
+			&s.ClaimedBy, &outcome, &decidedBy, &decided); err != nil {
 			return page, fmt.Errorf("list tasks: %w", err)
 		}
-		s.ID, s.CreatedAt, s.DueAt, s.DecidedAt = taskIDString(id), fromNanos(created), timeOrNil(due), timeOrNil(decided)
+		s.ID, s.CreatedAt, s.DueAt = taskIDString(id), fromNanos(created), timeOrNil(due)
+		if outcome != "" {
+			s.Decision = &TaskDecision{Outcome: outcome, DecidedBy: decidedBy}
+			if decided.Valid {
+				s.Decision.DecidedAt = fromNanos(decided.Int64)
+			}
+		}
 		page.Tasks = append(page.Tasks, s)
 		last = cursor{created: created, id: id}
 	}

@@ -104,7 +104,7 @@ func TestListTasksViews(t *testing.T) {
 	// The summary carries what a list row shows.
 	p, _ := db.ListTasks(ctx, TaskFilter{User: ann, View: TaskViewDone})
 	d := p.Tasks[1]
-	if d.Outcome != "reject" || d.DecidedBy != "bob" || d.DecidedAt == nil || d.State != TaskDone || d.GraphID != "refund" || d.Version != 1 {
+	if outcome, by, at := d.Decided(); outcome != "reject" || by != "bob" || at == nil || d.State != TaskDone || d.GraphID != "refund" || d.Version != 1 {
 		t.Errorf("done summary = %+v", d)
 	}
 }

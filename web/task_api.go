@@ -67,10 +67,11 @@ func (s *Server) taskJSON(t *store.Task) taskJSONView {
 	return v
 }
 
-func taskRow(t store.TaskSummary, now time.Time) taskRowJSON {
+func taskRow(t store.Task, now time.Time) taskRowJSON {
+	outcome, by, at := t.Decided()
 	return taskRowJSON{ID: t.ID, RunID: t.RunID, Node: t.NodeID, Graph: t.GraphID, Version: t.Version, Title: t.Title,
 		Assignee: t.Assignee, State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt, Overdue: t.Overdue(now),
-		ClaimedBy: t.ClaimedBy, Outcome: t.Outcome, DecidedBy: t.DecidedBy, DecidedAt: t.DecidedAt}
+		ClaimedBy: t.ClaimedBy, Outcome: outcome, DecidedBy: by, DecidedAt: at}
 }
 
 // taskListAPI answers GET /api/v1/tasks?state=open|done&mine=true&graph=&overdue=true&limit=

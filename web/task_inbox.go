@@ -54,9 +54,10 @@ func (s *Server) inboxShow(c echo.Context) error {
 	var names map[string]string
 	p.Graphs, names = s.inboxGraphs(ctx, p.Graph)
 	for _, t := range page.Tasks {
+		outcome, by, at := t.Decided()
 		p.Rows = append(p.Rows, templates.InboxRow{ID: t.ID, Title: t.Title, GraphID: t.GraphID, GraphName: names[t.GraphID], Version: t.Version,
 			NodeID: t.NodeID, Assignee: assigneeWords(t.Assignee), State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt,
-			Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy, Outcome: t.Outcome, DecidedBy: t.DecidedBy, DecidedAt: t.DecidedAt})
+			Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy, Outcome: outcome, DecidedBy: by, DecidedAt: at})
 	}
 	if page.Next != "" {
 		p.NextURL = withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, page.Next), version)
