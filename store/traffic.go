@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -28,37 +27,8 @@ type TrafficSplit struct {
 	Percent int `json:"percent"`
 }
 
-// trafficSchema is created on first use, so that the table does not wait on the numbering
-// of migrations; IF NOT EXISTS makes it safe to run on every open.
-const trafficSchema = `CREATE TABLE IF NOT EXISTS graph_traffic (
-	graph_id TEXT PRIMARY KEY REFERENCES graphs (id) ON DELETE CASCADE,
-	splits TEXT NOT NULL,
-	sticky TEXT NOT NULL DEFAULT '',
-	updated_by TEXT NOT NULL DEFAULT '',
-	updated_at INTEGER NOT NULL
-)`
-
-// trafficReady holds the stores whose traffic tables and index exist (*DB → struct{}).
-var trafficReady sync.Map
-
-func (db *DB) ensureTraffic(ctx context.Context) error {
-	if _, ok := trafficReady.Load(db); ok {
-		return nil
-	}
-	for _, ddl := range []string{trafficSchema, tasksByVersionIndex} {
-		if _, err := db.db.ExecContext(ctx, ddl); err != nil {
-			return fmt.Errorf("create traffic tables: %w", err)
-		}
-	}
-	trafficReady.Store(db, struct{}{})
-	return nil
-}
-
 // GetTraffic returns a graph's traffic setting, or nil when it has none.
 func (db *DB) GetTraffic(ctx context.Context, graphID string) (*Traffic, error) {
-	if err := db.ensureTraffic(ctx); err != nil {
-		return nil, err
-	}
 	var splits string
 	var at int64
 	t := &Traffic{GraphID: graphID}
@@ -80,9 +50,6 @@ func (db *DB) GetTraffic(ctx context.Context, graphID string) (*Traffic, error) 
 // SetTraffic replaces a graph's traffic setting (checked by the caller); nil splits clear it.
 // ErrNotFound for an unknown graph.
 func (db *DB) SetTraffic(ctx context.Context, t Traffic) error {
-	if err := db.ensureTraffic(ctx); err != nil {
-		return err
-	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM graphs WHERE id = ?`, t.GraphID).Scan(&n); err != nil {

@@ -14,15 +14,9 @@ type VersionTasks struct {
 	Decisions map[string]int `json:"decisions"`
 }
 
-// tasksByVersionIndex serves VersionTaskStats; created on first use like graph_traffic.
-const tasksByVersionIndex = `CREATE INDEX IF NOT EXISTS tasks_by_graph_version ON tasks (graph_id, version, state, created_at, outcome)`
-
 // VersionTaskStats counts, per version of a graph, the open tasks (however old) and the
 // decisions of tasks created at or after since, by outcome. Versions without tasks are left out.
 func (db *DB) VersionTaskStats(ctx context.Context, graphID string, since time.Time) (map[int]*VersionTasks, error) {
-	if err := db.ensureTraffic(ctx); err != nil {
-		return nil, err
-	}
 	rows, err := db.db.QueryContext(ctx, `SELECT version, state, outcome, count(*) FROM tasks
 		WHERE graph_id = ? AND (state = 'open' OR (state = 'done' AND created_at >= ?))
 		GROUP BY version, state, outcome`, graphID, since.UnixNano())
