@@ -33,11 +33,7 @@ func (s *Server) changesEvents(c echo.Context) error {
 		defer tick.Stop()
 		fallback = tick.C
 	}
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/event-stream")
-	w.Header().Set(echo.HeaderCacheControl, "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	w := openEventStream(c)
 	w.Flush()
 	keep := time.NewTicker(liveKeepAlive)
 	defer keep.Stop()
@@ -53,10 +49,9 @@ func (s *Server) changesEvents(c echo.Context) error {
 		case <-s.live.done:
 			return nil
 		case <-keep.C:
-			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+			if keepAlive(w) != nil {
 				return nil
 			}
-			w.Flush()
 		case <-hints:
 			if !pending {
 				pending = true

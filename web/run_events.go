@@ -270,11 +270,7 @@ func (s *Server) runEvents(c echo.Context) error {
 		return runError(id, err)
 	}
 	defer leave()
-	w := c.Response()
-	w.Header().Set(echo.HeaderContentType, "text/event-stream")
-	w.Header().Set(echo.HeaderCacheControl, "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	w := openEventStream(c)
 	seen := c.Request().Header.Get("Last-Event-ID")
 	if seen == "" {
 		seen = c.QueryParam("v")
@@ -298,7 +294,7 @@ func (s *Server) runEvents(c echo.Context) error {
 		case <-s.live.done:
 			return nil
 		case <-keep.C:
-			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+			if keepAlive(w) != nil {
 				return nil
 			}
 		case ev, ok := <-ch:
@@ -308,6 +304,23 @@ func (s *Server) runEvents(c echo.Context) error {
 		}
 		w.Flush()
 	}
+}
+
+// openEventStream answers with the headers of a server-sent event stream.
+func openEventStream(c echo.Context) *echo.Response {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set(echo.HeaderCacheControl, "no-store")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx would buffer the stream
+	w.WriteHeader(http.StatusOK)
+	return w
+}
+
+// keepAlive writes the comment that keeps an idle stream open through proxies.
+func keepAlive(w *echo.Response) error {
+	_, err := w.Write([]byte(": keep-alive\n\n"))
+	w.Flush()
+	return err
 }
 
 // writeEvent writes one event in the text/event-stream format; data is one line of JSON.
