@@ -95,6 +95,11 @@ func (r Route) allows(u *store.User) bool {
 	if u == nil {
 		return false
 	}
+	// A worker token opens the internal API only, not the routes of any signed-in user
+	// (the authorization matrix found it reading /api/v1/openapi.json and reaching /mcp).
+	if slices.Contains(u.Roles, RoleWorker) && !slices.Contains(r.Roles, RoleWorker) {
+		return false
+	}
 	if len(r.Roles) == 0 {
 		return true
 	}
