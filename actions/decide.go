@@ -131,24 +131,6 @@ func AssigneeWords(a string) string {
 
 // refusal turns the run's answer to a decision into a refusal of the kind it is.
 func refusal(t *store.Task, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: Unavailable, Err: err,
-			Message: "The run did not confirm the decision in time. It may still take it: reload the task in a moment before deciding again."}
-	}
-	var de *engine.DecisionError
-	if !errors.As(err, &de) {
-		return fmt.Errorf("decide task %s: %w", t.ID, err)
-	}
-	kinds := map[string]Kind{
-		engine.DecisionForbidden:  Forbidden,
-		engine.DecisionDecided:    Conflict,
-		engine.DecisionNotWaiting: Conflict,
-		engine.DecisionInvalid:    Invalid,
-		engine.DecisionNoRun:      NotFound,
-	}
-	kind, ok := kinds[de.Reason]
-	if !ok {
-		return fmt.Errorf("decide task %s: %w", t.ID, err)
-	}
-	return &Error{Kind: kind, Message: strings.TrimSuffix(de.Message, ".") + ".", Decision: de.Problems, Err: err}
+	return engineRefusal(err, "The run did not confirm the decision in time. It may still take it: reload the task in a moment before deciding again.",
+		func(err error) error { return fmt.Errorf("decide task %s: %w", t.ID, err) })
 }

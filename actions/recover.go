@@ -137,25 +137,46 @@ func normalizeNumbers(v any) any {
 
 // recoveryRefusal turns the run's answer into a refusal of the kind it is.
 func recoveryRefusal(runID string, err error) error {
+	return engineRefusal(err, "The run did not confirm the action in time. It may still take it: reload the run before acting again.",
+		func(err error) error { return fmt.Errorf("run %s: %w", runID, err) })
+}
+
+// refusalKinds are the kinds of the reasons a run gives for refusing a decision or a
+// recovery action (engine.Decision* and engine.Recovery*: "invalid" and "no_run" are both's).
+var refusalKinds = map[string]Kind{
+	engine.DecisionForbidden:  Forbidden,
+	engine.DecisionDecided:    Conflict,
+	engine.DecisionNotWaiting: Conflict,
+	engine.DecisionInvalid:    Invalid,
+	engine.DecisionNoRun:      NotFound,
+	engine.RecoveryConflict:   Conflict,
+	engine.RecoveryNoNode:     NotFound,
+}
+
+// engineRefusal turns a run's refusal (an engine.DecisionError or RecoveryError) into an
+// Error of its kind, a run that did not answer in time into Unavailable saying late, and
+// anything else into wrap(err).
+func engineRefusal(err error, late string, wrap func(error) error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: Unavailable, Err: err,
-			Message: "The run did not confirm the action in time. It may still take it: reload the run before acting again."}
+		return &Error{Kind: Unavailable, Err: err, Message: late}
 	}
+	var reason, msg string
+	var problems []designer.DecisionProblem
+	var de *engine.DecisionError
 	var re *engine.RecoveryError
-	if !errors.As(err, &re) {
-		return fmt.Errorf("run %s: %w", runID, err)
+	switch {
+	case errors.As(err, &de):
+		reason, msg, problems = de.Reason, de.Message, de.Problems
+	case errors.As(err, &re):
+		reason, msg = re.Reason, re.Message
+	default:
+		return wrap(err)
 	}
-	kinds := map[string]Kind{
-		engine.RecoveryConflict: Conflict,
-		engine.RecoveryInvalid:  Invalid,
-		engine.RecoveryNoNode:   NotFound,
-		engine.RecoveryNoRun:    NotFound,
-	}
-	kind, ok := kinds[re.Reason]
+	kind, ok := refusalKinds[reason]
 	if !ok {
-		return fmt.Errorf("run %s: %w", runID, err)
+		return wrap(err)
 	}
-	return &Error{Kind: kind, Message: sentenceOf(re.Message), Err: err}
+	return &Error{Kind: kind, Message: sentenceOf(msg), Decision: problems, Err: err}
 }
 
 func sentenceOf(msg string) string {
