@@ -65,6 +65,8 @@ type Actions struct {
 	log    *slog.Logger
 	// quotas bound run inputs, waits and run starts a user (quotas.go).
 	quotas quotaState
+	// mcpTools lists an MCP server's tools, for publishing (SetMCPTools).
+	mcpTools func(ctx context.Context, server string) ([]designer.MCPToolInfo, error)
 }
 
 // New returns the actions over a store and an engine; engine and tasks may be nil, and a nil

@@ -70,6 +70,9 @@ func (a *Actions) publishable(ctx context.Context, g *store.Graph) (json.RawMess
 	if len(probs) > 0 {
 		return nil, "", &Error{Kind: Invalid, Message: "A subgraph has no published version to pin.", Graph: probs}
 	}
+	if pinned, hash, err = a.pinMCP(ctx, pinned, hash); err != nil {
+		return nil, "", err
+	}
 	if latest, err := a.graphs.LatestVersion(ctx, g.ID); err == nil && latest.Hash == hash {
 		return nil, "", refusef(Conflict, "%s Edit the draft to publish a new version.", NoChangesSince(latest.Version))
 	}
@@ -101,6 +104,34 @@ func (a *Actions) Pin(ctx context.Context, draft *designer.Graph) (*designer.Gra
 		return nil, "", nil, err
 	}
 	return &cp, hash, nil, nil
+}
+
+// SetMCPTools gives publishing the tool lists of the configured MCP servers, which it pins
+// in the agents' MCP tools; without it a draft with MCP tools cannot be published.
+func (a *Actions) SetMCPTools(f func(ctx context.Context, server string) ([]designer.MCPToolInfo, error)) {
+	a.mcpTools = f
+}
+
+// pinMCP pins the MCP tools' parameters as their servers list them now, and hashes again.
+// A server that cannot be asked or lacks a tool is Invalid, naming it.
+func (a *Actions) pinMCP(ctx context.Context, g *designer.Graph, hash string) (*designer.Graph, string, error) {
+	if !designer.HasMCPTools(g) {
+		return g, hash, nil
+	}
+	list := func(server string) ([]designer.MCPToolInfo, error) {
+		if a.mcpTools == nil {
+			return nil, fmt.Errorf("this server cannot reach MCP servers")
+		}
+		return a.mcpTools(ctx, server)
+	}
+	if probs := designer.PinMCPTools(g, list); len(probs) > 0 {
+		return nil, "", &Error{Kind: Invalid, Message: "An MCP tool could not be pinned: " + probs[0].Message, Graph: probs}
+	}
+	hash, err := designer.Hash(g)
+	if err != nil {
+		return nil, "", err
+	}
+	return g, hash, nil
 }
 
 // latestVersion is the number of a graph's latest version, as ResolveSubgraphVersions asks.

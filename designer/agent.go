@@ -121,7 +121,7 @@ var agentKind = KindSpec{
 		{Name: "prompt", Label: "Task", Type: FieldTemplate, Required: true,
 			Help: "What the agent must do. Use {{ expression }} to insert data, such as {{ input.message }}."},
 		{Name: "tools", Label: "Tools", Type: FieldJSON, Required: true,
-			Help: `A list of tools. A web service: {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}, whose texts may contain {{ args.NAME }} and {{ secrets.NAME }}. A published graph: {"name", "description", "graph": "ID", "version": "latest"}, whose input schema is the arguments. Add "approval": {"assignee": "group:NAME"} to a tool whose calls a person must approve first.`},
+			Help: `A list of tools. A web service: {"name", "description", "parameters": JSON Schema of the arguments, "http": {"method", "url", "headers", "body"}}, whose texts may contain {{ args.NAME }} and {{ secrets.NAME }}. A published graph: {"name", "description", "graph": "ID", "version": "latest"}, whose input schema is the arguments. A tool of a configured MCP server: {"name", "description", "mcp": {"server", "tool"}}. Add "approval": {"assignee": "group:NAME"} to a tool whose calls a person must approve first.`},
 		{Name: "max_steps", Label: "Most turns", Type: FieldInteger, Default: AgentDefaultMaxSteps, Min: 1, Max: AgentMaxSteps,
 			Help: "How many times the model may answer (each answer may call several tools); past it the node ends on its exhausted exit."},
 		{Name: "json_schema", Label: "Answer format", Type: FieldSchema,
@@ -310,6 +310,25 @@ func PinMCPTools(g *Graph, tools func(server string) ([]MCPToolInfo, error)) []P
 		}
 	}
 	return probs
+}
+
+// HasMCPTools reports whether an agent of g has an MCP tool.
+func HasMCPTools(g *Graph) bool {
+	for _, n := range g.Nodes {
+		if n.Kind != KindAgent {
+			continue
+		}
+		var cfg AgentConfig
+		if json.Unmarshal(n.Config, &cfg) != nil {
+			continue
+		}
+		for _, t := range cfg.Tools {
+			if t.MCP != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // setAgentTools replaces an agent's tools in its config, keeping the other members as written.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"trellis/actions"
+	"trellis/designer"
 	"trellis/store"
 )
 
@@ -97,6 +98,9 @@ type Deps struct {
 	// Worker gives workers on other machines secrets and providers (internal_*.go); nil
 	// answers them 503.
 	Worker WorkerSource
+	// MCPTools lists a configured MCP server's tools, which publishing pins in agents'
+	// MCP tools; nil refuses to publish a graph with MCP tools.
+	MCPTools func(ctx context.Context, server string) ([]designer.MCPToolInfo, error)
 }
 
 // Server is the HTTP front end. Create it with New and serve Handler().
@@ -165,6 +169,9 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 		byKey:      map[string]Route{},
 	}
 	s.actions.SetQuotas(cfg.Quotas)
+	if deps.MCPTools != nil {
+		s.actions.SetMCPTools(deps.MCPTools)
+	}
 	if cfg.Metrics != nil {
 		s.latency = newLatencyHistogram(cfg.Metrics)
 	}

@@ -29,6 +29,7 @@ Commands:
   token create   print a new API token for a user (also: token list, token revoke)
   secret set     store an encrypted secret
   provider set   configure an LLM provider for llm nodes (also: provider list, provider delete)
+  mcp set        configure an MCP server for agents' mcp tools (also: mcp list, mcp rm)
   notify set     set how people are told of their tasks: the mail server, an outbound webhook
   version        print the version
   help           print this help
@@ -53,6 +54,7 @@ var subcommands = map[string]map[string]command{
 	"token":    {"create": runTokenCreate, "list": runTokenList, "revoke": runTokenRevoke},
 	"secret":   {"set": runSecretSet},
 	"provider": {"set": runProviderSet, "list": runProviderList, "delete": runProviderDelete},
+	"mcp":      {"set": runMCPSet, "list": runMCPList, "rm": runMCPRm},
 }
 
 // run executes one command line and returns the exit code: 0, 1 when the command failed,

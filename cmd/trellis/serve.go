@@ -253,6 +253,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// workers, whose hints stay on their machines, the pages read runs more often.
 	notifier := engine.NewNotifier()
 	wdeps.Notifier = notifier
+	// Agents' MCP tools: their servers from the store, reached under the same outbound
+	// policy at run time and when publishing reads their tool lists.
+	wdeps.MCPServers = engineMCP{db}
+	mcpClient, err := engine.NewMCPClient(wdeps.MCPServers, wdeps.Secrets, wdeps.Outbound)
+	if err != nil {
+		return err
+	}
 	liveInterval := time.Duration(0)
 	if f.remoteOnly {
 		liveInterval = 2 * time.Second
@@ -281,6 +288,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Triggers:  db,
 		// Notification settings, choices and deliveries (cmd_notify.go).
 		Notifications: notifyAdmin{db},
+		MCPTools:      mcpClient.Tools,
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
