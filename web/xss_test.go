@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"trellis/engine"
-	"trellis/enginestore"
 	"trellis/engine/enginetest"
+	"trellis/enginestore"
 	"trellis/store"
 )
 
