@@ -46,15 +46,11 @@ type VersionReport struct {
 const MaxStatsWindow = 366 * 24 * time.Hour
 
 // VersionReport sums up every published version of a graph: runs started since the window's
-// start by status, success rate, durations and usage (from visibility), open tasks and
+// start by status, success rate, durations and usage (from the store's run rollup), open tasks and
 // decisions by outcome (from the store), the runs still open however old, and the traffic.
 func (a *Actions) VersionReport(ctx context.Context, graphID string, since time.Time) (*VersionReport, error) {
 	if !store.ValidGraphID(graphID) {
 		return nil, refusef(NotFound, "There is no graph %q.", graphID)
-	}
-	eng, ok := a.engine.(VersionEngine)
-	if !ok {
-		return nil, errNoEngine("Version outcomes cannot be read")
 	}
 	tasks, ok := a.graphs.(VersionTaskStore)
 	if !ok {
@@ -68,11 +64,7 @@ func (a *Actions) VersionReport(ctx context.Context, graphID string, since time.
 	if err != nil {
 		return nil, err
 	}
-	outcomes, partial, err := eng.VersionOutcomes(ctx, graphID, since)
-	if err != nil {
-		return nil, err
-	}
-	open, partialOpen, err := eng.OpenRuns(ctx, graphID)
+	outcomes, open, partial, err := a.versionRuns(ctx, graphID, since)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +72,7 @@ func (a *Actions) VersionReport(ctx context.Context, graphID string, since time.
 	if err != nil {
 		return nil, err
 	}
-	rep := &VersionReport{GraphID: graphID, Since: since.UTC(), Traffic: traffic, Partial: partial || partialOpen}
+	rep := &VersionReport{GraphID: graphID, Since: since.UTC(), Traffic: traffic, Partial: partial}
 	for _, v := range versions {
 		vs := VersionStats{VersionOutcome: engine.VersionOutcome{Version: v.Version, Runs: map[string]int{}},
 			Retired: v.Retired, Decisions: map[string]int{}, Draining: engine.VersionOpen{Version: v.Version, Runs: map[string]int{}}}

@@ -244,6 +244,7 @@ func (r *runState) moved(ctx workflow.Context, req MigrateRequest) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, versionKey.ValueSet(int64(req.Version))); err != nil {
 		workflow.GetLogger(ctx).Error("upsert version", "error", err)
 	}
+	r.report(ctx, false)
 	if r.waiting == 0 {
 		return
 	}

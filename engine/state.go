@@ -148,6 +148,7 @@ func (r *runState) updateRunStatus(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(want)); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert run status", "error", err)
 	}
+	r.report(ctx, false) // versions_rollup.go
 }
 
 func (r *runState) now(ctx workflow.Context) *time.Time {

@@ -165,6 +165,9 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		a := ev.GetActivityTaskScheduledEventAttributes()
+		if bookkeepingActivities[a.GetActivityType().GetName()] {
+			return
+		}
 		s := &activityStep{node: a.GetActivityId(), name: a.GetActivityType().GetName(), seq: id,
 			scheduled: at, input: payloadJSON(a.GetInput()), records: map[int32]attemptRecord{}}
 		b.activities[id] = s

@@ -108,6 +108,7 @@ type runState struct {
 	// (migrate.go) can give them their new index; migration is a move not yet applied.
 	execs     []*nodeExec
 	migration *pendingMigration
+	rollup    rollupState // what the run last reported to the store (versions_rollup.go)
 }
 
 type nodeRT struct {
@@ -172,6 +173,7 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 	if err := r.setupMigrate(ctx); err != nil {
 		return nil, r.failRun(err)
 	}
+	r.rollupStart(ctx)
 	if err := r.setupKinds(ctx); err != nil {
 		return nil, r.failRun(err)
 	}
@@ -248,21 +250,27 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 	r.endIncidents(failure, ctx.Err() != nil)
 	if failure != nil {
 		r.upsertUsage(ctx)
-		return nil, r.failRun(failure)
+		err := r.failRun(failure)
+		r.report(ctx, true)
+		return nil, err
 	}
 	if ctx.Err() != nil {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		r.upsertUsage(dctx)
 		r.status = RunCancelled
 		r.err = &NodeError{Message: "run cancelled", Type: ErrTypeCancelled}
+		r.report(dctx, true)
 		return nil, ctx.Err()
 	}
 	r.upsertUsage(ctx)
 	out, err := r.result(ctx)
 	if err != nil {
-		return nil, r.failRun(err)
+		err = r.failRun(err)
+		r.report(ctx, true)
+		return nil, err
 	}
 	r.status, r.output = RunCompleted, out
+	r.report(ctx, true)
 	return out, nil
 }
 

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// changeRunRollup: a run of a published version reports itself to the store's run rollup
+// (run_rollup) when it starts, when its live status or its version changes (not waiting for
+// the store), and when it ends (waiting, so that the end is recorded before the run closes).
+// The Versions tab sums the rollup instead of reading visibility for every run.
+const changeRunRollup = "run-rollup"
+
+const activityRecordRun = "RecordRun"
+
+// RunReport is what a run reports of itself to the rollup; Seq orders one run's reports.
+type RunReport struct {
+	RunID     string     `json:"run_id"`
+	GraphID   string     `json:"graph_id"`
+	Version   int        `json:"version"`
+	Status    string     `json:"status"`
+	Seq       int64      `json:"seq"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Tokens    *int64     `json:"tokens,omitempty"`
+	Cost      *float64   `json:"cost,omitempty"`
+}
+
+// RunRecorder keeps runs' reports (enginestore over run_rollup); a TaskStore that is also a
+// RunRecorder receives them, any other leaves them unrecorded.
+type RunRecorder interface {
+	RecordRunReport(ctx context.Context, r RunReport) error
+}
+
+func init() {
+	registerStoreActivity(activityRecordRun, func(d *Deps) any {
+		return func(ctx context.Context, r RunReport) error {
+			if rec, ok := d.Tasks.(RunRecorder); ok {
+				return rec.RecordRunReport(ctx, r)
+			}
+			return nil
+		}
+	})
+}
+
+// rollupState is what a run last reported.
+type rollupState struct {
+	on      bool
+	seq     int64
+	status  string
+	version int
+}
+
+// rollupStart turns the reports on for a run of a published version (not a draft test run,
+// a subgraph's child or a map's batch) and reports it running.
+func (r *runState) rollupStart(ctx workflow.Context) {
+	if r.in.Batch != nil || r.in.Version < 1 || strings.Contains(r.in.RunID, ".") {
+		return
+	}
+	if workflow.GetVersion(ctx, changeRunRollup, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	r.rollup.on = true
+	r.report(ctx, false)
+}
+
+// report sends the run's status and version when either changed since the last report; end
+// sends the end (with the llm usage) and waits until the store has it.
+func (r *runState) report(ctx workflow.Context, end bool) {
+	if !r.rollup.on || !end && r.rollup.status == r.status && r.rollup.version == r.in.Version {
+		return
+	}
+	r.rollup.seq++
+	r.rollup.status, r.rollup.version = r.status, r.in.Version
+	rep := RunReport{RunID: r.in.RunID, GraphID: r.in.GraphID, Version: r.in.Version, Status: r.status, Seq: r.rollup.seq,
+		StartedAt: workflow.GetInfo(ctx).WorkflowStartTime.UTC()}
+	if end {
+		rep.EndedAt = r.now(ctx)
+		if u, ok := r.usage(); ok {
+			tokens := u.Tokens()
+			rep.Tokens = &tokens
+			if u.HasCost {
+				rep.Cost = &u.Cost
+			}
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           storeQueue(ctx),
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute},
+		Summary: "rollup " + r.status,
+	})
+	f := workflow.ExecuteActivity(actx, activityRecordRun, rep)
+	if end {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("record the run's end", "error", err)
+		}
+	}
+}
+
+// bookkeepingActivities are activities of the run itself, not of a node: the timeline
+// leaves them out.
+var bookkeepingActivities = map[string]bool{activityRecordRun: true, activityMoveTasks: true}

@@ -1,0 +1,16 @@
+package enginestore
+
+import (
+	"context"
+
+	"trellis/engine"
+	"trellis/store"
+)
+
+var _ engine.RunRecorder = Tasks{}
+
+// RecordRunReport keeps a run's report in the store's run rollup (the Versions tab's figures).
+func (s Tasks) RecordRunReport(ctx context.Context, r engine.RunReport) error {
+	return s.RecordRun(ctx, store.RunRollup{RunID: r.RunID, GraphID: r.GraphID, Version: r.Version, Status: r.Status, Seq: r.Seq,
+		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Tokens: r.Tokens, Cost: r.Cost})
+}

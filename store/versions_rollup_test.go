@@ -1,0 +1,77 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"trellis/store"
+	"trellis/store/storetest"
+)
+
+// TestRunRollup: reports of one run arrive late and twice, and the end stays; outcomes count
+// each run once by its last status, with nearest-rank duration percentiles; open runs count
+// per version with the oldest; a run that moved counts under its new version.
+func TestRunRollup(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.MustOpen(t)
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	rec := func(r store.RunRollup) {
+		t.Helper()
+		if err := db.RecordRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := func(id string, v int, status string, startMin, durMs int) {
+		start := t0.Add(time.Duration(startMin) * time.Minute)
+		end := start.Add(time.Duration(durMs) * time.Millisecond)
+		tok := int64(10)
+		rec(store.RunRollup{RunID: id, GraphID: "g", Version: v, Status: status, Seq: 9, StartedAt: start, EndedAt: &end, Tokens: &tok})
+	}
+	for i := range 20 {
+		ended("run-c"+string(rune('a'+i)), 1, "completed", i, 100*(i+1))
+	}
+	ended("run-f", 1, "failed", 30, 50)
+	// A late "running" report after the end changes nothing; the same report again neither.
+	rec(store.RunRollup{RunID: "run-f", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(30 * time.Minute)})
+	ended("run-f", 1, "failed", 30, 50)
+	rec(store.RunRollup{RunID: "run-o1", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(5 * time.Minute)})
+	rec(store.RunRollup{RunID: "run-o1", GraphID: "g", Version: 1, Status: "waiting", Seq: 2, StartedAt: t0.Add(5 * time.Minute)})
+	rec(store.RunRollup{RunID: "run-o2", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(1 * time.Minute)})
+	rec(store.RunRollup{RunID: "run-o2", GraphID: "g", Version: 2, Status: "running", Seq: 2, StartedAt: t0.Add(1 * time.Minute)})
+	rec(store.RunRollup{RunID: "run-x", GraphID: "other", Version: 1, Status: "running", Seq: 1, StartedAt: t0})
+	if err := db.RecordRun(ctx, store.RunRollup{RunID: "run-bad", GraphID: "g", Status: "running"}); err == nil {
+		t.Error("a report without a version was recorded")
+	}
+
+	out, err := db.VersionRollup(ctx, "g", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := out[1]
+	if v1 == nil || v1.Runs["completed"] != 20 || v1.Runs["failed"] != 1 || v1.Runs["waiting"] != 1 || v1.Ended != 21 || v1.Completed != 20 || v1.Tokens != 210 {
+		t.Fatalf("v1 = %+v", v1)
+	}
+	// 21 durations: 50 and 100..2000; p50 is the 11th (1000), p95 the 20th (1900).
+	if v1.P50 == nil || *v1.P50 != 1000 || v1.P95 == nil || *v1.P95 != 1900 {
+		t.Errorf("p50, p95 = %v, %v", *v1.P50, *v1.P95)
+	}
+	if v2 := out[2]; v2 == nil || v2.Runs["running"] != 1 || v2.Ended != 0 || v2.P50 != nil {
+		t.Errorf("v2 = %+v", v2)
+	}
+	late, err := db.VersionRollup(ctx, "g", t0.Add(10*time.Minute))
+	if err != nil || late[1].Runs["completed"] != 10 {
+		t.Errorf("window from 10 min = %+v, %v", late[1], err)
+	}
+
+	open, err := db.OpenRunsByVersion(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := open[1]; o == nil || o.Total != 1 || o.Runs["waiting"] != 1 || o.Oldest.RunID != "run-o1" {
+		t.Errorf("open v1 = %+v", o)
+	}
+	if o := open[2]; o == nil || o.Total != 1 || o.Oldest.RunID != "run-o2" || !o.Oldest.StartedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("open v2 = %+v", o)
+	}
+}
