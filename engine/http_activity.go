@@ -67,7 +67,7 @@ func newHTTPActivity(d *Deps) *httpActivity {
 // clientFor is the client for one request: redirects are limited, and one to another origin
 // loses its Referer and every header holding a secret (stripOnCrossOrigin); a client of
 // Deps with its own CheckRedirect keeps it.
-func (a *httpActivity) clientFor(redact func(string) string) *http.Client {
+func (a *httpActivity) clientFor(redact func(string) string, bound map[string][]string) *http.Client {
 	if a.client.CheckRedirect != nil {
 		return a.client
 	}
@@ -75,6 +75,10 @@ func (a *httpActivity) clientFor(redact func(string) string) *http.Client {
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxRedirects {
 			return errTooManyRedirects
+		}
+		// A secret bound to hosts follows no redirect off them (issue 18).
+		if msg := secretHostRefusal(bound, req.URL.Hostname()); msg != "" {
+			return &errSecretHostRedirect{msg: msg}
 		}
 		stripOnCrossOrigin(req, via, func(v string) bool { return redact(v) != v })
 		return nil
@@ -116,6 +120,10 @@ func (a *httpActivity) run(ctx context.Context, req httpRequest) (activityResult
 	if err != nil {
 		return activityResult[any]{}, err
 	}
+	bound, err := secretBindings(ctx, a.secrets, t.refs.Secrets)
+	if err != nil {
+		return activityResult[any]{}, activityFailure(ctx, ErrTypeSecret, true, "%v", err)
+	}
 	redact := redactor(secrets)
 	scope := maps.Clone(req.Scope)
 	if scope == nil {
@@ -127,10 +135,17 @@ func (a *httpActivity) run(ctx context.Context, req httpRequest) (activityResult
 	if err != nil {
 		return activityResult[any]{}, activityFailure(ctx, errType(err, ErrTypeTemplate), false, "%s", redact(err.Error()))
 	}
-	resp, err := a.clientFor(redact).Do(httpReq)
+	if msg := secretHostRefusal(bound, httpReq.URL.Hostname()); msg != "" {
+		return activityResult[any]{}, activityFailure(ctx, ErrTypeSecretHost, false, "%s; nothing was sent", msg)
+	}
+	resp, err := a.clientFor(redact, bound).Do(httpReq)
 	if err != nil {
 		if ctx.Err() != nil {
 			return activityResult[any]{}, ctx.Err()
+		}
+		var sh *errSecretHostRedirect
+		if errors.As(err, &sh) {
+			return activityResult[any]{}, activityFailure(ctx, ErrTypeSecretHost, false, "%s", sh.msg)
 		}
 		if be, ok := asBlocked(err); ok {
 			return activityResult[any]{}, activityFailure(ctx, ErrTypeHTTPBlocked, false,

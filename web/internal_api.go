@@ -36,6 +36,8 @@ type WorkerHello struct {
 type WorkerSecret struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// Hosts are the hosts the secret may be sent to; none: any host.
+	Hosts []string `json:"hosts,omitempty"`
 }
 
 func (s *Server) internalHello(c echo.Context) error {
@@ -56,7 +58,13 @@ func (s *Server) internalSecretShow(c echo.Context) error {
 	if err != nil {
 		return err // logged; it names the secret, never its value
 	}
-	return c.JSON(http.StatusOK, WorkerSecret{Name: name, Value: v})
+	out := WorkerSecret{Name: name, Value: v}
+	if hs, ok := s.deps.Worker.(engine.SecretHostSource); ok {
+		if out.Hosts, err = hs.SecretHosts(c.Request().Context(), name); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // internalProviderShow answers GET /api/v1/internal/providers/{name} with the provider as

@@ -40,6 +40,10 @@ func (w workerSource) Secret(ctx context.Context, name string) (string, error) {
 	return engineSources{w.db}.Secret(ctx, name)
 }
 
+func (w workerSource) SecretHosts(ctx context.Context, name string) ([]string, error) {
+	return engineSources{w.db}.SecretHosts(ctx, name)
+}
+
 func (w workerSource) Provider(ctx context.Context, name string) (*engine.ProviderConfig, error) {
 	return engineProviders{w.db}.Provider(ctx, name)
 }
@@ -57,6 +61,15 @@ func (s engineSources) Secret(ctx context.Context, name string) (string, error) 
 		return "", fmt.Errorf("%w: secrets.%s is not set (trellis secret set %s --value-stdin)", engine.ErrSecretNotFound, name, name)
 	}
 	return v, err
+}
+
+// SecretHosts are the hosts a secret is bound to (engine.SecretHostSource); nil: any host.
+func (s engineSources) SecretHosts(ctx context.Context, name string) ([]string, error) {
+	hosts, err := s.db.SecretHosts(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: secrets.%s is not set", engine.ErrSecretNotFound, name)
+	}
+	return hosts, err
 }
 
 // VersionDefinition loads a pinned version; version 0 means the latest.

@@ -86,6 +86,16 @@ func (s *serveClient) Secret(ctx context.Context, name string) (string, error) {
 	return sec.Value, err
 }
 
+// SecretHosts are the hosts serve binds a secret to (engine.SecretHostSource).
+func (s *serveClient) SecretHosts(ctx context.Context, name string) ([]string, error) {
+	var sec web.WorkerSecret
+	err := s.get(ctx, "secrets/"+url.PathEscape(name), &sec)
+	if errors.Is(err, errNotFound) {
+		return nil, fmt.Errorf("%w: %v", engine.ErrSecretNotFound, err)
+	}
+	return sec.Hosts, err
+}
+
 func (s *serveClient) Provider(ctx context.Context, name string) (*engine.ProviderConfig, error) {
 	var p engine.ProviderConfig
 	err := s.get(ctx, "providers/"+url.PathEscape(name), &p)
