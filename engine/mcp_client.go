@@ -18,9 +18,9 @@ import (
 // MCPServerConfig is an MCP server an admin configured: its streamable HTTP endpoint, and the
 // secret whose value is sent as its bearer token ("" for none).
 type MCPServerConfig struct {
-	Name         string
-	URL          string
-	HeaderSecret string
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	HeaderSecret string `json:"header_secret"`
 }
 
 // MCPServerSource gives agents' MCP tools their server; an unknown name is an error

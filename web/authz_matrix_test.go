@@ -96,7 +96,7 @@ var routeAccess = map[string]string{
 
 	// The internal API of remote workers.
 	"GET /api/v1/internal/hello": accWorker, "GET /api/v1/internal/secrets/:name": accWorker,
-	"GET /api/v1/internal/providers/:name": accWorker,
+	"GET /api/v1/internal/providers/:name": accWorker, "GET /api/v1/internal/mcp-servers/:name": accWorker,
 }
 
 // matrixSubjects are who the matrix tries each route as: nobody, one user per role, and a

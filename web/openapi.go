@@ -54,6 +54,7 @@ var apiOps = []apiOp{
 	{Method: "GET", Path: "/api/v1/internal/hello", Tag: "internal", Summary: "Workers check their token and serve's reachability (role worker)", Status: 200, Answer: "Any"},
 	{Method: "GET", Path: "/api/v1/internal/secrets/:name", Tag: "internal", Summary: "A secret's value, for a remote worker's activity (role worker)", Status: 200, Answer: "Any"},
 	{Method: "GET", Path: "/api/v1/internal/providers/:name", Tag: "internal", Summary: "An LLM provider's settings, for a remote worker's activity (role worker)", Status: 200, Answer: "Any"},
+	{Method: "GET", Path: "/api/v1/internal/mcp-servers/:name", Tag: "internal", Summary: "An MCP server's settings, for a remote worker's agent tools (role worker)", Status: 200, Answer: "Any"},
 }
 
 //go:embed openapi_components.json

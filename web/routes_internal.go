@@ -21,6 +21,7 @@ func (s *Server) internalRoutes() []Route {
 		{Method: http.MethodGet, Path: "/api/v1/internal/hello", Roles: worker, Handler: s.internalHello},
 		{Method: http.MethodGet, Path: "/api/v1/internal/secrets/:name", Roles: worker, Handler: s.internalSecretShow},
 		{Method: http.MethodGet, Path: "/api/v1/internal/providers/:name", Roles: worker, Handler: s.internalProviderShow},
+		{Method: http.MethodGet, Path: "/api/v1/internal/mcp-servers/:name", Roles: worker, Handler: s.internalMCPServerShow},
 	}
 	for i := range rows {
 		rows[i].Handler = s.workerOnly(rows[i].Handler)

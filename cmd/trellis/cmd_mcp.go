@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 
 	"trellis/engine"
@@ -101,4 +102,22 @@ func (m engineMCP) MCPServer(ctx context.Context, name string) (*engine.MCPServe
 		return nil, err
 	}
 	return &engine.MCPServerConfig{Name: s.Name, URL: s.URL, HeaderSecret: s.HeaderSecret}, nil
+}
+
+// MCPServer hands remote workers the MCP servers in the store (web.MCPWorkerSource).
+func (w workerSource) MCPServer(ctx context.Context, name string) (*engine.MCPServerConfig, error) {
+	return engineMCP{w.db}.MCPServer(ctx, name)
+}
+
+// MCPServer reads an MCP server through serve's internal API (engine.MCPServerSource).
+func (s *serveClient) MCPServer(ctx context.Context, name string) (*engine.MCPServerConfig, error) {
+	var m engine.MCPServerConfig
+	err := s.get(ctx, "mcp-servers/"+url.PathEscape(name), &m)
+	if errors.Is(err, errNotFound) {
+		return nil, fmt.Errorf("%w: %v", engine.ErrMCPServerNotFound, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }

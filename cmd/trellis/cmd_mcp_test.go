@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"trellis/engine"
+	"trellis/internal/testsvc"
 )
 
 func TestMCPUsageErrors(t *testing.T) {
@@ -71,5 +77,84 @@ func TestMCPSetListRm(t *testing.T) {
 	}
 	if _, err := (engineMCP{db}).MCPServer(context.Background(), "docs"); !errors.Is(err, engine.ErrMCPServerNotFound) {
 		t.Errorf("removed server = %v, want ErrMCPServerNotFound", err)
+	}
+}
+
+// TestServeMCPTools is the wiring in serve: an MCP server set with the CLI (a real one, the
+// SDK's, behind a bearer secret) has its tool pinned when a graph is published through the
+// API; a graph naming a server that is not configured is a 422 naming it; remote workers
+// read the server through the internal API.
+func TestServeMCPTools(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "orders", Version: "1"}, nil)
+	type in struct {
+		Order string `json:"order"`
+	}
+	mcp.AddTool(srv, &mcp.Tool{Name: "order_status", Description: "Says where an order is."},
+		func(context.Context, *mcp.CallToolRequest, in) (*mcp.CallToolResult, any, error) {
+			return nil, "shipped", nil
+		})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	svc := testsvc.Func(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer mcp-s3cret" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	data := t.TempDir()
+	tokenFile := filepath.Join(t.TempDir(), "worker.token")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app := startServe(t, ctx, data, "--worker-token-file", tokenFile, "--http-allow-private")
+	for _, args := range [][]string{
+		{"mcp", "set", "orders", "--url", svc.URL + "/mcp", "--header-secret", "MCP_TOKEN", "--data", data},
+		{"secret", "set", "MCP_TOKEN", "--value-stdin", "--data", data},
+	} {
+		if code, _, errOut := runCLI(t, "mcp-s3cret\n", args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	code, out, errOut := runCLI(t, "", "token", "create", "analyst", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create: %s", errOut)
+	}
+	ana := strings.TrimSpace(out)
+	doc := func(server string) map[string]any {
+		return map[string]any{"format": "trellis.graph/v1", "name": "Order agent " + server, "nodes": []any{map[string]any{
+			"id": "agent", "kind": "agent", "config": map[string]any{"prompt": "Where is my order?", "tools": []any{map[string]any{
+				"name": "status", "description": "Where an order is.", "mcp": map[string]any{"server": server, "tool": "order_status"}}}}}},
+			"edges": []any{}}
+	}
+	g := app.api(t, ana, http.MethodPost, "/graphs", map[string]any{"name": "Order agent", "definition": doc("orders")}, http.StatusCreated)
+	gid, _ := g["id"].(string)
+	app.api(t, ana, http.MethodPost, "/graphs/"+gid+"/versions", map[string]any{"note": "first"}, http.StatusCreated)
+	v := app.api(t, ana, http.MethodGet, "/graphs/"+gid+"/versions/1", nil, http.StatusOK)
+	if def, _ := json.Marshal(v); !strings.Contains(string(def), `"parameters":{`) || !strings.Contains(string(def), `"order"`) {
+		t.Errorf("published definition = %s, want the tool's schema pinned", def)
+	}
+	g = app.api(t, ana, http.MethodPost, "/graphs", map[string]any{"name": "Order agent nowhere", "definition": doc("nowhere")}, http.StatusCreated)
+	gid, _ = g["id"].(string)
+	refused := app.api(t, ana, http.MethodPost, "/graphs/"+gid+"/versions", map[string]any{"note": "first"}, http.StatusUnprocessableEntity)
+	if b, _ := json.Marshal(refused); !strings.Contains(string(b), `MCP server nowhere`) {
+		t.Errorf("publish with an unknown server = %s", b)
+	}
+
+	token, err := readWorkerToken(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := newServeClient(app.url+"/", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sc.MCPServer(ctx, "orders")
+	if err != nil || m.URL != svc.URL+"/mcp" || m.HeaderSecret != "MCP_TOKEN" {
+		t.Errorf("server through the internal API = %+v, %v", m, err)
+	}
+	if _, err := sc.MCPServer(ctx, "nope"); !errors.Is(err, engine.ErrMCPServerNotFound) {
+		t.Errorf("unknown server: %v, want ErrMCPServerNotFound", err)
 	}
 }

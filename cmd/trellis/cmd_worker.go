@@ -94,7 +94,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("connect to Temporal at %s: %w", tf.address, err)
 	}
 	defer tc.Close()
-	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true,
+	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, MCPServers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true,
 		Outbound: policy, DecisionKey: hello.DecisionKey, MaxWait: maxWait})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s, task queue %s; secrets and providers from %s\n",
 		tf.address, tf.namespace, hello.TaskQueue, sc.base)
