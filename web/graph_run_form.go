@@ -112,11 +112,9 @@ func (s *Server) graphRunNew(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	asked := 0
-	if q := c.QueryParam("version"); q != "" {
-		if asked, err = parseGraphVersion(q); err != nil {
-			return err
-		}
+	asked, split, err := runFormVersion(c.QueryParam("version"))
+	if err != nil {
+		return err
 	}
 	p, v, err := s.graphRunPageProps(c, g, asked)
 	if err != nil {
@@ -132,6 +130,7 @@ func (s *Server) graphRunNew(c echo.Context) error {
 	if p.Form, err = graphRunForm(g.ID, v.Version, def); err != nil {
 		return err
 	}
+	p.Form.Split = split
 	return s.renderGraphRunPage(c, http.StatusOK, g, p)
 }
 
@@ -146,6 +145,7 @@ func (s *Server) graphRunPageProps(c echo.Context, g *store.Graph, asked int) (t
 		return p, nil, err
 	}
 	p.Versions = graphVersionRows(versions)
+	p.SplitText = s.splitText(ctx, g.ID)
 	v, err := s.graphPickVersion(ctx, g.ID, asked)
 	if ae := AsError(err); err != nil && ae.Status == http.StatusConflict {
 		p.Unavailable = ae.Message
@@ -173,7 +173,7 @@ func (s *Server) graphRunSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	asked, err := parseGraphVersion(c.FormValue("version"))
+	asked, split, err := runFormVersion(c.FormValue("version"))
 	if err != nil {
 		return err
 	}
@@ -191,12 +191,17 @@ func (s *Server) graphRunSubmit(c echo.Context) error {
 	if p.Form, err = graphRunForm(g.ID, v.Version, def); err != nil {
 		return err
 	}
+	p.Form.Split = split
 	sch, err := runInputSchema(v, def)
 	if err != nil {
 		return err
 	}
 	id, status, err := startFromRunForm(c, &p.Form, sch, "The run", func(input map[string]any) (string, error) {
-		run, err := s.actions.StartRun(ctx, actions.StartRequest{GraphID: g.ID, Version: v.Version, Input: input, By: graphActor(c)})
+		req := actions.StartRequest{GraphID: g.ID, Version: v.Version, Input: input, By: graphActor(c)}
+		if split {
+			req.Version = 0 // the traffic split picks it (actions/traffic.go)
+		}
+		run, err := s.actions.StartRun(ctx, req)
 		if err != nil {
 			return "", err
 		}
