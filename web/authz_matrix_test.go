@@ -40,6 +40,7 @@ var routeAccess = map[string]string{
 	"POST /admin/users/:name/disable": accAdmin, "POST /admin/users/:name/enable": accAdmin, "GET /admin/users/:name/delete": accAdmin,
 	"POST /admin/users/:name/delete": accAdmin, "POST /admin/users/:name/tokens/:id/revoke": accAdmin, "GET /admin/tokens": accAdmin,
 	"POST /admin/tokens/:id/revoke": accAdmin, "GET /admin/providers": accAdmin, "POST /admin/providers": accAdmin,
+	"GET /admin/mcp-servers": accAdmin, "POST /admin/mcp-servers": accAdmin, "POST /admin/mcp-servers/:name/delete": accAdmin,
 	"POST /admin/providers/:name/delete": accAdmin, "GET /admin/secrets": accAdmin, "POST /admin/secrets": accAdmin,
 	"GET /admin/notifications": accAdmin, "POST /admin/notifications": accAdmin, "POST /admin/notifications/test": accAdmin,
 	"GET /admin/notifications/deliveries": accAdmin,

@@ -58,6 +58,7 @@ func (s *Server) routeTable() []Route {
 	rows = append(rows, s.runRoutes()...)
 	rows = append(rows, s.taskRoutes()...)
 	rows = append(rows, s.providerRoutes()...)
+	rows = append(rows, s.mcpServerRoutes()...)
 	rows = append(rows, s.versionRoutes()...)
 	rows = append(rows, s.triggerRoutes()...)
 	rows = append(rows, s.notificationRoutes()...)

@@ -98,6 +98,8 @@ type Deps struct {
 	// Worker gives workers on other machines secrets and providers (internal_*.go); nil
 	// answers them 503.
 	Worker WorkerSource
+	// MCPServers stores the MCP servers for their admin page (mcp_servers.go); nil answers 503.
+	MCPServers MCPServerStore
 	// MCPTools lists a configured MCP server's tools, which publishing pins in agents'
 	// MCP tools; nil refuses to publish a graph with MCP tools.
 	MCPTools func(ctx context.Context, server string) ([]designer.MCPToolInfo, error)

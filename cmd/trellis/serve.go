@@ -289,6 +289,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// Notification settings, choices and deliveries (cmd_notify.go).
 		Notifications: notifyAdmin{db},
 		MCPTools:      mcpClient.Tools,
+		MCPServers:    db,
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
