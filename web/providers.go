@@ -19,6 +19,9 @@ type ProviderStore interface {
 	DeleteProvider(ctx context.Context, name string) error
 	ListSecretNames(ctx context.Context) ([]string, error)
 	SetSecret(ctx context.Context, name, value string) error
+	// SetSecretHosts binds a secret to hosts (none: any); AllSecretHosts lists the bound ones.
+	SetSecretHosts(ctx context.Context, name string, hosts []string) error
+	AllSecretHosts(ctx context.Context) (map[string][]string, error)
 }
 
 // needProviders answers 503 when the server was built without a provider store.

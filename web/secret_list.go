@@ -23,7 +23,11 @@ func (s *Server) secretList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	props := secretsProps(names, providers, templates.SecretForm{})
+	hosts, err := s.deps.Providers.AllSecretHosts(ctx)
+	if err != nil {
+		return err
+	}
+	props := secretsProps(names, providers, hosts, templates.SecretForm{})
 	// Confirm only a name that is really a secret, so a link cannot put words on the page.
 	if saved := c.QueryParam("saved"); saved != "" && slices.Contains(names, saved) {
 		props.Saved = saved
@@ -32,10 +36,10 @@ func (s *Server) secretList(c echo.Context) error {
 }
 
 // secretsProps lists the secrets that are set and those providers name but lack, by name.
-func secretsProps(names []string, providers []store.Provider, form templates.SecretForm) templates.AdminSecretsProps {
+func secretsProps(names []string, providers []store.Provider, hosts map[string][]string, form templates.SecretForm) templates.AdminSecretsProps {
 	rows := make([]templates.SecretRow, 0, len(names))
 	for _, n := range names {
-		rows = append(rows, templates.SecretRow{Name: n, Set: true})
+		rows = append(rows, templates.SecretRow{Name: n, Set: true, Hosts: hosts[n]})
 	}
 	for _, p := range providers {
 		if p.APIKeySecret == "" {

@@ -22,7 +22,7 @@ func (s *Server) secretSave(c echo.Context) error {
 	if err := req.ParseForm(); err != nil {
 		return formError(err)
 	}
-	form := templates.SecretForm{Name: strings.TrimSpace(req.PostFormValue("name")), Errors: map[string]string{}}
+	form := templates.SecretForm{Name: strings.TrimSpace(req.PostFormValue("name")), Hosts: req.PostFormValue("hosts"), Errors: map[string]string{}}
 	value := req.PostFormValue("value")
 	if err := store.ValidateSecretName(form.Name); err != nil {
 		form.Errors["name"] = sentence(err.Error()) + "."
@@ -33,11 +33,23 @@ func (s *Server) secretSave(c echo.Context) error {
 	case len(value) > store.MaxSecretSize:
 		form.Errors["value"] = "The value is too large: use at most " + strconv.Itoa(store.MaxSecretSize>>10) + " KiB."
 	}
+	// Empty keeps the hosts the secret has, so a new value does not unbind it; * unbinds.
+	keepHosts, anyHost := strings.TrimSpace(form.Hosts) == "", strings.TrimSpace(form.Hosts) == "*"
+	var hosts []string
+	var err error
+	if !keepHosts && !anyHost {
+		if hosts, err = store.NormalizeSecretHosts(strings.Split(form.Hosts, ",")); err != nil {
+			form.Errors["hosts"] = sentence(err.Error()) + "."
+		}
+	}
 	if len(form.Errors) > 0 {
 		form.Error = "The secret was not set. Correct the fields marked below."
 		return s.rerenderSecrets(c, form)
 	}
-	err := s.deps.Providers.SetSecret(ctx, form.Name, value)
+	err = s.deps.Providers.SetSecret(ctx, form.Name, value)
+	if err == nil && !keepHosts {
+		err = s.deps.Providers.SetSecretHosts(ctx, form.Name, hosts)
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		form.Error = sentence(err.Error()) + "."
 		return s.rerenderSecrets(c, form)
@@ -45,7 +57,7 @@ func (s *Server) secretSave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.Info("secret set", slog.String("secret", form.Name), slog.String("by", CurrentUser(c).Name))
+	s.log.Info("secret set", slog.String("secret", form.Name), slog.Any("hosts", hosts), slog.String("by", CurrentUser(c).Name))
 	return c.Redirect(http.StatusSeeOther, "/admin/secrets?"+url.Values{"saved": {form.Name}}.Encode())
 }
 
@@ -60,5 +72,9 @@ func (s *Server) rerenderSecrets(c echo.Context, form templates.SecretForm) erro
 	if err != nil {
 		return err
 	}
-	return s.renderSecrets(c, http.StatusUnprocessableEntity, secretsProps(names, providers, form))
+	hosts, err := s.deps.Providers.AllSecretHosts(ctx)
+	if err != nil {
+		return err
+	}
+	return s.renderSecrets(c, http.StatusUnprocessableEntity, secretsProps(names, providers, hosts, form))
 }

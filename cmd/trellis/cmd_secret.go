@@ -12,7 +12,7 @@ import (
 	"trellis/store"
 )
 
-const secretSetSynopsis = "secret set NAME --value-stdin [--data DIR]"
+const secretSetSynopsis = "secret set NAME [--value-stdin] [--hosts HOST,…|*] [--data DIR]"
 
 // runSecretSet stores a secret read from stdin. The value is never taken from the command
 // line (process list, shell history) and never printed.
@@ -20,6 +20,7 @@ func runSecretSet(ctx context.Context, args []string, stdin io.Reader, stdout io
 	fs := newFlagSet("secret set")
 	data := fs.String("data", defaultDataDir, "data directory")
 	valueStdin := fs.Bool("value-stdin", false, "read the value from stdin (all of it, less one trailing newline)")
+	hostsFlag := fs.String("hosts", "", "bind the secret to these hosts (names, addresses, *.domain); * lets it go anywhere; left out, the hosts stay as they are")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout, fs, secretSetSynopsis)
@@ -33,8 +34,23 @@ func runSecretSet(ctx context.Context, args []string, stdin io.Reader, stdout io
 	if err := store.ValidateSecretName(name); err != nil {
 		return fmt.Errorf("secret set: %w", err)
 	}
+	hostsGiven := false
+	fs.Visit(func(f *flag.Flag) { hostsGiven = hostsGiven || f.Name == "hosts" })
+	var hosts []string
+	if hostsGiven && strings.TrimSpace(*hostsFlag) != "*" {
+		var err error
+		if hosts, err = store.NormalizeSecretHosts(strings.Split(*hostsFlag, ",")); err != nil {
+			return usagef("secret set: --hosts: %v", err)
+		}
+		if len(hosts) == 0 {
+			return usagef("secret set: --hosts names no host; give * to let the secret go to any host")
+		}
+	}
 	if !*valueStdin {
-		return usagef("secret set: --value-stdin is required; the value is read from stdin only")
+		if !hostsGiven {
+			return usagef("secret set: --value-stdin is required; the value is read from stdin only")
+		}
+		return setSecretHosts(ctx, *data, name, hosts, stdout)
 	}
 	// Read one byte past the limit so an oversized value is refused, not truncated.
 	raw, err := io.ReadAll(io.LimitReader(stdin, store.MaxSecretSize+3))
@@ -63,5 +79,30 @@ func runSecretSet(ctx context.Context, args []string, stdin io.Reader, stdout io
 		return fmt.Errorf("secret set: %w", err)
 	}
 	fmt.Fprintf(stdout, "secret %s set\n", name)
+	if hostsGiven {
+		return setHostsOn(ctx, db, name, hosts, stdout)
+	}
+	return nil
+}
+
+// setSecretHosts changes only the hosts of a secret that is set.
+func setSecretHosts(ctx context.Context, data, name string, hosts []string, stdout io.Writer) error {
+	db, err := openStore(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return setHostsOn(ctx, db, name, hosts, stdout)
+}
+
+func setHostsOn(ctx context.Context, db *store.DB, name string, hosts []string, stdout io.Writer) error {
+	if err := db.SetSecretHosts(ctx, name, hosts); err != nil {
+		return fmt.Errorf("secret set: %w", err)
+	}
+	if len(hosts) == 0 {
+		fmt.Fprintf(stdout, "secret %s may be sent to any host\n", name)
+	} else {
+		fmt.Fprintf(stdout, "secret %s may be sent only to %s\n", name, strings.Join(hosts, ", "))
+	}
 	return nil
 }
