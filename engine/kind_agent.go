@@ -153,13 +153,21 @@ func (agentKind) ports(n *designer.Node, _ any) []string {
 	return []string{designer.PortOut, designer.PortExhausted, designer.PortError}
 }
 
-// historyEvents: per step a turn activity (3), a workflow task, and say four tool calls.
+// historyEvents: per step a turn activity (3), a workflow task, and say four tool calls;
+// a call that waits for approval adds its task's open, decided and update (about an
+// approval node's), counted for one call a step.
 func (agentKind) historyEvents(n *designer.Node, cfg any) int {
-	steps := designer.AgentDefaultMaxSteps
+	steps, approval := designer.AgentDefaultMaxSteps, 0
 	if a, ok := cfg.(*agentNode); ok {
 		steps = a.maxSteps
+		for _, t := range a.tools {
+			if t.approval != nil {
+				approval = approvalKind{}.historyEvents(n, nil)
+				break
+			}
+		}
 	}
-	return steps * (3 + workflowTaskEvents + 4*3)
+	return steps * (3 + workflowTaskEvents + 4*3 + approval)
 }
 
 // agentTurnRequest is the turn activity's input: the model settings and templates, the
