@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,10 @@ func TestBatchMigrateAndRewind(t *testing.T) {
 		}
 	}
 
+	// A rewind on the run's own version of a run that moved is on the version it moved to.
+	if p, err := cl.eng.PreviewRewind(ctx, ids[0], "pay", nil, 0); err != nil || p.Version != 2 || !slices.Contains(p.Reused, "audit") {
+		t.Errorf("same-version rewind plan of a moved run = %+v, %v", p, err)
+	}
 	batch, err = cl.eng.StartBatch(ctx, BatchInput{Action: BatchRewind, RunIDs: ids[:3], By: "dev",
 		Target: &BatchTarget{Graph: "refund", Version: 2, Definition: v2, From: "pay"}})
 	if err != nil {
@@ -79,7 +84,8 @@ func TestBatchMigrateAndRewind(t *testing.T) {
 			t.Fatalf("rewind of %s started no run", r.RunID)
 		}
 		run := waitRun(t, cl.eng, r.NewRunID, "ended", ended)
-		if run.Status != RunCompleted || run.Version != 2 || run.Nodes["review"].ReusedFrom != r.RunID || toJSON(run.Output) != `{"pay":"paid 4, audited on v2"}` {
+		if run.Status != RunCompleted || run.Version != 2 || run.Nodes["review"].ReusedFrom != r.RunID || run.Nodes["audit"].ReusedFrom != r.RunID ||
+			toJSON(run.Output) != `{"pay":"paid 4, audited on v2"}` {
 			t.Errorf("rewound run of %s = %s", r.RunID, toJSON(run))
 		}
 	}

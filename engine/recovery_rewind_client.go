@@ -55,6 +55,14 @@ func (e *Engine) loadRewindSource(ctx context.Context, runID string) (*rewindSou
 	if err != nil {
 		return nil, fmt.Errorf("run %s: read its start: %w", runID, err)
 	}
+	if st.Version > 0 && st.Version != in.Version {
+		// The run moved to another version (migrate.go): its history has the definition.
+		tl, err := e.Timeline(ctx, runID)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: read the version it moved to: %w", runID, err)
+		}
+		in.Definition, in.Version = tl.Definition, tl.Version
+	}
 	switch {
 	case run.Draft || in.Batch != nil:
 		return nil, &RecoveryError{Reason: RecoveryConflict, Message: fmt.Sprintf("Run %s is a test run or part of a map; it cannot be rewound", runID)}
