@@ -47,6 +47,7 @@ func (a *Actions) Check(ctx context.Context, doc []byte, selfID string) (*Checke
 		}
 	}
 	probs = append(probs, secretProblems(g)...)
+	probs = append(probs, a.secretHostProblems(ctx, g)...)
 	if probs == nil {
 		probs = []designer.Problem{}
 	}
