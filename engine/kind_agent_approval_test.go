@@ -240,3 +240,75 @@ func TestAgentApprovalHistoryIsRecorded(t *testing.T) {
 		}
 	}
 }
+
+// anthropicMessage is a Messages API answer with the given content blocks.
+func anthropicMessage(stop string, blocks ...any) string {
+	b, _ := json.Marshal(map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+		"content": blocks, "stop_reason": stop, "usage": map[string]any{"input_tokens": 12, "output_tokens": 4}})
+	return string(b)
+}
+
+// TestAgentToolApprovalAnthropic: the same approval over Anthropic's tool use: the model's
+// text and tool_use make the task, and the reviewer's rejection reaches the model as an
+// is_error tool_result for that tool_use.
+func TestAgentToolApprovalAnthropic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	var mu sync.Mutex
+	var bodies []map[string]any
+	claude := testsvc.Func(t, func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		bodies = append(bodies, body)
+		n := len(bodies)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/v1/messages" || r.Header.Get("X-Api-Key") != "claude-key-77" {
+			http.Error(w, `{"type":"error","error":{"type":"not_found_error","message":"wrong path or key"}}`, http.StatusNotFound)
+			return
+		}
+		if n == 1 {
+			io.WriteString(w, anthropicMessage("tool_use", map[string]any{"type": "text", "text": "A full refund is due."},
+				map[string]any{"type": "tool_use", "id": "toolu_9", "name": "refund", "input": map[string]any{"order": "A-7", "amount": 4000}}))
+			return
+		}
+		io.WriteString(w, anthropicMessage("end_turn", map[string]any{"type": "text", "text": "I could not refund it."}))
+	})
+	desk := newRefundDesk(t)
+	db := storetest.MustOpen(t)
+	providers := memProviders{"default": {Name: "default", Kind: "anthropic", BaseURL: claude.URL, Model: "claude-test", APIKeySecret: "ANTHROPIC_KEY"}}
+	cl := startCluster(t, t.TempDir(), Deps{Providers: providers, Secrets: memSecrets{"ANTHROPIC_KEY": "claude-key-77"},
+		Tasks: storeTasks{db}, Logger: quietLogger()})
+	g := strings.Replace(approvalAgentGraph(desk.url), `"json_schema": {"type": "object", "required": ["done"], "properties": {"done": {"type": "boolean"}}},`, "", 1)
+	id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "support", Version: 1, Definition: mustGraph(t, g),
+		Input: map[string]any{"message": "Refund order A-7."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := waitCallTask(t, db, id, "support/1/0")
+	if !strings.Contains(task.Instructions, "A full refund is due.") || !strings.Contains(string(task.Form), `"default":4000`) {
+		t.Errorf("task = %q, form %s", task.Instructions, task.Form)
+	}
+	if err := decideCall(t, cl, id, "support/1/0", Decision{Outcome: designer.ToolReject, Comment: "over the limit",
+		By: "bob", Groups: []string{"finance"}}); err != nil {
+		t.Fatal(err)
+	}
+	run := waitRun(t, cl.eng, id, "ended", ended)
+	if run.Status != RunCompleted || run.Nodes["support"].Output.(map[string]any)["text"] != "I could not refund it." {
+		t.Fatalf("run = %s", toJSON(run))
+	}
+	if got := desk.refunds(); len(got) != 0 {
+		t.Errorf("a rejected refund was made: %q", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 {
+		t.Fatalf("%d turns", len(bodies))
+	}
+	msgs := toJSON(bodies[1]["messages"])
+	if !strings.Contains(msgs, `{"content":"the call was rejected by bob, its reviewer: over the limit","is_error":true,"tool_use_id":"toolu_9","type":"tool_result"}`) {
+		t.Errorf("second turn's messages = %s", msgs)
+	}
+}
