@@ -435,9 +435,10 @@ func (p *plan) findCycle() []string {
 const (
 	maxHistoryEvents = 40_000
 	maxStartBytes    = 1_500_000
-	// baseEvents: started, first workflow task (3 events), the marker of changeNodeConfig
-	// and its search attribute, completion.
-	baseEvents = 8
+	// baseEvents: started, first workflow task (3 events), the markers of changeNodeConfig,
+	// changeMigrate and changeRunRollup with their search attributes, the rollup's start and
+	// end reports and the workflow task after the end (versions_rollup.go), completion.
+	baseEvents = 21
 	// workflowTaskEvents: a workflow task is scheduled, started and completed; in the worst
 	// case (a chain) every activity result costs one.
 	workflowTaskEvents = 3
