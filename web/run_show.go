@@ -113,11 +113,18 @@ func (s *Server) loadRunView(ctx context.Context, id string) (*runView, error) {
 	}
 	if s.deps.Tasks != nil {
 		rv.tasks = map[string]string{}
+		calls, _ := s.deps.Tasks.(callTasks)
 		for _, n := range tl.Definition.Nodes {
-			if n.Kind != designer.KindApproval {
+			var t *store.Task
+			var err error
+			switch {
+			case n.Kind == designer.KindApproval:
+				t, err = s.deps.Tasks.GetTaskByNode(ctx, id, n.ID)
+			case n.Kind == designer.KindAgent && calls != nil:
+				t, err = calls.OpenCallTask(ctx, id, n.ID) // the tool call waiting for approval
+			default:
 				continue
 			}
-			t, err := s.deps.Tasks.GetTaskByNode(ctx, id, n.ID)
 			switch {
 			case err == nil:
 				rv.tasks[n.ID] = t.ID
@@ -127,6 +134,11 @@ func (s *Server) loadRunView(ctx context.Context, id string) (*runView, error) {
 		}
 	}
 	return rv, nil
+}
+
+// callTasks finds the open task of an agent's tool call (*store.DB has it).
+type callTasks interface {
+	OpenCallTask(ctx context.Context, runID, nodeID string) (*store.Task, error)
 }
 
 // runLastTime is the latest time the timeline knows.

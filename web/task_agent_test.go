@@ -81,6 +81,12 @@ func TestAgentToolTaskForm(t *testing.T) {
 	if task == nil {
 		t.Fatal("no task for the tool call")
 	}
+	// The run page links the waiting agent node to its call's task.
+	runPage := app.signedIn("dev", store.RoleDeveloper).get("/runs/" + runID + "?node=agent")
+	wantStatus(t, runPage, http.StatusOK)
+	if !strings.Contains(runPage.Body, `href="/tasks/`+task.ID+`"`) {
+		t.Errorf("run page does not link the agent node to task %s", task.ID)
+	}
 	bob := app.memberClient("bob", "finance")
 	page := bob.get("/tasks/" + task.ID)
 	wantStatus(t, page, http.StatusOK)
