@@ -173,6 +173,7 @@ func (mapKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 		}
 		loaded = &body
 	}
+	x.r.nodes[x.idx].Items = &ItemProgress{Total: len(items)}
 	var res mapBatchResult
 	if len(items) <= mapBatchSize {
 		body, cfg := c.bodyFor(loaded)
@@ -260,12 +261,14 @@ func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, body *planNode, c
 		switch {
 		case d.err == nil:
 			res.Items[d.i] = d.res.Output
+			x.itemsDone(1, 0)
 		case res.Failed != nil || ctx.Err() != nil:
 			// Cancelled because the map is stopping; not an error of its own.
 		default:
 			info := errorInfo(d.err)
 			e := itemError{Index: offset + d.i, Message: info.Message, Type: info.Type}
 			res.Errors = append(res.Errors, e)
+			x.itemsDone(0, 1)
 			if !c.cont {
 				res.Failed = &e
 				cancel()
@@ -277,6 +280,15 @@ func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, body *planNode, c
 	}
 	slices.SortFunc(res.Errors, func(a, b itemError) int { return a.Index - b.Index })
 	return res, nil
+}
+
+// itemsDone counts items of the map that ended, in its progress (in a batch child, the
+// child's copy of the map node's; the parent counts whole batches).
+func (x *nodeExec) itemsDone(completed, failed int) {
+	if p := x.r.nodes[x.idx].Items; p != nil {
+		p.Completed += completed
+		p.Failed += failed
+	}
 }
 
 // forItem is the nodeExec of one item: the body's node under the id NODE.INDEX (activity
@@ -331,9 +343,12 @@ func runBatches(ctx workflow.Context, x *nodeExec, items []any, loaded *childBod
 		res.Items = append(res.Items, part.Items...)
 		res.Errors = append(res.Errors, part.Errors...)
 		if part.Failed != nil {
+			// The batch stopped at its first failure: how many completed is not known here.
+			x.itemsDone(0, len(part.Errors))
 			res.Failed = part.Failed
 			return res, nil
 		}
+		x.itemsDone(len(part.Items)-len(part.Errors), len(part.Errors))
 	}
 	return res, nil
 }
@@ -352,6 +367,7 @@ func (r *runState) runBatch(ctx workflow.Context) (any, error) {
 	r.nodes[0].StartedAt = r.now(ctx)
 	r.setStatus(0, NodeRunning)
 	x := &nodeExec{r: r, idx: 0, pn: pn, node: pn.node, cfg: c}
+	r.nodes[0].Items = &ItemProgress{Total: len(r.in.Batch.Items)}
 	var loaded *childBody
 	if c.graph != nil && r.in.Batch.Body != nil {
 		loaded = &childBody{graph: c.graph.graph, version: c.graph.version, def: *r.in.Batch.Body}

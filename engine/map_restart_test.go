@@ -99,6 +99,11 @@ func TestMapSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate.waitHeld(t, 4)
+	// The run's state counts the items: 8 completed of 20 while 4 are held.
+	waitRun(t, cl.eng, id, "8 of 20 items completed", func(r *Run) bool {
+		p := r.Nodes["m"].Items
+		return p != nil && p.Total == 20 && p.Completed == 8 && p.Failed == 0
+	})
 	cl.stop()
 	close(gate.release)
 
@@ -106,6 +111,9 @@ func TestMapSurvivesRestart(t *testing.T) {
 	run := waitRun(t, cl.eng, id, "ended", ended)
 	if run.Status != RunCompleted {
 		t.Fatalf("run %s: %s", run.Status, toJSON(run))
+	}
+	if p := run.Nodes["m"].Items; p == nil || *p != (ItemProgress{Total: 20, Completed: 20}) {
+		t.Errorf("items of the ended map = %+v, want 20 of 20", p)
 	}
 	items := run.Nodes["m"].Output.(map[string]any)["items"].([]any)
 	if len(items) != 20 {

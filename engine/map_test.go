@@ -89,6 +89,9 @@ func TestMapBatches(t *testing.T) {
 	if len(items) != n || out["completed"] != float64(n) || out["failed"] != float64(0) {
 		t.Fatalf("got %d items, completed %v, failed %v", len(items), out["completed"], out["failed"])
 	}
+	if p := res.state.Nodes["m"].Items; p == nil || *p != (ItemProgress{Total: n, Completed: n}) {
+		t.Errorf("progress over batches = %+v, want %d of %d", p, n, n)
+	}
 	for i, v := range items {
 		if v != float64(2*i+1) {
 			t.Fatalf("items[%d] = %v, want %d", i, v, 2*i+1)

@@ -48,6 +48,16 @@ type NodeState struct {
 	// Corrected says who corrected that output, and what was recorded.
 	ReusedFrom string      `json:"reused_from,omitempty"`
 	Corrected  *Correction `json:"corrected,omitempty"`
+	// Items is a map's progress while it runs (and how it ended).
+	Items *ItemProgress `json:"items,omitempty"`
+}
+
+// ItemProgress counts a map's items: how many there are, have completed and have failed.
+// It lives in the run's state only (the query answers it); history does not change.
+type ItemProgress struct {
+	Total     int `json:"total"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
 }
 
 // RunState is what the "state" query returns.

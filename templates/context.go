@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 
 	"github.com/a-h/templ"
 
@@ -124,4 +125,12 @@ func StatusClass(status string) string {
 		return "badge badge-" + status
 	}
 	return "badge badge-neutral"
+}
+
+// Plural is a count with its word: "1 run", "2 runs" (words that add an s).
+func Plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }

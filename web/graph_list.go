@@ -115,15 +115,8 @@ func (s *Server) graphDeleteRefusal(ctx context.Context, id string, latest int, 
 		return "Cannot delete now: its runs could not be counted. Try again later."
 	}
 	if n > 0 {
-		return fmt.Sprintf("Cannot delete: it has %s. Retire its versions instead.", graphPlural(n, "run"))
+		return fmt.Sprintf("Cannot delete: it has %s. Retire its versions instead.", templates.Plural(n, "run"))
 	}
 	return ""
 }
 
-// graphPlural is "1 run", "2 runs".
-func graphPlural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}

@@ -97,7 +97,7 @@ func graphOverviewNotice(c echo.Context, p templates.GraphOverviewProps) string 
 	}
 	if c.QueryParam("imported") == "1" {
 		if len(p.Problems) > 0 {
-			return fmt.Sprintf("Imported. The draft has %s, listed below; fix them in the editor before publishing.", graphPlural(len(p.Problems), "problem"))
+			return fmt.Sprintf("Imported. The draft has %s, listed below; fix them in the editor before publishing.", templates.Plural(len(p.Problems), "problem"))
 		}
 		return "Imported. The draft has no problems and can be published."
 	}

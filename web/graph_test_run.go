@@ -48,7 +48,7 @@ func (s *Server) draftForTestRun(ctx context.Context, g *store.Graph, revision i
 	}
 	if len(cd.Problems) > 0 {
 		return nil, NewError(http.StatusUnprocessableEntity,
-			fmt.Sprintf("The draft has %s; fix them before a test run.", graphPlural(len(cd.Problems), "problem"))).WithProblems(graphProblems(cd.Problems))
+			fmt.Sprintf("The draft has %s; fix them before a test run.", templates.Plural(len(cd.Problems), "problem"))).WithProblems(graphProblems(cd.Problems))
 	}
 	latest := func(id string) (int, bool) {
 		v, err := s.deps.Graphs.LatestVersion(ctx, id)

@@ -208,7 +208,21 @@ func (rv *runView) nodeNote(id, status string) string {
 	if rv.run != nil && rv.run.Nodes[id].Attempts > 1 {
 		note += ", " + strconv.Itoa(rv.run.Nodes[id].Attempts) + " attempts"
 	}
+	if rv.run != nil {
+		if p := rv.run.Nodes[id].Items; p != nil {
+			note += ", " + itemProgressText(p)
+		}
+	}
 	return note
+}
+
+// itemProgressText says how far a map's items are: "8 of 20 items done, 1 failed".
+func itemProgressText(p *engine.ItemProgress) string {
+	s := strconv.Itoa(p.Completed) + " of " + templates.Plural(p.Total, "item") + " done"
+	if p.Failed > 0 {
+		s += ", " + strconv.Itoa(p.Failed) + " failed"
+	}
+	return s
 }
 
 // runCounts is how many nodes have each status, in runStatusOrder.
@@ -237,14 +251,14 @@ func (rv *runView) explainEnd(p *templates.RunLiveProps, statuses map[string]str
 	}
 	var others []string
 	if stopped > 0 {
-		o := runPlural(stopped, "node") + runWasWere(stopped) + " still running and stopped (shown as cancelled)"
+		o := templates.Plural(stopped, "node") + runWasWere(stopped) + " still running and stopped (shown as cancelled)"
 		if failedNode != "" {
-			o = runPlural(stopped, "node") + runWasWere(stopped) + " still running and stopped when " + rv.nodeName(failedNode) + " failed (shown as cancelled)"
+			o = templates.Plural(stopped, "node") + runWasWere(stopped) + " still running and stopped when " + rv.nodeName(failedNode) + " failed (shown as cancelled)"
 		}
 		others = append(others, o)
 	}
 	if notReached > 0 {
-		others = append(others, runPlural(notReached, "node")+runWasWere(notReached)+" not reached")
+		others = append(others, templates.Plural(notReached, "node")+runWasWere(notReached)+" not reached")
 	}
 	if len(others) > 0 {
 		p.Others = strings.Join(others, "; ") + "."

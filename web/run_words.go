@@ -1,7 +1,6 @@
 package web
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,14 +85,6 @@ func runAdminPage(href string) string {
 // runSameError says whether two errors say the same thing.
 func runSameError(a, b *engine.NodeError) bool {
 	return a != nil && b != nil && a.Type == b.Type && a.Message == b.Message
-}
-
-// runPlural is "1 node", "2 nodes".
-func runPlural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // runNodeName is a node as sentences name it: its label, or its id.
