@@ -185,7 +185,7 @@ func batchChunkActivity(ctx context.Context, in batchChunkInput) ([]BatchResult,
 		_ = activity.GetHeartbeatDetails(ctx, &done)
 	}
 	info := activity.GetInfo(ctx)
-	e := New(activity.GetClient(ctx), Options{Namespace: info.WorkflowNamespace})
+	e := New(activity.GetClient(ctx), Options{Namespace: info.Namespace})
 	for _, id := range in.RunIDs[len(done):] {
 		if err := ctx.Err(); err != nil {
 			return nil, err
