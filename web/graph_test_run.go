@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -59,6 +60,18 @@ func (s *Server) draftForTestRun(ctx context.Context, g *store.Graph, revision i
 	}
 	if probs := designer.ResolveSubgraphVersions(cd.Graph, latest); len(probs) > 0 {
 		return nil, NewError(http.StatusUnprocessableEntity, "A subgraph has no published version to run.").WithProblems(graphProblems(probs))
+	}
+	// MCP tools get their server's schema now, as publishing pins it.
+	if designer.HasMCPTools(cd.Graph) {
+		list := func(server string) ([]designer.MCPToolInfo, error) {
+			if s.deps.MCPTools == nil {
+				return nil, errors.New("this server cannot reach MCP servers")
+			}
+			return s.deps.MCPTools(ctx, server)
+		}
+		if probs := designer.PinMCPTools(cd.Graph, list); len(probs) > 0 {
+			return nil, NewError(http.StatusUnprocessableEntity, "An MCP tool cannot run: "+probs[0].Message).WithProblems(graphProblems(probs))
+		}
 	}
 	return cd.Graph, nil
 }

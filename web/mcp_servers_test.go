@@ -71,3 +71,26 @@ func TestMCPServersPage(t *testing.T) {
 	}
 	wantStatus(t, admin.postForm("/admin/mcp-servers/orders/delete", nil), http.StatusNotFound)
 }
+
+// TestDraftTestRunPinsMCPTools: a test run of a draft reads its MCP tools' schemas from their
+// servers as publishing does; a server that cannot be asked is a 422 naming it.
+func TestDraftTestRunPinsMCPTools(t *testing.T) {
+	var asked []string
+	app := newTestApp(t, withSetup(func(s *appSetup) {
+		db := s.Deps.Users.(*store.DB)
+		s.Deps.Graphs, s.Deps.Runs = db, &recordingStarter{}
+		s.Deps.MCPTools = func(_ context.Context, server string) ([]designer.MCPToolInfo, error) {
+			asked = append(asked, server)
+			return nil, errors.New("connection refused")
+		}
+	}))
+	ana := app.api("ana", store.RoleAnalyst)
+	g := ana.createGraph("Order agent", `{"format": "trellis.graph/v1", "name": "Order agent", "nodes": [{"id": "agent", "kind": "agent",
+		"config": {"prompt": "Where is my order?", "tools": [{"name": "status", "description": "Where an order is.",
+		"mcp": {"server": "nowhere", "tool": "order_status"}}]}}], "edges": []}`)
+	r := ana.send(http.MethodPost, "/graphs/"+g+"/draft/runs", map[string]any{"input": map[string]any{}})
+	wantAPIError(t, r, http.StatusUnprocessableEntity, "invalid")
+	if !strings.Contains(r.Body, "MCP server nowhere: connection refused") || len(asked) != 1 || asked[0] != "nowhere" {
+		t.Errorf("test run = %s (asked %v)", r.Body, asked)
+	}
+}
