@@ -312,3 +312,51 @@ func TestAgentToolApprovalAnthropic(t *testing.T) {
 		t.Errorf("second turn's messages = %s", msgs)
 	}
 }
+
+// TestAgentToolApprovalSurvivesRestart: a tool call waiting for approval survives the server
+// and worker stopping; after the restart the task is still open, the decision is taken, the
+// tool runs once with the edited arguments and the first turn is not asked again.
+func TestAgentToolApprovalSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	ctx := context.Background()
+	desk := newRefundDesk(t)
+	var firstTurns sync.Map
+	chat := newChatServer(t, func(n int, body map[string]any) chatReply {
+		if len(toolMessages(body)) == 0 {
+			firstTurns.Store(n, true)
+			return chatToolCallsSaying("Refunding.", "refund", `{"order":"A-7","amount":4000}`)
+		}
+		return chatAnswer("gpt-test", `{"done": true}`, 10, 2)
+	})
+	dir := t.TempDir()
+	db := storetest.MustOpen(t)
+	deps := Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey}, Tasks: storeTasks{db}, Logger: quietLogger()}
+	cl := startCluster(t, dir, deps)
+	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "support", Version: 1, Definition: mustGraph(t, approvalAgentGraph(desk.url)),
+		Input: map[string]any{"message": "Refund order A-7."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCallTask(t, db, id, "support/1/0")
+	waitRun(t, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	cl.stop()
+
+	cl = startCluster(t, dir, deps)
+	if err := decideCall(t, cl, id, "support/1/0", Decision{Outcome: designer.ToolApprove, Data: map[string]any{"amount": 40},
+		By: "ann", Groups: []string{"finance"}}); err != nil {
+		t.Fatalf("decide after restart: %v", err)
+	}
+	if run := waitRun(t, cl.eng, id, "ended", ended); run.Status != RunCompleted {
+		t.Fatalf("run = %s", toJSON(run))
+	}
+	if got := desk.refunds(); len(got) != 1 || got[0] != `{"amount":40,"order":"A-7"}` {
+		t.Errorf("refunds = %q, want one of the edited 40", got)
+	}
+	n := 0
+	firstTurns.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Errorf("the first turn was asked %d times, want once", n)
+	}
+}
