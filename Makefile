@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-.PHONY: run build test test-short generate check-generated lint bench chromium screenshots
+.PHONY: run build test test-short generate check-generated lint bench chromium screenshots fuzz
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trellis ./cmd/trellis
@@ -27,6 +27,16 @@ chromium:
 test: check-generated chromium
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# fuzz runs every Fuzz target for FUZZTIME each; make test already runs their seed corpora.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for f in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go')); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t in ./$$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f)/; \
+		done; \
+	done
 
 # test-short skips the browser and embedded-server tests, for a quick loop.
 test-short:
