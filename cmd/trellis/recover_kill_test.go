@@ -159,12 +159,16 @@ func TestServeKilledAfterRetry(t *testing.T) {
 
 	up.Store(true)
 	s = startKillableServe(t, bin, data)
-	run := s.waitRunState(t, dev, id, "paused after the restart", func(r map[string]any) bool { return r["status"] == "paused" })
+	// Until the new worker answers the run's query, the API knows only the status that
+	// visibility holds, without the nodes: wait for the nodes too.
+	run := s.waitRunState(t, dev, id, "paused after the restart", func(r map[string]any) bool {
+		return r["status"] == "paused" && nodeOf(r, "call") != nil
+	})
 	if st := nodeOf(run, "call")["status"]; st != "pending" {
 		t.Fatalf("call after the restart = %v, want pending (retry accepted, not started)", nodeOf(run, "call"))
 	}
 	s.must(t, dev, http.MethodPost, "/runs/"+id+"/resume", nil, http.StatusAccepted)
-	run = s.waitRunState(t, dev, id, "ended", func(r map[string]any) bool { return r["ended_at"] != nil })
+	run = s.waitRunState(t, dev, id, "ended", func(r map[string]any) bool { return r["ended_at"] != nil && nodeOf(r, "call") != nil })
 	call := nodeOf(run, "call")
 	actions, _ := call["actions"].([]any)
 	if run["status"] != "completed" || call["status"] != "completed" || len(actions) != 1 {

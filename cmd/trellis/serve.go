@@ -113,37 +113,8 @@ type serveFlags struct {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f serveFlags
-	fs := newFlagSet("serve")
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address the web UI and API listen on")
-	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
-	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
-	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
-	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
-	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
-	fs.IntVar(&f.maxBulkRuns, "max-bulk-runs", actions.DefaultMaxBulkRuns, "the most runs one bulk action (POST /runs/bulk) may act on; more ask for a narrower filter")
-	f.outbound.register(fs)
-	f.observe.register(fs)
-	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
-	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
-	f.temporal.register(fs, true)
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, "serve [--addr HOST:PORT] [--data DIR] [--dev] [--worker-token-file FILE [--remote-workers-only]] [Temporal flags]")
-		}
-		return err
-	}
-	if err := f.temporal.check(); err != nil {
-		return err
-	}
-	if f.remoteOnly && f.workerTokenFile == "" {
-		return usagef("serve: --remote-workers-only needs --worker-token-file, or no worker could run the runs")
-	}
-	secure, err := parsePublicURL(f.publicURL)
+	f, secure, err := parseServeFlags(args, stdout)
 	if err != nil {
-		return err
-	}
-	if _, err := f.outbound.policy(); err != nil {
 		return err
 	}
 	logger, err := f.observe.logger(stderr)
@@ -157,15 +128,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer met.close()
 
 	// Before the data dir: a bad token file is a mistake in how serve was called.
-	var workerTokens []string
-	if f.workerTokenFile != "" {
-		var created bool
-		if workerTokens, created, err = loadWorkerTokens(f.workerTokenFile); err != nil {
-			return err
-		}
-		if created {
-			fmt.Fprintf(stdout, "wrote a new worker token to %s; give each trellis worker a copy with --worker-token-file\n", f.workerTokenFile)
-		}
+	workerTokens, err := f.workerTokens(stdout)
+	if err != nil {
+		return err
 	}
 
 	release, err := store.AcquireDataDir(f.data)
@@ -199,73 +164,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ln.Close()
 
-	opts := client.Options{Namespace: f.temporal.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
-	if f.temporal.address == "" {
-		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := srv.Stop(); err != nil {
-				logger.Warn("stop temporal server", slog.Any("error", err))
-			}
-		}()
-		opts.HostPort = srv.HostPort()
-		opts.Namespace = engine.Namespace
-		fmt.Fprintf(stdout, "Temporal server (embedded) listening on %s, namespace %s\n", srv.HostPort(), engine.Namespace)
-		if f.temporal.uiAddr != "" {
-			stopUI, err := startTemporalUI(f.temporal.uiAddr, srv.HostPort())
-			if err != nil {
-				return err
-			}
-			defer stopUI()
-			fmt.Fprintf(stdout, "Temporal Web UI on http://%s\n", f.temporal.uiAddr)
-		}
-	} else {
-		opts, err = f.temporal.clientOptions(logger)
-		if err != nil {
-			return err
-		}
-	}
-	opts.MetricsHandler = met.engine.SDKHandler()
-	tc, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
-	}
-	defer tc.Close()
-	// Embedded too: a data dir made by an older build lacks attributes added since.
-	if err := engine.EnsureSearchAttributes(ctx, tc, opts.Namespace); err != nil {
-		return fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err)
-	}
-
-	// Serve's worker polls the store queue, so the store's activities run only here, beside
-	// the store; and the main queue too, unless runs are left to remote workers.
-	wdeps := workerDeps(db, logger)
-	wdeps.StoreQueueOnly = f.remoteOnly
-	wdeps.DecisionKey = decisionKey
-	wdeps.MaxWait = f.quotas.MaxWait
-	// http nodes reach public addresses only (unless the flags say more), never our own
-	// listeners nor the Temporal frontend.
-	if wdeps.Outbound, err = f.outbound.policy(ln.Addr().String(), opts.HostPort, f.temporal.uiAddr, f.observe.metricsAddr); err != nil {
-		return err
-	}
-	// The worker hints the live pages when a run may have changed; with runs left to remote
-	// workers, whose hints stay on their machines, the pages read runs more often.
-	notifier := engine.NewNotifier()
-	wdeps.Notifier = notifier
-	// Agents' MCP tools: their servers from the store, reached under the same outbound
-	// policy at run time and when publishing reads their tool lists.
-	wdeps.MCPServers = engineMCP{db}
-	mcpClient, err := engine.NewMCPClient(wdeps.MCPServers, wdeps.Secrets, wdeps.Outbound)
+	tc, opts, stopTemporal, err := f.connectTemporal(ctx, logger, stdout, met)
 	if err != nil {
 		return err
 	}
-	liveInterval := time.Duration(0)
-	if f.remoteOnly {
-		liveInterval = 2 * time.Second
+	defer stopTemporal()
+	wdeps, mcpClient, err := f.workerDeps(db, logger, decisionKey, ln.Addr().String(), opts.HostPort, met)
+	if err != nil {
+		return err
 	}
-	wdeps.Metrics = met.engine
-	met.watchTasks(db)
 	w := engine.NewWorker(tc, wdeps)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -278,7 +185,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Warn("digest schedule", slog.Any("error", err))
 	}
 	deps := web.Deps{
-		Notifier:  notifier,
+		Notifier:  wdeps.Notifier,
 		Users:     db,
 		Health:    healthCheck(db, tc),
 		Graphs:    db,
@@ -295,10 +202,155 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		deps.Users = web.WorkerTokens(db, workerTokens)
 		deps.Worker = keyedWorkerSource{workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, decisionKey}
 	}
+	// With runs left to remote workers, whose hints stay on their machines, the live pages
+	// read runs more often.
+	liveInterval := time.Duration(0)
+	if f.remoteOnly {
+		liveInterval = 2 * time.Second
+	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
 		SecureCookies: secure, PublicURL: f.publicURL, Quotas: f.quotas, MaxBulkRuns: f.maxBulkRuns}, deps)
-	_ = eng
-	hs := app.HTTPServer()
+	return serveUntilDone(ctx, app.HTTPServer(), ln, f, devLogins, logger, stdout)
+}
+
+// workerTokens are the tokens of --worker-token-file (none without it), which gets a new
+// one when it does not exist.
+func (f *serveFlags) workerTokens(stdout io.Writer) ([]string, error) {
+	if f.workerTokenFile == "" {
+		return nil, nil
+	}
+	tokens, created, err := loadWorkerTokens(f.workerTokenFile)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(stdout, "wrote a new worker token to %s; give each trellis worker a copy with --worker-token-file\n", f.workerTokenFile)
+	}
+	return tokens, nil
+}
+
+// parseServeFlags reads serve's flags and checks them; secure says the public URL is https.
+func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) {
+	var f serveFlags
+	fs := newFlagSet("serve")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address the web UI and API listen on")
+	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
+	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
+	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
+	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
+	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
+	fs.IntVar(&f.maxBulkRuns, "max-bulk-runs", actions.DefaultMaxBulkRuns, "the most runs one bulk action (POST /runs/bulk) may act on; more ask for a narrower filter")
+	f.outbound.register(fs)
+	f.observe.register(fs)
+	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
+	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
+	f.temporal.register(fs, true)
+	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, "serve [--addr HOST:PORT] [--data DIR] [--dev] [--worker-token-file FILE [--remote-workers-only]] [Temporal flags]")
+		}
+		return f, false, err
+	}
+	if err := f.temporal.check(); err != nil {
+		return f, false, err
+	}
+	if f.remoteOnly && f.workerTokenFile == "" {
+		return f, false, usagef("serve: --remote-workers-only needs --worker-token-file, or no worker could run the runs")
+	}
+	secure, err := parsePublicURL(f.publicURL)
+	if err != nil {
+		return f, false, err
+	}
+	if _, err := f.outbound.policy(); err != nil {
+		return f, false, err
+	}
+	return f, secure, nil
+}
+
+// connectTemporal starts the embedded Temporal server (and its web UI), or takes the
+// flags' remote one, and connects to it; stop closes what it started.
+func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, stdout io.Writer, met *metrics) (client.Client, client.Options, func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	fail := func(err error) (client.Client, client.Options, func(), error) {
+		stop()
+		return nil, client.Options{}, nil, err
+	}
+	opts := client.Options{Namespace: f.temporal.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
+	if f.temporal.address == "" {
+		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Logger: logger})
+		if err != nil {
+			return fail(err)
+		}
+		stops = append(stops, func() {
+			if err := srv.Stop(); err != nil {
+				logger.Warn("stop temporal server", slog.Any("error", err))
+			}
+		})
+		opts.HostPort = srv.HostPort()
+		opts.Namespace = engine.Namespace
+		fmt.Fprintf(stdout, "Temporal server (embedded) listening on %s, namespace %s\n", srv.HostPort(), engine.Namespace)
+		if f.temporal.uiAddr != "" {
+			stopUI, err := startTemporalUI(f.temporal.uiAddr, srv.HostPort())
+			if err != nil {
+				return fail(err)
+			}
+			stops = append(stops, stopUI)
+			fmt.Fprintf(stdout, "Temporal Web UI on http://%s\n", f.temporal.uiAddr)
+		}
+	} else {
+		var err error
+		if opts, err = f.temporal.clientOptions(logger); err != nil {
+			return fail(err)
+		}
+	}
+	opts.MetricsHandler = met.engine.SDKHandler()
+	tc, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fail(fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err))
+	}
+	stops = append(stops, tc.Close)
+	// Embedded too: a data dir made by an older build lacks attributes added since.
+	if err := engine.EnsureSearchAttributes(ctx, tc, opts.Namespace); err != nil {
+		return fail(fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err))
+	}
+	return tc, opts, stop, nil
+}
+
+// workerDeps are what serve's worker runs with. It polls the store queue, so the store's
+// activities run only here, beside the store; and the main queue too, unless runs are left
+// to remote workers. http nodes reach public addresses only (unless the flags say more),
+// never our own listeners (addr) nor the Temporal frontend.
+func (f *serveFlags) workerDeps(db *store.DB, logger *slog.Logger, decisionKey []byte, addr, temporalAddr string, met *metrics) (engine.Deps, *engine.MCPClient, error) {
+	wdeps := workerDeps(db, logger)
+	wdeps.StoreQueueOnly = f.remoteOnly
+	wdeps.DecisionKey = decisionKey
+	wdeps.MaxWait = f.quotas.MaxWait
+	var err error
+	if wdeps.Outbound, err = f.outbound.policy(addr, temporalAddr, f.temporal.uiAddr, f.observe.metricsAddr); err != nil {
+		return wdeps, nil, err
+	}
+	// The worker hints the live pages when a run may have changed.
+	wdeps.Notifier = engine.NewNotifier()
+	// Agents' MCP tools: their servers from the store, reached under the same outbound
+	// policy at run time and when publishing reads their tool lists.
+	wdeps.MCPServers = engineMCP{db}
+	mcpClient, err := engine.NewMCPClient(wdeps.MCPServers, wdeps.Secrets, wdeps.Outbound)
+	if err != nil {
+		return wdeps, nil, err
+	}
+	wdeps.Metrics = met.engine
+	met.watchTasks(db)
+	return wdeps, mcpClient, nil
+}
+
+// serveUntilDone serves the app on ln, says where and how to sign in, and shuts the HTTP
+// server down (event streams first) when ctx ends.
+func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, f serveFlags, devLogins []devLogin, logger *slog.Logger, stdout io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
