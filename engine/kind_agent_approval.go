@@ -217,6 +217,9 @@ func (r *agentRun) gate(ctx workflow.Context, callID string, ti int, reasoning s
 	}
 	if d.Outcome != designer.ToolApprove {
 		call.RejectedBy = d.DecidedBy
+		if d.DecidedBy == SystemActor {
+			return nil, "", "rejected", "the call was rejected: nobody approved it before it was due"
+		}
 		reason := strings.TrimSpace(d.Comment)
 		if reason == "" {
 			reason = "no reason given"

@@ -360,3 +360,43 @@ func TestAgentToolApprovalSurvivesRestart(t *testing.T) {
 		t.Errorf("the first turn was asked %d times, want once", n)
 	}
 }
+
+// TestAgentToolApprovalDue: a call nobody approves before it is due is rejected by on_due;
+// the model is told so, the tool never runs, and the task is closed as decided by the system.
+func TestAgentToolApprovalDue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	desk := newRefundDesk(t)
+	chat := newChatServer(t, func(n int, body map[string]any) chatReply {
+		if len(toolMessages(body)) == 0 {
+			return chatToolCalls("refund", `{"order":"A-7","amount":4000}`)
+		}
+		return chatAnswer("gpt-test", `{"done": false}`, 10, 2)
+	})
+	db := storetest.MustOpen(t)
+	cl := startCluster(t, t.TempDir(), Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey},
+		Tasks: storeTasks{db}, Logger: quietLogger()})
+	g := strings.Replace(approvalAgentGraph(desk.url), `"approval": {"assignee": "group:finance"}`,
+		`"approval": {"assignee": "group:finance", "due": "1s", "on_due": {"outcome": "reject"}}`, 1)
+	id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "support", Version: 1, Definition: mustGraph(t, g),
+		Input: map[string]any{"message": "Refund order A-7."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := waitRun(t, cl.eng, id, "ended", ended)
+	if run.Status != RunCompleted {
+		t.Fatalf("run = %s", toJSON(run))
+	}
+	if got := desk.refunds(); len(got) != 0 {
+		t.Errorf("refunds = %q, want none", got)
+	}
+	reqs := chat.requests()
+	if got := toolMessages(reqs[len(reqs)-1].body)["call_refund_a"]; !strings.Contains(got, "nobody approved it before it was due") {
+		t.Errorf("result sent back = %q", got)
+	}
+	task, err := db.GetTaskByNode(context.Background(), id, "support/1/0")
+	if err != nil || task.State != store.TaskDone || task.Decision == nil || task.Decision.DecidedBy != SystemActor || task.Decision.Outcome != "reject" {
+		t.Errorf("task = %+v, %v", task, err)
+	}
+}
