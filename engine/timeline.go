@@ -162,11 +162,21 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 		b.wftStarted[id] = at
 	case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
 		b.wftDone[id] = ev.GetWorkflowTaskCompletedEventAttributes().GetStartedEventId()
+	case enumspb.EVENT_TYPE_MARKER_RECORDED:
+		b.marker(ev, at)
+	default:
+		_ = b.activityEvent(ev, at, id) || b.timerEvent(ev, at, id) || b.childEvent(ev, at, id) ||
+			b.updateEvent(ev, at, id) || b.runEvent(ev, at)
+	}
+}
 
+// activityEvent takes the events of activities: one step per attempt.
+func (b *timelineBuilder) activityEvent(ev *historypb.HistoryEvent, at time.Time, id int64) bool {
+	switch ev.GetEventType() {
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		a := ev.GetActivityTaskScheduledEventAttributes()
 		if bookkeepingActivities[a.GetActivityType().GetName()] {
-			return
+			return true
 		}
 		s := &activityStep{node: a.GetActivityId(), name: a.GetActivityType().GetName(), seq: id,
 			scheduled: at, input: payloadJSON(a.GetInput()), records: map[int32]attemptRecord{}}
@@ -206,13 +216,21 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 			s.close(at, NodeCancelled, nil)
 			s.err = &NodeError{Message: "cancelled", Type: ErrTypeCancelled}
 		}
+	default:
+		return false
+	}
+	return true
+}
 
+// timerEvent takes timers, named by their node (an approval's due timer "<node> due").
+func (b *timelineBuilder) timerEvent(ev *historypb.HistoryEvent, at time.Time, id int64) bool {
+	switch ev.GetEventType() {
 	case enumspb.EVENT_TYPE_TIMER_STARTED:
 		a := ev.GetTimerStartedEventAttributes()
 		// Trellis names a timer by its node, and an approval's due timer "<node> due".
 		node, what, _ := strings.Cut(summaryOf(ev), " ")
 		if node == "" {
-			return
+			return true
 		}
 		name := strings.TrimSpace(what + " " + timerDuration(a.GetStartToFireTimeout().AsDuration()))
 		b.timers[a.GetTimerId()] = b.add(TimelineEntry{Node: node, Attempt: 1, Status: NodeRunning, Step: StepTimer,
@@ -227,10 +245,15 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 		if e := b.entry(i, ok); e != nil {
 			e.Status, e.EndedAt = NodeCancelled, ptr(at)
 		}
+	default:
+		return false
+	}
+	return true
+}
 
-	case enumspb.EVENT_TYPE_MARKER_RECORDED:
-		b.marker(ev, at)
-
+// childEvent takes child runs (subgraphs, map batches, graph tools).
+func (b *timelineBuilder) childEvent(ev *historypb.HistoryEvent, at time.Time, id int64) bool {
+	switch ev.GetEventType() {
 	case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
 		a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
 		child := a.GetWorkflowId()
@@ -274,7 +297,15 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 	case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
 		b.endChild(ev.GetChildWorkflowExecutionTerminatedEventAttributes().GetInitiatedEventId(), at, NodeFailed,
 			&NodeError{Message: "the child run was terminated", Type: "Terminated"})
+	default:
+		return false
+	}
+	return true
+}
 
+// updateEvent takes updates: decisions, operators' actions and moves to a version.
+func (b *timelineBuilder) updateEvent(ev *historypb.HistoryEvent, at time.Time, id int64) bool {
+	switch ev.GetEventType() {
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
 		a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
 		req := a.GetAcceptedRequest()
@@ -283,11 +314,11 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 			arg = payloadJSON(&commonpb.Payloads{Payloads: ps[:1]})
 		}
 		if b.moveAccepted(req.GetInput().GetName(), req.GetMeta().GetUpdateId(), arg) {
-			return
+			return true
 		}
 		node := decisionNode(arg)
 		if node == "" {
-			return
+			return true
 		}
 		step, name := StepDecision, req.GetInput().GetName()
 		if name == UpdateIncident {
@@ -301,7 +332,7 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 		a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
 		if b.moveCompleted(a.GetMeta().GetUpdateId(), a.GetOutcome().GetFailure() == nil, at) {
-			return
+			return true
 		}
 		i, ok := b.updates[a.GetMeta().GetUpdateId()]
 		if e := b.entry(i, ok); e != nil {
@@ -312,7 +343,15 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 				e.Status, e.Output = NodeCompleted, payloadJSON(a.GetOutcome().GetSuccess())
 			}
 		}
+	default:
+		return false
+	}
+	return true
+}
 
+// runEvent takes the run's own events: its status, a cancel request and its end.
+func (b *timelineBuilder) runEvent(ev *historypb.HistoryEvent, at time.Time) bool {
+	switch ev.GetEventType() {
 	case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 		fields := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()
 		if p, ok := fields[SAStatus]; ok {
@@ -336,7 +375,10 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 		b.end(at, RunFailed, &NodeError{Message: "the run timed out", Type: ErrTypeTimeout})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
 		b.end(at, RunCompleted, nil)
+	default:
+		return false
 	}
+	return true
 }
 
 func (b *timelineBuilder) end(at time.Time, status string, err *NodeError) {
