@@ -29,6 +29,8 @@ type VersionStats struct {
 	OpenTasks int                `json:"open_tasks"`
 	Decisions map[string]int     `json:"decisions"`
 	Draining  engine.VersionOpen `json:"draining"`
+	// Nodes are the per-node figures of the version's ended runs in the window, by node id.
+	Nodes map[string]*store.NodeFigures `json:"nodes"`
 }
 
 // VersionReport is a graph's versions side by side, newest first.
@@ -72,6 +74,10 @@ func (a *Actions) VersionReport(ctx context.Context, graphID string, since time.
 	if err != nil {
 		return nil, err
 	}
+	nodes, err := a.versionNodes(ctx, graphID, since)
+	if err != nil {
+		return nil, err
+	}
 	rep := &VersionReport{GraphID: graphID, Since: since.UTC(), Traffic: traffic, Partial: partial}
 	for _, v := range versions {
 		vs := VersionStats{VersionOutcome: engine.VersionOutcome{Version: v.Version, Runs: map[string]int{}},
@@ -85,6 +91,10 @@ func (a *Actions) VersionReport(ctx context.Context, graphID string, since time.
 			if o.Version == v.Version {
 				vs.Draining = o
 			}
+		}
+		vs.Nodes = nodes[v.Version]
+		if vs.Nodes == nil {
+			vs.Nodes = map[string]*store.NodeFigures{}
 		}
 		if t := ts[v.Version]; t != nil {
 			vs.OpenTasks, vs.Decisions = t.Open, t.Decisions

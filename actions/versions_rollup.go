@@ -64,3 +64,16 @@ func rollupRuns(ctx context.Context, rs VersionRollupStore, graphID string, sinc
 	}
 	return outcomes, opens, false, nil
 }
+
+// VersionNodeStore sums up the nodes of ended runs per version (*store.DB).
+type VersionNodeStore interface {
+	VersionNodeFigures(ctx context.Context, graphID string, since time.Time) (map[int]map[string]*store.NodeFigures, error)
+}
+
+// versionNodes reads the per-node figures, or none from a store that keeps none.
+func (a *Actions) versionNodes(ctx context.Context, graphID string, since time.Time) (map[int]map[string]*store.NodeFigures, error) {
+	if ns, ok := a.graphs.(VersionNodeStore); ok {
+		return ns.VersionNodeFigures(ctx, graphID, since)
+	}
+	return nil, nil
+}

@@ -7,6 +7,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"trellis/designer"
 )
 
 // changeRunRollup: a run of a published version reports itself to the store's run rollup
@@ -28,6 +30,17 @@ type RunReport struct {
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	Tokens    *int64     `json:"tokens,omitempty"`
 	Cost      *float64   `json:"cost,omitempty"`
+	// Nodes are the nodes that ran, sent with the end (nodeReports).
+	Nodes []NodeReport `json:"nodes,omitempty"`
+}
+
+// NodeReport is one node of an ended run: whether it failed (or completed on its error
+// port), how long it took, and its llm cost.
+type NodeReport struct {
+	Node       string   `json:"node"`
+	Failed     bool     `json:"failed,omitempty"`
+	DurationMs *int64   `json:"duration_ms,omitempty"`
+	Cost       *float64 `json:"cost,omitempty"`
 }
 
 // RunRecorder keeps runs' reports (enginestore over run_rollup); a TaskStore that is also a
@@ -87,6 +100,7 @@ func (r *runState) report(ctx workflow.Context, end bool) {
 				rep.Cost = &u.Cost
 			}
 		}
+		rep.Nodes = r.nodeReports()
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           storeQueue(ctx),
@@ -101,6 +115,30 @@ func (r *runState) report(ctx workflow.Context, end bool) {
 			workflow.GetLogger(ctx).Warn("record the run's end", "error", err)
 		}
 	}
+}
+
+// nodeReports lists the nodes that ran (completed or failed), in document order.
+func (r *runState) nodeReports() []NodeReport {
+	var out []NodeReport
+	for i, pn := range r.plan.nodes {
+		n := &r.nodes[i].NodeState
+		if n.Status != NodeCompleted && n.Status != NodeFailed || n.ReusedFrom != "" {
+			continue
+		}
+		nr := NodeReport{Node: pn.node.ID, Failed: n.Status == NodeFailed || n.Port == designer.PortError}
+		if n.StartedAt != nil && n.EndedAt != nil {
+			ms := n.EndedAt.Sub(*n.StartedAt).Milliseconds()
+			nr.DurationMs = &ms
+		}
+		if pn.node.Kind == designer.KindLLM {
+			if u, ok := NodeUsage(n.Output); ok && u.HasCost {
+				c := u.Cost
+				nr.Cost = &c
+			}
+		}
+		out = append(out, nr)
+	}
+	return out
 }
 
 // bookkeepingActivities are activities of the run itself, not of a node: the timeline

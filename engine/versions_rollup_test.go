@@ -12,7 +12,15 @@ import (
 // RecordRunReport makes the engine tests' task store a RunRecorder, as enginestore's is.
 func (s storeTasks) RecordRunReport(ctx context.Context, r RunReport) error {
 	return s.RecordRun(ctx, store.RunRollup{RunID: r.RunID, GraphID: r.GraphID, Version: r.Version, Status: r.Status, Seq: r.Seq,
-		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Tokens: r.Tokens, Cost: r.Cost})
+		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Tokens: r.Tokens, Cost: r.Cost, Nodes: nodeRollups(r.Nodes)})
+}
+
+func nodeRollups(ns []NodeReport) []store.NodeRollup {
+	out := make([]store.NodeRollup, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, store.NodeRollup{NodeID: n.Node, Failed: n.Failed, DurationMs: n.DurationMs, Cost: n.Cost})
+	}
+	return out
 }
 
 // TestRunRollupFromRuns: runs report themselves to the store: a run waiting at an approval
@@ -69,5 +77,14 @@ func TestRunRollupFromRuns(t *testing.T) {
 	}
 	if open, _ := db.OpenRunsByVersion(ctx, "refund"); len(open) != 0 {
 		t.Errorf("open runs after the end = %+v", open)
+	}
+	// The nodes that ran, under the version the run ended on: pay and audit ran, tell did not.
+	figs, err := db.VersionNodeFigures(ctx, "refund", time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := figs[2]; f["review"] == nil || f["review"].Runs != 1 || f["audit"] == nil || f["pay"] == nil || f["tell"] != nil ||
+		f["pay"].Failed != 0 || f["pay"].DurationP95Ms == nil {
+		t.Errorf("node figures = %s", toJSON(figs))
 	}
 }

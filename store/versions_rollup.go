@@ -20,6 +20,16 @@ type RunRollup struct {
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	Tokens    *int64     `json:"tokens,omitempty"`
 	Cost      *float64   `json:"cost,omitempty"`
+	// Nodes are what the nodes that ran did, sent with the end.
+	Nodes []NodeRollup `json:"nodes,omitempty"`
+}
+
+// NodeRollup is one node of an ended run: whether it failed, how long it took, its cost.
+type NodeRollup struct {
+	NodeID     string   `json:"node_id"`
+	Failed     bool     `json:"failed"`
+	DurationMs *int64   `json:"duration_ms,omitempty"`
+	Cost       *float64 `json:"cost,omitempty"`
 }
 
 // RecordRun records a run's report. It is idempotent (a retry of the same report changes
@@ -41,7 +51,28 @@ func (db *DB) RecordRun(ctx context.Context, r RunRollup) error {
 	if err != nil {
 		return fmt.Errorf("record run %s: %w", r.RunID, err)
 	}
-	return nil
+	return db.recordNodes(ctx, r)
+}
+
+// recordNodes keeps the nodes of an end report; the same report again replaces them.
+func (db *DB) recordNodes(ctx context.Context, r RunRollup) error {
+	if r.EndedAt == nil || len(r.Nodes) == 0 {
+		return nil
+	}
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		for _, n := range r.Nodes {
+			failed := 0
+			if n.Failed {
+				failed = 1
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_node_rollup (run_id, node_id, graph_id, version, started_at, failed, duration_ms, cost)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.RunID, n.NodeID, r.GraphID, r.Version, r.StartedAt.UnixNano(), failed,
+				nullInt64(n.DurationMs), nullFloat(n.Cost)); err != nil {
+				return fmt.Errorf("record nodes of run %s: %w", r.RunID, err)
+			}
+		}
+		return nil
+	})
 }
 
 func nullInt64(p *int64) any {

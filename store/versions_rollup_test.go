@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -73,5 +74,37 @@ func TestRunRollup(t *testing.T) {
 	}
 	if o := open[2]; o == nil || o.Total != 1 || o.Oldest.RunID != "run-o2" || !o.Oldest.StartedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("open v2 = %+v", o)
+	}
+}
+
+// TestNodeRollup: the nodes of an end report count once however often it is sent; per
+// version and node, failures, the p95 duration and the cost.
+func TestNodeRollup(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.MustOpen(t)
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	ms := func(n int64) *int64 { return &n }
+	for i := range 20 {
+		end := t0.Add(time.Minute)
+		cost := 0.5
+		r := store.RunRollup{RunID: fmt.Sprintf("run-%d", i), GraphID: "g", Version: 1, Status: "completed", Seq: 5, StartedAt: t0, EndedAt: &end,
+			Nodes: []store.NodeRollup{{NodeID: "call", Failed: i%4 == 0, DurationMs: ms(int64(100 * (i + 1))), Cost: &cost}, {NodeID: "t"}}}
+		for range 2 {
+			if err := db.RecordRun(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	figs, err := db.VersionNodeFigures(ctx, "g", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := figs[1]["call"]
+	// 20 durations 100..2000: the 95th percentile is the 19th, 1900.
+	if call == nil || call.Runs != 20 || call.Failed != 5 || call.DurationP95Ms == nil || *call.DurationP95Ms != 1900 || call.Cost != 10 {
+		t.Fatalf("call = %+v", call)
+	}
+	if tf := figs[1]["t"]; tf == nil || tf.Runs != 20 || tf.Failed != 0 || tf.DurationP95Ms != nil {
+		t.Errorf("t = %+v", tf)
 	}
 }

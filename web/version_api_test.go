@@ -137,7 +137,12 @@ func TestVersionStatsOnEngine(t *testing.T) {
 			P95         *int64         `json:"duration_p95_ms"`
 			OpenTasks   int            `json:"open_tasks"`
 			Decisions   map[string]int `json:"decisions"`
-			Draining    struct {
+			Nodes       map[string]struct {
+				Runs   int    `json:"runs"`
+				Failed int    `json:"failed"`
+				P95    *int64 `json:"duration_p95_ms"`
+			} `json:"nodes"`
+			Draining struct {
 				Total  int `json:"total"`
 				Oldest *struct {
 					RunID string `json:"run_id"`
@@ -165,7 +170,8 @@ func TestVersionStatsOnEngine(t *testing.T) {
 	}
 	v2, v1 := s.Versions[0], s.Versions[1]
 	if v2.Version != 2 || len(v2.Runs) != 1 || v2.SuccessRate == nil || *v2.SuccessRate != 1 || v2.P50 == nil || v2.P95 == nil ||
-		*v2.P50 > *v2.P95 || v2.OpenTasks != 0 || len(v2.Decisions) != 0 || v2.Draining.Total != 0 {
+		*v2.P50 > *v2.P95 || v2.OpenTasks != 0 || len(v2.Decisions) != 0 || v2.Draining.Total != 0 ||
+		v2.Nodes["t"].Runs != 3 || v2.Nodes["t"].Failed != 0 || v2.Nodes["t"].P95 == nil {
 		t.Errorf("v2 = %+v", v2)
 	}
 	if v1.Version != 1 || len(v1.Runs) != 2 || *v1.SuccessRate != 1 || v1.OpenTasks != 1 || v1.Decisions["reject"] != 1 ||
