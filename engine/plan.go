@@ -184,6 +184,41 @@ func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 	if len(g.Nodes) == 0 {
 		ps = append(ps, designer.Problem{Field: "nodes", Message: "a graph needs at least one node"})
 	}
+	p.compileNodes(&ps, configs)
+	p.compileEdges(&ps, configs)
+	if g.Output != "" {
+		out, err := designer.CompileExpr(g.Output)
+		if err != nil {
+			ps = append(ps, designer.Problem{Field: "output", Message: err.Error()})
+			var ee *designer.ExprError
+			if errors.As(err, &ee) {
+				ps[len(ps)-1].Column, ps[len(ps)-1].Message = ee.Column, ee.Message
+			}
+		}
+		p.output = out
+	}
+	if len(ps) == 0 {
+		if cycle := p.findCycle(); cycle != nil {
+			ps = append(ps, designer.Problem{Field: "edges",
+				Message: "cycle through nodes " + strings.Join(cycle, " → ")})
+		}
+	}
+	if len(ps) == 0 {
+		p.events = p.estimateHistory(configs)
+		if prob := tooLarge(p.events); prob != nil {
+			ps = append(ps, *prob)
+		}
+	}
+	if len(ps) > 0 {
+		return nil, &DefinitionError{Problems: ps}
+	}
+	return p, nil
+}
+
+// compileNodes indexes the graph's nodes and checks each one's id, join, on_error, retry,
+// timeout and kind (and config, when configs).
+func (p *plan) compileNodes(ps *problemList, configs bool) {
+	g := p.graph
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
 		if !nodeIDPattern.MatchString(n.ID) {
@@ -205,8 +240,8 @@ func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 			ps.nodef(n.ID, "on_error", "on_error must be %q, %q or %q, not %q", designer.OnErrorFail,
 				designer.OnErrorContinue, designer.OnErrorHold, pn.onError)
 		}
-		pn.retry = compileRetry(n, &ps)
-		pn.timeout = compileTimeout(n, &ps)
+		pn.retry = compileRetry(n, ps)
+		pn.timeout = compileTimeout(n, ps)
 		k, ok := kindFor(n.Kind)
 		if !ok {
 			ps.nodef(n.ID, "kind", "unknown kind %q", n.Kind)
@@ -216,9 +251,14 @@ func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 		pn.cfg = &nodeConfig{}
 		if configs {
 			_, problems := pn.config()
-			ps = append(ps, problems...)
+			*ps = append(*ps, problems...)
 		}
 	}
+}
+
+// compileEdges checks each edge's ends, port and when, and links it into the plan.
+func (p *plan) compileEdges(ps *problemList, configs bool) {
+	g := p.graph
 	for i, e := range g.Edges {
 		from, okFrom := p.index[e.From]
 		to, okTo := p.index[e.To]
@@ -258,33 +298,6 @@ func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 		p.in[to] = append(p.in[to], len(p.edges))
 		p.edges = append(p.edges, pe)
 	}
-	if g.Output != "" {
-		out, err := designer.CompileExpr(g.Output)
-		if err != nil {
-			ps = append(ps, designer.Problem{Field: "output", Message: err.Error()})
-			var ee *designer.ExprError
-			if errors.As(err, &ee) {
-				ps[len(ps)-1].Column, ps[len(ps)-1].Message = ee.Column, ee.Message
-			}
-		}
-		p.output = out
-	}
-	if len(ps) == 0 {
-		if cycle := p.findCycle(); cycle != nil {
-			ps = append(ps, designer.Problem{Field: "edges",
-				Message: "cycle through nodes " + strings.Join(cycle, " → ")})
-		}
-	}
-	if len(ps) == 0 {
-		p.events = p.estimateHistory(configs)
-		if prob := tooLarge(p.events); prob != nil {
-			ps = append(ps, *prob)
-		}
-	}
-	if len(ps) > 0 {
-		return nil, &DefinitionError{Problems: ps}
-	}
-	return p, nil
 }
 
 func contains(list []string, s string) bool {
