@@ -374,8 +374,11 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 	case output != nil && string(output) != "null":
 		p.Output, p.HasOutput = runPrettyRaw(output), true
 	}
-	if node.Kind == designer.KindLLM && statuses[node.ID] == engine.NodeCompleted {
+	if (node.Kind == designer.KindLLM || node.Kind == designer.KindAgent) && statuses[node.ID] == engine.NodeCompleted {
 		p.Usage = llmNodeUsage(rv.nodeOutput(node.ID))
+	}
+	if node.Kind == designer.KindAgent {
+		p.ToolCalls = agentToolCalls(rv.nodeOutput(node.ID))
 	}
 	if sp, ok := nodeSpans(&engine.Timeline{Entries: runEntriesOf(entries)}, rv.now)[node.ID]; ok {
 		from, to := sp.start.Sub(tl.StartedAt), sp.end.Sub(tl.StartedAt)

@@ -120,4 +120,13 @@ func TestAgentToolTaskForm(t *testing.T) {
 	if out := toJSONString(run.Nodes["agent"].Output); !strings.Contains(out, `"edits":[{"arg":"amount","from":4000,"to":400}]`) {
 		t.Errorf("agent output = %s", out)
 	}
+	// The inspector lists the call with its approval and the edit, and the agent's usage.
+	insp := app.signedIn("dev", store.RoleDeveloper).get("/runs/" + runID + "?node=agent")
+	wantStatus(t, insp, http.StatusOK)
+	for _, want := range []string{`data-testid="inspector-tool-call-1-0"`, "Approved by bob", "amount: 4000 → 400",
+		`{&#34;amount&#34;:400,&#34;order&#34;:&#34;A-7&#34;}`, `data-testid="inspector-tokens"`} {
+		if !strings.Contains(insp.Body, want) {
+			t.Errorf("inspector lacks %s", want)
+		}
+	}
 }
