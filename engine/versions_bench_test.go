@@ -17,7 +17,7 @@ import (
 // BenchmarkVersionStats_100k measures what the Versions tab and GET …/versions/stats read of
 // a graph's runs: the store's run rollup (VersionRollup, OpenRunsByVersion) and its tasks
 // (VersionTaskStats), over 100,000 runs of one graph in 5 versions, a fifth still open, in
-// a 30-day window. Runs fill the rollup themselves as they start, change and end
+// a 30-day window, with the per-node figures of their one node. Runs fill the rollup themselves as they start, change and end
 // (TestRunRollupFromRuns); here the 100,000 rows are written straight into the store's
 // SQLite file, in one transaction, as the runs would have reported them.
 func BenchmarkVersionStats_100k(b *testing.B) {
@@ -49,6 +49,13 @@ func BenchmarkVersionStats_100k(b *testing.B) {
 		}
 		if _, err := db.VersionTaskStats(ctx, "stats", since); err != nil {
 			b.Fatal(err)
+		}
+		nodes, err := db.VersionNodeFigures(ctx, "stats", since)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f := nodes[1]["t"]; f == nil || f.Runs != 16_000 || f.DurationP95Ms == nil {
+			b.Fatalf("node figures of v1 = %+v", f)
 		}
 		times = append(times, time.Since(start))
 		total, opened := 0, 0
@@ -92,6 +99,11 @@ func synthesizeRollup(path string, versions, copies int) error {
 	if err != nil {
 		return err
 	}
+	nodeStmt, err := tx.Prepare(`INSERT INTO run_node_rollup (run_id, node_id, graph_id, version, started_at, failed, duration_ms, cost)
+		VALUES (?, 't', 'stats', ?, ?, ?, ?, NULL)`)
+	if err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	for v := 1; v <= versions; v++ {
 		for i := range copies {
@@ -108,8 +120,14 @@ func synthesizeRollup(path string, versions, copies int) error {
 			case 3:
 				status = RunCancelled
 			}
-			if _, err := stmt.Exec(fmt.Sprintf("run-synth-%d-%06d", v, i), v, status, start.UnixNano(), ended, dur, tokens, cost); err != nil {
+			id := fmt.Sprintf("run-synth-%d-%06d", v, i)
+			if _, err := stmt.Exec(id, v, status, start.UnixNano(), ended, dur, tokens, cost); err != nil {
 				return err
+			}
+			if ended != nil {
+				if _, err := nodeStmt.Exec(id, v, start.UnixNano(), status == RunFailed, dur); err != nil {
+					return err
+				}
 			}
 		}
 	}

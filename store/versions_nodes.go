@@ -20,7 +20,7 @@ type NodeFigures struct {
 // or after since that have ended.
 func (db *DB) VersionNodeFigures(ctx context.Context, graphID string, since time.Time) (map[int]map[string]*NodeFigures, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT version, node_id, count(*), sum(failed), count(duration_ms), coalesce(sum(cost), 0)
-		FROM run_node_rollup WHERE graph_id = ? AND started_at >= ? GROUP BY version, node_id`, graphID, since.UnixNano())
+		FROM run_node_rollup INDEXED BY run_node_rollup_by_node WHERE graph_id = ? AND started_at >= ? GROUP BY version, node_id`, graphID, since.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("node figures of %s: %w", graphID, err)
 	}

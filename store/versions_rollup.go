@@ -108,7 +108,7 @@ var endedStatuses = map[string]bool{"completed": true, "failed": true, "cancelle
 // VersionRollup sums up, per version, a graph's runs started at or after since.
 func (db *DB) VersionRollup(ctx context.Context, graphID string, since time.Time) (map[int]*VersionRuns, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT version, status, count(*), coalesce(sum(tokens), 0), coalesce(sum(cost), 0) FROM run_rollup
-		WHERE graph_id = ? AND started_at >= ? GROUP BY version, status`, graphID, since.UnixNano())
+		INDEXED BY run_rollup_by_version WHERE graph_id = ? AND started_at >= ? GROUP BY version, status`, graphID, since.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("version rollup of %s: %w", graphID, err)
 	}

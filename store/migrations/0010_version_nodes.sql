@@ -15,5 +15,9 @@ CREATE TABLE run_node_rollup (
 	PRIMARY KEY (run_id, node_id)
 );
 
-CREATE INDEX run_node_rollup_by_start ON run_node_rollup (graph_id, started_at, version, node_id, failed, cost);
+-- In group order, so that sums per version and node need no sort.
+CREATE INDEX run_node_rollup_by_node ON run_node_rollup (graph_id, version, node_id, started_at, failed, duration_ms, cost);
 CREATE INDEX run_node_rollup_by_duration ON run_node_rollup (graph_id, version, node_id, duration_ms, started_at) WHERE duration_ms IS NOT NULL;
+
+-- run_rollup in group order (version, status), so that a window's sums need no sort.
+CREATE INDEX run_rollup_by_version ON run_rollup (graph_id, version, status, started_at, tokens, cost);
