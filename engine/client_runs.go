@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -80,11 +79,6 @@ func (e *Engine) RunHistory(ctx context.Context, runID string) ([]byte, error) {
 // runs do not count.
 func (e *Engine) CountRuns(ctx context.Context, graphID string) (int, error) {
 	return e.countRuns(ctx, graphID, "")
-}
-
-// CountRunsSince counts the runs of a graph started at or after since, draft test runs aside.
-func (e *Engine) CountRunsSince(ctx context.Context, graphID string, since time.Time) (int, error) {
-	return e.countRuns(ctx, graphID, fmt.Sprintf("StartTime >= '%s'", since.UTC().Format(time.RFC3339Nano)))
 }
 
 func (e *Engine) countRuns(ctx context.Context, graphID, extra string) (int, error) {

@@ -444,7 +444,6 @@ func TestTimelineOnServer(t *testing.T) {
 	cl := startCluster(t, t.TempDir(), Deps{})
 	g := mustGraph(t, fmt.Sprintf(`{"nodes": [{"id": "call", "kind": "http", "config": {"url": "%s/x"},
 		"retry": {"max_attempts": 3, "initial_interval": "200ms", "backoff": 1}}], "edges": []}`, flaky.URL))
-	since := time.Now().Add(-time.Minute)
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "flaky", Version: 2, Definition: g, StartedBy: "ann"})
 	if err != nil {
 		t.Fatal(err)
@@ -484,14 +483,12 @@ func TestTimelineOnServer(t *testing.T) {
 
 	// Visibility is eventually consistent; poll.
 	var rows []RunRow
-	var n, recent, none int
+	var n int
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		rows, _, err = cl.eng.ListRunRows(ctx, RunFilter{GraphID: "flaky"})
 		n, _ = cl.eng.CountRuns(ctx, "flaky")
-		recent, _ = cl.eng.CountRunsSince(ctx, "flaky", since)
-		none, _ = cl.eng.CountRunsSince(ctx, "flaky", time.Now().Add(time.Hour))
-		if err == nil && len(rows) == 1 && rows[0].Status == RunCompleted && n == 1 && recent == 1 {
+		if err == nil && len(rows) == 1 && rows[0].Status == RunCompleted && n == 1 {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -499,8 +496,8 @@ func TestTimelineOnServer(t *testing.T) {
 	if len(rows) != 1 || rows[0].RunID != id || rows[0].StartedBy != "ann" || rows[0].Version != 2 || rows[0].EndedAt == nil {
 		t.Errorf("rows = %s, %v", toJSON(rows), err)
 	}
-	if n != 1 || recent != 1 || none != 0 {
-		t.Errorf("counts: all %d, since a minute ago %d, since in an hour %d; want 1, 1, 0", n, recent, none)
+	if n != 1 {
+		t.Errorf("count = %d, want 1", n)
 	}
 	if _, err := cl.eng.CountRuns(ctx, "bad'id"); !errors.Is(err, ErrBadFilter) {
 		t.Errorf("count with a bad graph id: %v", err)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"time"
 
 	"trellis/actions"
 )
@@ -18,6 +17,4 @@ type Engine interface {
 	// CountRuns is how many runs a graph has had, so that a graph is deleted only when no
 	// run needs it.
 	CountRuns(ctx context.Context, graphID string) (int, error)
-	// CountRunsSince is how many runs of a graph started since a time.
-	CountRunsSince(ctx context.Context, graphID string, since time.Time) (int, error)
 }

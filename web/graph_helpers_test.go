@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"trellis/engine"
 	"trellis/store"
@@ -51,10 +50,6 @@ func (engineWithoutRuns) Decide(_ context.Context, runID, _ string, _ engine.Dec
 
 func (engineWithoutRuns) CountRuns(context.Context, string) (int, error) { return 0, nil }
 
-func (engineWithoutRuns) CountRunsSince(context.Context, string, time.Time) (int, error) {
-	return 0, nil
-}
-
 // recordingStarter stands in for the workflow engine when a test gets as far as starting a
 // run. The engine (Temporal) is a third-party boundary for this package, tested in engine/;
 // here it only records what web hands it, so the tests can check that.
@@ -84,10 +79,6 @@ type countingStarter struct {
 }
 
 func (c *countingStarter) CountRuns(_ context.Context, graphID string) (int, error) {
-	return c.runs[graphID], nil
-}
-
-func (c *countingStarter) CountRunsSince(_ context.Context, graphID string, _ time.Time) (int, error) {
 	return c.runs[graphID], nil
 }
 

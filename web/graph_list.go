@@ -59,20 +59,17 @@ func (s *Server) graphListProps(c echo.Context) (templates.GraphListProps, error
 		return templates.GraphListProps{}, err
 	}
 	p := templates.GraphListProps{CanEdit: viewer(c).HasRole(store.RoleAnalyst)}
-	runs := s.deps.Runs
-	p.ShowRunsLastDay = runs != nil
-	since := s.cfg.Now().Add(-24 * time.Hour)
+	// Runs of the last day, for all graphs in one query of the store's run rollup.
+	var recent map[string]int
+	if p.ShowRunsLastDay = s.deps.Runs != nil; p.ShowRunsLastDay {
+		if recent, err = s.deps.Graphs.RunsStartedSince(ctx, s.cfg.Now().Add(-24*time.Hour)); err != nil {
+			s.log.Warn("count recent runs", slog.Any("error", err))
+		}
+	}
 	users := s.graphSubgraphUsers(ctx, list)
 	for _, g := range list {
 		row := templates.GraphListRow{ID: g.ID, Name: g.Name, LatestVersion: g.LatestVersion, DraftChanged: g.DraftChanged,
-			UpdatedBy: g.UpdatedBy, UpdatedAt: g.UpdatedAt}
-		if runs != nil {
-			n, err := runs.CountRunsSince(ctx, g.ID, since)
-			if err != nil {
-				s.log.Warn("count recent runs", slog.String("graph", g.ID), slog.Any("error", err))
-			}
-			row.RunsLastDay = n
-		}
+			UpdatedBy: g.UpdatedBy, UpdatedAt: g.UpdatedAt, RunsLastDay: recent[g.ID]}
 		if p.CanEdit {
 			row.DeleteRefusal = s.graphDeleteRefusal(ctx, g.ID, g.LatestVersion, users[g.ID])
 		}
@@ -119,4 +116,3 @@ func (s *Server) graphDeleteRefusal(ctx context.Context, id string, latest int, 
 	}
 	return ""
 }
-

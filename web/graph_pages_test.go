@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"trellis/store"
 )
@@ -125,8 +127,16 @@ func TestGraphCreateRenameDuplicateDelete(t *testing.T) {
 	if _, err := app.DB.GetGraph(context.Background(), "refund-flow"); err != nil {
 		t.Fatal("the graph with runs was deleted")
 	}
+	// The last day's runs come from the store's run rollup: one a day ago does not count.
+	now := app.Clock.Now()
+	for i, at := range []time.Time{now.Add(-25 * time.Hour), now.Add(-time.Hour), now} {
+		r := store.RunRollup{RunID: fmt.Sprintf("run-%d", i), GraphID: "refund-flow", Version: 1, Status: "running", Seq: 1, StartedAt: at}
+		if err := app.DB.RecordRun(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	list := ana.get("/graphs").Body
-	wantContains(t, list, `data-testid="runs-last-day"`)
+	wantContains(t, list, `data-testid="runs-last-day">2</td>`)
 
 	starter.runs["refund-flow"] = 0
 	r = ana.postForm("/graphs/refund-flow/delete", nil)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,6 +34,8 @@ type GraphStore interface {
 	GetVersion(ctx context.Context, id string, version int) (*store.Version, error)
 	LatestVersion(ctx context.Context, id string) (*store.Version, error)
 	RetireVersion(ctx context.Context, id string, version int) error
+	// RunsStartedSince counts each graph's runs started since a time, in one query.
+	RunsStartedSince(ctx context.Context, since time.Time) (map[string]int, error)
 }
 
 // Role sets of the graph routes (admins have every role).
