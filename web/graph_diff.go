@@ -71,11 +71,7 @@ func (s *Server) graphDiffAPI(c echo.Context) error {
 // with what changed coloured, and the changed fields node by node.
 func (s *Server) graphDiff(c echo.Context) error {
 	ctx := c.Request().Context()
-	g, err := s.graphParam(c)
-	if err != nil {
-		return err
-	}
-	versions, err := s.deps.Graphs.ListVersions(ctx, g.ID)
+	g, versions, err := s.graphVersionsParam(c)
 	if err != nil {
 		return err
 	}

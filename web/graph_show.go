@@ -31,11 +31,7 @@ type graphShowResponse struct {
 // (also in ETag, for If-Match on PUT …/draft) and the versions, newest first.
 func (s *Server) graphShowAPI(c echo.Context) error {
 	ctx := c.Request().Context()
-	g, err := s.graphParam(c)
-	if err != nil {
-		return err
-	}
-	versions, err := s.deps.Graphs.ListVersions(ctx, g.ID)
+	g, versions, err := s.graphVersionsParam(c)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,16 @@ func (s *Server) graphParam(c echo.Context) (*store.Graph, error) {
 	return s.deps.Graphs.GetGraph(c.Request().Context(), id)
 }
 
+// graphVersionsParam is graphParam with the graph's versions, newest first.
+func (s *Server) graphVersionsParam(c echo.Context) (*store.Graph, []store.Version, error) {
+	g, err := s.graphParam(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	versions, err := s.deps.Graphs.ListVersions(c.Request().Context(), g.ID)
+	return g, versions, err
+}
+
 // parseGraphVersion reads a version number such as "3" (or "v3").
 func parseGraphVersion(text string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(text), "v"))
