@@ -87,6 +87,7 @@ func (loopKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 		return nodeResult{Attempts: attempts}, err
 	}
 	for it := 1; it <= c.max; it++ {
+		x.r.nodes[x.idx].Rounds = &RoundProgress{Iteration: it, Max: c.max}
 		childID := fmt.Sprintf("%s.%s.%d", x.r.rootRunID(), x.node.ID, it)
 		out, err := body.run(ctx, x, childID, map[string]any{"state": state, "iteration": it},
 			fmt.Sprintf("iteration %d of loop %s", it, x.node.ID))

@@ -162,6 +162,10 @@ func TestLoopSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate.waitHeld(t, 1)
+	waitRun(t, cl.eng, id, "iteration 3 under way", func(r *Run) bool {
+		p := r.Nodes["l"].Rounds
+		return p != nil && *p == RoundProgress{Iteration: 3, Max: 5}
+	})
 	cl.stop()
 	close(gate.release)
 
@@ -169,6 +173,9 @@ func TestLoopSurvivesRestart(t *testing.T) {
 	run := waitRun(t, cl.eng, id, "ended", ended)
 	if run.Status != RunCompleted {
 		t.Fatalf("run %s: %s", run.Status, toJSON(run))
+	}
+	if p := run.Nodes["l"].Rounds; p == nil || *p != (RoundProgress{Iteration: 5, Max: 5}) {
+		t.Errorf("rounds of the ended loop = %+v, want iteration 5 of 5", p)
 	}
 	out := run.Nodes["l"].Output.(map[string]any)
 	if toJSON(out["state"]) != `{"sum":15}` || out["iterations"] != float64(5) {

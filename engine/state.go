@@ -48,8 +48,16 @@ type NodeState struct {
 	// Corrected says who corrected that output, and what was recorded.
 	ReusedFrom string      `json:"reused_from,omitempty"`
 	Corrected  *Correction `json:"corrected,omitempty"`
-	// Items is a map's progress while it runs (and how it ended).
-	Items *ItemProgress `json:"items,omitempty"`
+	// Items is a map's progress while it runs (and how it ended); Rounds a loop's.
+	Items  *ItemProgress  `json:"items,omitempty"`
+	Rounds *RoundProgress `json:"rounds,omitempty"`
+}
+
+// RoundProgress is a loop's iteration: the one running (the last, once the loop has ended)
+// and the most it may run. Like ItemProgress, it is state only.
+type RoundProgress struct {
+	Iteration int `json:"iteration"`
+	Max       int `json:"max"`
 }
 
 // ItemProgress counts a map's items: how many there are, have completed and have failed.

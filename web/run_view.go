@@ -212,6 +212,9 @@ func (rv *runView) nodeNote(id, status string) string {
 		if p := rv.run.Nodes[id].Items; p != nil {
 			note += ", " + itemProgressText(p)
 		}
+		if p := rv.run.Nodes[id].Rounds; p != nil {
+			note += ", iteration " + strconv.Itoa(p.Iteration) + " of at most " + strconv.Itoa(p.Max)
+		}
 	}
 	return note
 }
