@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -107,8 +108,16 @@ func TestServeMCPTools(t *testing.T) {
 	data := t.TempDir()
 	tokenFile := filepath.Join(t.TempDir(), "worker.token")
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	app := startServe(t, ctx, data, "--worker-token-file", tokenFile, "--http-allow-private")
+	// Serve must have stopped before the data dir is removed.
+	defer func() {
+		cancel()
+		select {
+		case <-app.done:
+		case <-time.After(time.Minute):
+			t.Error("serve did not stop")
+		}
+	}()
 	for _, args := range [][]string{
 		{"mcp", "set", "orders", "--url", svc.URL + "/mcp", "--header-secret", "MCP_TOKEN", "--data", data},
 		{"secret", "set", "MCP_TOKEN", "--value-stdin", "--data", data},
