@@ -29,7 +29,7 @@ const historyDir = "testdata/histories"
 // on all of them so that none goes missing unnoticed.
 var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "loop", "map", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait",
-	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped"}
+	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped", "rollup"}
 
 type recording struct {
 	name   string

@@ -23,6 +23,10 @@ func nodeRollups(ns []NodeReport) []store.NodeRollup {
 	return out
 }
 
+// rollupHistory is the recorded run of TestRunRollupFromRuns (go test ./engine/ -run
+// TestRunRollupFromRuns -update): reports at start, on waiting, on the move and at the end.
+const rollupHistory = "rollup"
+
 // TestRunRollupFromRuns: runs report themselves to the store: a run waiting at an approval
 // is open and waiting, a run that moves counts under its new version, and once decided it
 // is completed with its duration; a draft test run reports nothing. The rollup is in the
@@ -77,6 +81,9 @@ func TestRunRollupFromRuns(t *testing.T) {
 	}
 	if open, _ := db.OpenRunsByVersion(ctx, "refund"); len(open) != 0 {
 		t.Errorf("open runs after the end = %+v", open)
+	}
+	if *update {
+		writeHistory(t, cl.c, id, rollupHistory, "no-secret-in-this-run")
 	}
 	// The nodes that ran, under the version the run ended on: pay and audit ran, tell did not.
 	figs, err := db.VersionNodeFigures(ctx, "refund", time.Now().Add(-time.Hour))
