@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -59,6 +60,7 @@ func (s *Server) taskPageProps(c echo.Context, t *store.Task, sch *designer.Sche
 		Form:             templates.TaskDecisionForm{Outcomes: taskOutcomes(t.Outcomes), NoComment: taskFormHasComment(sch)},
 	}
 	p.Input, p.Upstream = taskContextParts(t.Context)
+	p.Item = s.taskItem(c, t)
 	if t.Decision != nil {
 		p.Decision = &templates.TaskDecisionView{Outcome: t.Decision.Outcome, DecidedBy: t.Decision.DecidedBy,
 			DecidedAt: t.Decision.DecidedAt, Auto: t.Decision.DecidedBy == store.SystemActor,
@@ -225,4 +227,36 @@ func dueSuffix(due *time.Time) string {
 		return ""
 	}
 	return ", due " + due.UTC().Format("2 Jan 2006 15:04") + " UTC"
+}
+
+// taskItemWindow is how many of a map item's siblings its page links on each side.
+const taskItemWindow = 10
+
+// taskItem places the task of a map item among its siblings: "item 3 of 12" (the count from
+// the run's state, or the tasks there are when the run cannot be asked) and links to the
+// nearest siblings' tasks. Nil for any other task.
+func (s *Server) taskItem(c echo.Context, t *store.Task) *templates.TaskItem {
+	node, index, ok := store.MapItemOf(t.NodeID)
+	if !ok {
+		return nil
+	}
+	ctx := c.Request().Context()
+	siblings, err := s.deps.Tasks.ItemTasks(ctx, t.RunID, node)
+	if err != nil {
+		s.log.Warn("sibling tasks", slog.String("task", t.ID), slog.Any("error", err))
+	}
+	item := &templates.TaskItem{Node: node, Number: index + 1, Total: len(siblings)}
+	if s.deps.Runs != nil {
+		if r, err := s.deps.Runs.GetRun(ctx, t.RunID); err == nil && r.Nodes[node].Items != nil {
+			item.Total = r.Nodes[node].Items.Total
+		}
+	}
+	for _, sib := range siblings {
+		if sib.Index < index-taskItemWindow || sib.Index > index+taskItemWindow {
+			continue
+		}
+		item.Siblings = append(item.Siblings, templates.TaskItemLink{Number: sib.Index + 1, Href: "/tasks/" + sib.ID,
+			State: sib.State, Outcome: sib.Outcome, Current: sib.ID == t.ID})
+	}
+	return item
 }
