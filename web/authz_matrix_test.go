@@ -251,3 +251,57 @@ func matrixCall(t *testing.T, app *testApp, r Route, subject string) matrixAnswe
 	resp.Body.Close()
 	return matrixAnswer{status: resp.StatusCode, location: resp.Header.Get("Location")}
 }
+
+// TestAuthorizationMatrixTasks is the object rule of tasks across every task route: a
+// reviewer outside a task's group gets 404 from each, as for a task that does not exist, and
+// the task is in no list of theirs; a member gets past every one.
+func TestAuthorizationMatrixTasks(t *testing.T) {
+	app, _ := newTaskApp(t, false)
+	task := app.addTask("run-1", "group:finance", 0)
+	if r := app.memberClient("max", "finance").get("/inbox"); !strings.Contains(r.Body, task.Title) {
+		t.Fatalf("the inbox of a member does not show the task, so the lists below prove nothing")
+	}
+	outsider := app.memberClient("olga", "legal")
+	member := app.memberClient("mia", "finance")
+	outsiderAPI := app.memberAPI("otto", "legal")
+	n := 0
+	for _, r := range app.Server.Routes() {
+		if !strings.Contains(r.Path, "/tasks/:id") {
+			continue
+		}
+		n++
+		path := strings.Replace(r.Path, ":id", task.ID, 1)
+		for who, c := range map[string]*testClient{"olga": outsider, "mia": member} {
+			var resp *testResponse
+			switch {
+			case strings.HasPrefix(path, "/api/v1/") && isSafeMethod(r.Method):
+				resp = c.do(c.request(r.Method, path, nil))
+			case strings.HasPrefix(path, "/api/v1/"):
+				resp = c.sendJSON(r.Method, path, map[string]any{"outcome": "approve", "data": map[string]any{"amount": 1}}, CSRFHeader, c.csrfToken())
+			case isSafeMethod(r.Method):
+				resp = c.get(path)
+			default:
+				resp = c.postForm(path, url.Values{"outcome": {"approve"}, "amount": {"1"}})
+			}
+			if who == "olga" && resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s %s as a reviewer of another group: %d, want 404", r.Method, path, resp.StatusCode)
+			}
+			if who == "mia" && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden) {
+				t.Errorf("%s %s as a member: %d", r.Method, path, resp.StatusCode)
+			}
+		}
+		if r.Method == http.MethodGet && strings.HasPrefix(r.Path, "/api/v1/") {
+			wantStatus(t, outsiderAPI.get(strings.TrimPrefix(path, "/api/v1")), http.StatusNotFound)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d task routes found", n)
+	}
+	for _, list := range []string{"/inbox", "/inbox?state=done", "/api/v1/tasks", "/api/v1/tasks?state=done"} {
+		r := outsider.get(list)
+		wantStatus(t, r, http.StatusOK)
+		if strings.Contains(r.Body, "/tasks/"+task.ID+`"`) || strings.Contains(r.Body, `"id":"`+task.ID+`"`) || strings.Contains(r.Body, task.Title) {
+			t.Errorf("%s lists another group's task", list)
+		}
+	}
+}
