@@ -79,7 +79,7 @@ var routeAccess = map[string]string{
 	"POST /runs/bulk": accAnaDev, "GET /batches/:id": accAnaDev, "POST /batches/:id/cancel": accDeveloper,
 
 	// Tasks: reviewers (object rules inside: TestTaskAPIShow, TestTaskPage).
-	"GET /api/v1/tasks": accReviewer, "GET /api/v1/tasks/:id": accReviewer, "POST /api/v1/tasks/:id/decision": accReviewer,
+	"GET /api/v1/tasks": accReviewer, "GET /api/v1/tasks/:id": accReviewer, "POST /api/v1/tasks/:id/decision": accReviewer, "POST /api/v1/tasks/decisions": accReviewer,
 	"POST /api/v1/tasks/:id/claim": accReviewer, "POST /api/v1/tasks/:id/unclaim": accReviewer,
 	"GET /inbox": accReviewer, "GET /tasks/:id": accReviewer, "POST /tasks/:id/decision": accReviewer,
 	"POST /tasks/:id/claim": accReviewer, "POST /tasks/:id/unclaim": accReviewer, "GET /inbox/counts": accReviewer,

@@ -11,6 +11,7 @@ func (s *Server) taskRoutes() []Route {
 		{Method: http.MethodGet, Path: "/api/v1/tasks", Roles: taskReviewers, Handler: s.taskListAPI},
 		{Method: http.MethodGet, Path: "/api/v1/tasks/:id", Roles: taskReviewers, Handler: s.taskShowAPI},
 		{Method: http.MethodPost, Path: "/api/v1/tasks/:id/decision", Roles: taskReviewers, MaxBody: taskDecisionLimit, Handler: s.taskDecideAPI},
+		{Method: http.MethodPost, Path: "/api/v1/tasks/decisions", Roles: taskReviewers, MaxBody: taskDecisionLimit, Handler: s.taskDecideManyAPI},
 		{Method: http.MethodPost, Path: "/api/v1/tasks/:id/claim", Roles: taskReviewers, MaxBody: taskFormLimit, Handler: s.taskClaimAPI(true)},
 		{Method: http.MethodPost, Path: "/api/v1/tasks/:id/unclaim", Roles: taskReviewers, MaxBody: taskFormLimit, Handler: s.taskClaimAPI(false)},
 

@@ -40,6 +40,28 @@ func (s *Server) taskDecideAPI(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.taskJSON(done))
 }
 
+// taskDecideManyRequest is the body of POST /api/v1/tasks/decisions.
+type taskDecideManyRequest struct {
+	TaskIDs []string `json:"task_ids"`
+	taskDecisionRequest
+}
+
+// taskDecideManyAPI decides several tasks with one decision (the tasks of a map's items,
+// say): 200 with {decided, refused: [{task_id, code, message}]}; each task is decided as
+// POST …/decision would, and one refused does not stop the others.
+func (s *Server) taskDecideManyAPI(c echo.Context) error {
+	var req taskDecideManyRequest
+	if err := DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	res, err := s.actions.DecideMany(c.Request().Context(), actions.DecideManyRequest{TaskIDs: req.TaskIDs,
+		DecideRequest: actions.DecideRequest{User: CurrentUser(c), Outcome: req.Outcome, Comment: req.Comment, Data: req.Data}})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
 // taskDecide takes the decision form: inline errors when it does not fit, else back to the
 // task page, which shows the decision.
 func (s *Server) taskDecide(c echo.Context) error {
