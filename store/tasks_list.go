@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,8 +52,8 @@ type TaskFilter struct {
 
 // TaskPage is one page of tasks, newest first. Next is the cursor of the following page, ""
 // on the last one.
-// A listed task has no instructions, form, context or events, and its decision only the
-// outcome, who and when.
+// A listed task has its outcomes but no instructions, form, context or events, and its
+// decision only the outcome, who and when.
 type TaskPage struct {
 	Tasks []Task
 	Next  string
@@ -132,7 +133,7 @@ func listTasksSQL(arms []taskArm, f TaskFilter, after *cursor, limit int, now in
 	var b strings.Builder
 	var args []any
 	b.WriteString(`SELECT t.id, t.run_id, t.node_id, t.graph_id, t.version, t.title, t.assignee, t.state, t.due_at, t.created_at,
-	t.claimed_by, t.outcome, t.decided_by, t.decided_at FROM (`)
+	t.claimed_by, t.outcome, t.decided_by, t.decided_at, t.outcomes FROM (`)
 	for i, a := range arms {
 		if i > 0 {
 			b.WriteString("\n\tUNION\n")
@@ -235,10 +236,13 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 		var s Task
 		var id, created int64
 		var due, decided sql.NullInt64
-		var outcome, decidedBy string
+		var outcome, decidedBy, outcomes string
 		if err := rows.Scan(&id, &s.RunID, &s.NodeID, &s.GraphID, &s.Version, &s.Title, &s.Assignee, &s.State, &due, &created,
-			&s.ClaimedBy, &outcome, &decidedBy, &decided); err != nil {
+			&s.ClaimedBy, &outcome, &decidedBy, &decided, &outcomes); err != nil {
 			return page, fmt.Errorf("list tasks: %w", err)
+		}
+		if err := json.Unmarshal([]byte(outcomes), &s.Outcomes); err != nil {
+			return page, fmt.Errorf("list tasks: outcomes of task %d: %w", id, err)
 		}
 		s.ID, s.CreatedAt, s.DueAt = taskIDString(id), fromNanos(created), timeOrNil(due)
 		if outcome != "" {

@@ -81,7 +81,7 @@ var routeAccess = map[string]string{
 	// Tasks: reviewers (object rules inside: TestTaskAPIShow, TestTaskPage).
 	"GET /api/v1/tasks": accReviewer, "GET /api/v1/tasks/:id": accReviewer, "POST /api/v1/tasks/:id/decision": accReviewer, "POST /api/v1/tasks/decisions": accReviewer,
 	"POST /api/v1/tasks/:id/claim": accReviewer, "POST /api/v1/tasks/:id/unclaim": accReviewer,
-	"GET /inbox": accReviewer, "GET /tasks/:id": accReviewer, "POST /tasks/:id/decision": accReviewer,
+	"GET /inbox": accReviewer, "POST /inbox/decisions": accReviewer, "GET /tasks/:id": accReviewer, "POST /tasks/:id/decision": accReviewer,
 	"POST /tasks/:id/claim": accReviewer, "POST /tasks/:id/unclaim": accReviewer, "GET /inbox/counts": accReviewer,
 
 	// Triggers: analysts.

@@ -17,6 +17,7 @@ func (s *Server) taskRoutes() []Route {
 
 		// Pages.
 		{Method: http.MethodGet, Path: "/inbox", Roles: taskReviewers, Handler: s.inboxShow},
+		{Method: http.MethodPost, Path: "/inbox/decisions", Roles: taskReviewers, MaxBody: taskDecisionLimit, Handler: s.inboxDecideMany},
 		{Method: http.MethodGet, Path: "/tasks/:id", Roles: taskReviewers, Handler: s.taskShow},
 		{Method: http.MethodPost, Path: "/tasks/:id/decision", Roles: taskReviewers, MaxBody: taskDecisionLimit, Handler: s.taskDecide},
 		{Method: http.MethodPost, Path: "/tasks/:id/claim", Roles: taskReviewers, MaxBody: taskFormLimit, Handler: s.taskClaim(true)},

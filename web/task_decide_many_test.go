@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"trellis/engine"
 )
@@ -51,4 +54,49 @@ func TestDecideManyOnEngine(t *testing.T) {
 	for _, body := range []map[string]any{{"task_ids": []string{}, "outcome": "approve"}, {"task_ids": []string{ids[0], ids[0]}, "outcome": "approve"}} {
 		wantAPIError(t, ann.send(http.MethodPost, "/tasks/decisions", body), http.StatusUnprocessableEntity, "invalid")
 	}
+}
+
+const checkItemsDoc = `{"format": "trellis.graph/v1", "name": "Check items",
+  "nodes": [{"id": "each", "kind": "map", "config": {"items": "['a', 'b', 'c']",
+     "node": {"kind": "approval", "config": {"title": "Check {{ item }}", "assignee": "group:finance"}}}}],
+  "edges": []}`
+
+// TestInboxDecideTicked: the inbox's open tab ticks tasks and decides them with one outcome
+// (here the three items of a map); the page says how many were decided and which were not,
+// and why; ticking none is refused with a 422.
+func TestInboxDecideTicked(t *testing.T) {
+	app := newEngineApp(t)
+	ana := app.api("ana", "analyst")
+	g := ana.createGraph("Check items", checkItemsDoc)
+	wantStatus(t, ana.send(http.MethodPost, "/graphs/"+g+"/versions", map[string]any{"note": "first"}), http.StatusCreated)
+	r := ana.send(http.MethodPost, "/graphs/"+g+"/runs", map[string]any{"input": map[string]any{}})
+	wantStatus(t, r, http.StatusCreated)
+	runID := r.JSON(t)["run_id"].(string)
+	var ids []string
+	deadline := time.Now().Add(60 * time.Second)
+	for len(ids) < 3 && time.Now().Before(deadline) {
+		items, _ := app.DB.ItemTasks(context.Background(), runID, "each")
+		ids = ids[:0]
+		for _, it := range items {
+			ids = append(ids, it.ID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("item tasks = %v", ids)
+	}
+	c := app.memberClient("ann", "finance")
+	page := c.get("/inbox")
+	wantStatus(t, page, http.StatusOK)
+	taskWants(t, "inbox", page.Body, `data-testid="inbox-decide"`, `data-testid="inbox-tick-`+ids[0]+`"`, `<option value="approve">`)
+
+	r2 := c.postForm("/inbox/decisions", url.Values{"outcome": {"approve"}, "comment": {"all fine"}, "task_id": {ids[0], ids[1], ids[2]}})
+	wantStatus(t, r2, http.StatusOK)
+	taskWants(t, "result", r2.Body, `data-testid="inbox-bulk-result"`, "3 tasks decided.")
+	if run := app.waitRun(runID); run.Status != engine.RunCompleted {
+		t.Fatalf("run = %s", run.Status)
+	}
+	again := c.postForm("/inbox/decisions", url.Values{"outcome": {"approve"}, "task_id": {ids[0]}})
+	taskWants(t, "again", again.Body, "0 tasks decided.", `data-testid="inbox-refused-`+ids[0]+`"`, "Check a")
+	wantStatus(t, c.postForm("/inbox/decisions", url.Values{"outcome": {"approve"}}), http.StatusUnprocessableEntity)
 }

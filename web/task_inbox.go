@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"trellis/actions"
 	"trellis/store"
 	"trellis/templates"
 )
@@ -53,7 +55,16 @@ func (s *Server) inboxShow(c echo.Context) error {
 	p.Mine, p.Groups = counts.Mine, counts.Groups
 	var names map[string]string
 	p.Graphs, names = s.inboxGraphs(ctx, p.Graph)
+	seen := map[string]bool{}
 	for _, t := range page.Tasks {
+		if t.State == store.TaskOpen {
+			for _, o := range t.Outcomes {
+				if !seen[o] {
+					seen[o] = true
+					p.Outcomes = append(p.Outcomes, o)
+				}
+			}
+		}
 		outcome, by, at := t.Decided()
 		p.Rows = append(p.Rows, templates.InboxRow{ID: t.ID, Title: t.Title, GraphID: t.GraphID, GraphName: names[t.GraphID], Version: t.Version,
 			NodeID: t.NodeID, Assignee: assigneeWords(t.Assignee), State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt,
@@ -65,7 +76,11 @@ func (s *Server) inboxShow(c echo.Context) error {
 	if after != "" {
 		p.FirstURL = withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, ""), version)
 	}
-	return Render(c, http.StatusOK, templates.Page{Title: "Inbox", Section: "/inbox", Body: templates.Inbox(p)})
+	status := http.StatusOK
+	if p.Bulk = s.inboxBulk(c); p.Bulk != nil && p.Bulk.Error != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	return Render(c, status, templates.Page{Title: "Inbox", Section: "/inbox", Body: templates.Inbox(p)})
 }
 
 // inboxGraphs lists the graphs for the filter by name, and maps ids to names for the rows;
@@ -120,4 +135,43 @@ func (s *Server) inboxCounts(c echo.Context) error {
 		total = counts.Total()
 	}
 	return RenderFragment(c, http.StatusOK, templates.InboxNavCount(total, true))
+}
+
+// inboxBulkKey holds what deciding the ticked tasks did, for the inbox page drawn after it.
+const inboxBulkKey = "inbox-bulk"
+
+// inboxBulk is what inboxDecideMany did, or nil on a plain GET.
+func (s *Server) inboxBulk(c echo.Context) *templates.InboxBulk {
+	b, _ := c.Get(inboxBulkKey).(*templates.InboxBulk)
+	return b
+}
+
+// inboxDecideMany decides the ticked tasks with one outcome and comment (actions.DecideMany)
+// and shows the inbox's open tab with what was decided and what was refused, and why.
+func (s *Server) inboxDecideMany(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return NewError(http.StatusBadRequest, "The form could not be read.")
+	}
+	ids := form["task_id"]
+	b := &templates.InboxBulk{}
+	res, err := s.actions.DecideMany(c.Request().Context(), actions.DecideManyRequest{TaskIDs: ids,
+		DecideRequest: actions.DecideRequest{User: CurrentUser(c), Outcome: form.Get("outcome"), Comment: form.Get("comment")}})
+	var ae *actions.Error
+	switch {
+	case errors.As(err, &ae) && ae.Kind == actions.Invalid:
+		b.Error = ae.Message
+	case err != nil:
+		return err
+	}
+	b.Decided = len(res.Decided)
+	for _, r := range res.Refused {
+		title := "Task " + r.TaskID
+		if t, err := s.deps.Tasks.GetTask(c.Request().Context(), r.TaskID); err == nil {
+			title = t.Title
+		}
+		b.Refused = append(b.Refused, templates.InboxRefusal{TaskID: r.TaskID, Title: title, Message: r.Message})
+	}
+	c.Set(inboxBulkKey, b)
+	return s.inboxShow(c)
 }
