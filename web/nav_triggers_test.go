@@ -33,6 +33,10 @@ func TestNavLinksToTriggersAndNotifications(t *testing.T) {
 		t.Errorf("a developer, who may not manage triggers, is offered the link")
 	}
 
+	// Everyone's own notification settings are a link away, from the name in the header.
+	r = app.signedIn("rev", store.RoleReviewer).get("/inbox")
+	wantBody(t, r, `href="/settings/notifications" data-testid="user-settings-link"`, "your notification settings")
+
 	admin := app.signedIn("ada", store.RoleAdmin)
 	r = admin.get("/admin/users")
 	wantBody(t, r, `href="/admin/notifications" data-testid="admin-nav-notifications"`)
