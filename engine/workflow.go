@@ -167,27 +167,8 @@ func (r *runState) setupKindsSeen(ctx workflow.Context, seen map[string]bool) er
 }
 
 func (r *runState) run(ctx workflow.Context) (any, error) {
-	if err := r.setupRecovery(ctx); err != nil {
+	if err := r.begin(ctx); err != nil {
 		return nil, r.failRun(err)
-	}
-	if err := r.setupMigrate(ctx); err != nil {
-		return nil, r.failRun(err)
-	}
-	r.rollupStart(ctx)
-	if err := r.setupKinds(ctx); err != nil {
-		return nil, r.failRun(err)
-	}
-	carried := r.carryOver(ctx)
-	for i := range r.plan.nodes {
-		if len(r.plan.in[i]) == 0 && !r.decided[i] {
-			r.decided[i] = true
-			r.queue = append(r.queue, i)
-		}
-	}
-	for _, i := range carried {
-		if err := r.propagate(ctx, i); err != nil {
-			return nil, r.failRun(err)
-		}
 	}
 	runCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -247,6 +228,40 @@ func (r *runState) run(ctx workflow.Context) (any, error) {
 			cancel()
 		}
 	}
+	return r.conclude(ctx, failure)
+}
+
+// begin registers the run's handlers (recovery, moves, the kinds'), reports the start, and
+// queues the nodes without inputs and what follows the nodes a rewind carried over.
+func (r *runState) begin(ctx workflow.Context) error {
+	if err := r.setupRecovery(ctx); err != nil {
+		return err
+	}
+	if err := r.setupMigrate(ctx); err != nil {
+		return err
+	}
+	r.rollupStart(ctx)
+	if err := r.setupKinds(ctx); err != nil {
+		return err
+	}
+	carried := r.carryOver(ctx)
+	for i := range r.plan.nodes {
+		if len(r.plan.in[i]) == 0 && !r.decided[i] {
+			r.decided[i] = true
+			r.queue = append(r.queue, i)
+		}
+	}
+	for _, i := range carried {
+		if err := r.propagate(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// conclude ends the run once nothing is in flight: failed, cancelled, or completed with the
+// graph's output, reported in each case.
+func (r *runState) conclude(ctx workflow.Context, failure error) (any, error) {
 	r.endIncidents(failure, ctx.Err() != nil)
 	if failure != nil {
 		r.upsertUsage(ctx)
