@@ -182,7 +182,7 @@ func TestVersionStatsOnEngine(t *testing.T) {
 
 	page := app.signedIn("ana", store.RoleAnalyst).get("/graphs/refund/versions")
 	wantStatus(t, page, http.StatusOK)
-	for _, want := range []string{`data-testid="outcome-1"`, `data-testid="outcome-2"`, `data-testid="compare-table"`, `data-testid="draining-1"`, waiting, "1 reject"} {
+	for _, want := range []string{`data-testid="outcome-1"`, `data-testid="outcome-2"`, `data-testid="compare-table"`, `data-testid="draining-1"`, waiting, "1 reject", "Node t: failed", "Node t: p95"} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("the Versions tab lacks %s", want)
 		}

@@ -215,7 +215,50 @@ func versionCompare(c echo.Context, graphID string, rep *actions.VersionReport) 
 		cmp.Rows = append(cmp.Rows, templates.CompareRow{Label: "Decided " + o,
 			A: decisionShare(a.Decisions, o), B: decisionShare(b.Decisions, o)})
 	}
+	cmp.Rows = append(cmp.Rows, nodeCompareRows(a.Nodes, b.Nodes)...)
 	return cmp
+}
+
+// nodeCompareRows are the per-node figures of two versions, node by node (ids in order):
+// the share of its runs that failed and its p95 duration, the better side marked.
+func nodeCompareRows(a, b map[string]*store.NodeFigures) []templates.CompareRow {
+	ids := make([]string, 0, len(a)+len(b))
+	for id := range a {
+		ids = append(ids, id)
+	}
+	for id := range b {
+		if a[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	failRate := func(f *store.NodeFigures) *float64 {
+		if f == nil || f.Runs == 0 {
+			return nil
+		}
+		r := float64(f.Failed) / float64(f.Runs)
+		return &r
+	}
+	failText := func(f *store.NodeFigures) string {
+		if f == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%d of %d", f.Failed, f.Runs)
+	}
+	p95 := func(f *store.NodeFigures) *int64 {
+		if f == nil {
+			return nil
+		}
+		return f.DurationP95Ms
+	}
+	var rows []templates.CompareRow
+	for _, id := range ids {
+		fa, fb := a[id], b[id]
+		rows = append(rows,
+			templates.CompareRow{Label: "Node " + id + ": failed", A: failText(fa), B: failText(fb), Better: better(failRate(fa), failRate(fb), false)},
+			templates.CompareRow{Label: "Node " + id + ": p95", A: msText(p95(fa)), B: msText(p95(fb)), Better: better(p95(fa), p95(fb), false)})
+	}
+	return rows
 }
 
 // better says which side has the better figure ("a", "b" or "" when equal or unknown).
