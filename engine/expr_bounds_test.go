@@ -143,7 +143,14 @@ func assertNoFailedTasks(t *testing.T, cl *testCluster, runID string) {
 		}
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
-			t.Errorf("run %s: workflow task failed: %v", runID, ev.GetWorkflowTaskFailedEventAttributes().GetFailure())
+			a := ev.GetWorkflowTaskFailedEventAttributes()
+			// The server refuses to complete a run while new events wait (a status report's
+			// activity completing late, on a loaded machine) and the worker runs the task
+			// again with them: that is Temporal's protocol, not a failure of the run's code.
+			if a.GetCause() == enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND {
+				continue
+			}
+			t.Errorf("run %s: workflow task failed: %v", runID, a.GetFailure())
 		}
 	}
 }
