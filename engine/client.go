@@ -257,6 +257,9 @@ func (e *Engine) getRun(ctx context.Context, runID string) (*Run, bool, error) {
 		}
 	}
 	for _, pa := range desc.GetPendingActivities() {
+		if bookkeepingActivities[pa.GetActivityType().GetName()] {
+			continue // the run's own reports are no node's
+		}
 		ns, ok := run.Nodes[pa.GetActivityId()]
 		if !ok {
 			if qerr == nil {

@@ -107,7 +107,16 @@ func TestTaskDecisionOnEngine(t *testing.T) {
 	app := newEngineApp(t)
 	runID := app.startRefund(120)
 	task := app.waitTask(runID)
-	run, err := app.eng.GetRun(context.Background(), runID)
+	// The task is stored a workflow task before the run marks its node waiting, and a busy
+	// worker may not answer the state query at once: wait for the state.
+	var run *engine.Run
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		run, err = app.eng.GetRun(context.Background(), runID)
+		if err == nil && run.Status == engine.RunWaiting && run.Nodes["review"].Status == engine.NodeWaiting {
+			break
+		}
+	}
 	if err != nil || run.Status != engine.RunWaiting || run.Nodes["review"].Status != engine.NodeWaiting {
 		t.Fatalf("run while the task is open = %+v, %v", run, err)
 	}
