@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -82,18 +83,49 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if port != 0 {
+		// A port the user chose and another process holds is their error to fix, not a retry.
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("temporal listen address: %w", err)
+		}
+		l.Close()
+	}
+	sqlCfg, err := openServerDB(filepath.Join(cfg.DataDir, "temporal.db"))
+	if err != nil {
+		return nil, err
+	}
+	// The ports are checked free, then bound by the server a moment later; another process
+	// may take one in between. The server reports that through Fatal, which panics while
+	// starting (startupFailure), so a fresh set of ports is tried instead of the process exiting.
+	var lastErr error
+	for range startAttempts {
+		s, err := startOnce(cfg, host, port, sqlCfg)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+		var sf startupFailure
+		if !errors.As(err, &sf) {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// startAttempts bounds the retries after a port was taken between the check and the bind.
+const startAttempts = 4
+
+// startOnce picks the service ports and starts the server on them.
+func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *Server, err error) {
 	// Each service needs its own ports; all but the frontend are free ports on loopback so
 	// that two instances with different data dirs can run side by side.
-	ports, err := freePorts(numServicePorts)
+	ports, err := portPicker(numServicePorts)
 	if err != nil {
 		return nil, err
 	}
 	if port == 0 {
 		port = ports[0]
-	}
-	sqlCfg, err := openServerDB(filepath.Join(cfg.DataDir, "temporal.db"))
-	if err != nil {
-		return nil, err
 	}
 	frontend := net.JoinHostPort(host, strconv.Itoa(port))
 	conf := serverConfig(frontend, host, port, ports, sqlCfg)
@@ -106,11 +138,22 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		// marshalling the same events: a data race inside the server that -race reports.
 		dynamicconfig.ExternalPayloadsEnabled.Key(): false,
 	}
-	stopping := new(atomic.Bool)
+	stopping, starting := new(atomic.Bool), new(atomic.Bool)
+	starting.Store(true)
+	defer starting.Store(false)
+	defer func() {
+		if p := recover(); p != nil {
+			sf, ok := p.(startupFailure)
+			if !ok {
+				panic(p)
+			}
+			s, err = nil, sf
+		}
+	}()
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(newServerLogger(cfg.Logger, stopping)),
+		temporal.WithLogger(serverLogger{l: cfg.Logger.With("component", "temporal"), stopping: stopping, starting: starting}),
 		temporal.WithDynamicConfigClient(dc),
 	)
 	if err != nil {
@@ -184,8 +227,8 @@ func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.S
 	return &config.Config{
 		Global: config.Global{
 			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
-			Metrics: &metrics.Config{Prometheus: &metrics.PrometheusConfig{
-				ListenAddress: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])), HandlerPath: "/metrics"}},
+			// No Metrics: Trellis serves its own /metrics, and the server's Prometheus listener
+			// is one more port to collide on, failing fatally from a goroutine.
 		},
 		Persistence: config.Persistence{
 			DefaultStore:     sqliteplugin.PluginName,
@@ -204,10 +247,10 @@ func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.S
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
 		Services: map[string]config.Service{
-			"frontend": svc(port, ports[2], hostIfNotLoopback(host)),
-			"history":  svc(ports[3], ports[4], ""),
-			"matching": svc(ports[5], ports[6], ""),
-			"worker":   svc(ports[7], ports[8], ""),
+			"frontend": svc(port, ports[1], hostIfNotLoopback(host)),
+			"history":  svc(ports[2], ports[3], ""),
+			"matching": svc(ports[4], ports[5], ""),
+			"worker":   svc(ports[6], ports[7], ""),
 		},
 		Archival: config.Archival{
 			History:    config.HistoryArchival{State: "disabled"},
@@ -230,9 +273,9 @@ func (s *Server) Stop() error {
 	return s.srv.Stop()
 }
 
-// numServicePorts: frontend, metrics, frontend membership, then gRPC and membership ports
-// for history, matching and worker.
-const numServicePorts = 9
+// numServicePorts: frontend and its membership port, then gRPC and membership ports for
+// history, matching and worker.
+const numServicePorts = 8
 
 func hostIfNotLoopback(h string) string {
 	if h == "127.0.0.1" || h == "localhost" {
@@ -241,23 +284,60 @@ func hostIfNotLoopback(h string) string {
 	return h
 }
 
-func freePorts(n int) ([]int, error) {
-	ls := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
+// portPicker is pickPorts; a test replaces it to hand out a port already taken.
+var portPicker = pickPorts
+
+// pickPorts returns n distinct ports free on loopback, chosen at random outside the
+// kernel's ephemeral range. Ports inside it are handed out to every bind(":0") and every
+// outgoing connection on the machine, so one checked free could be taken before the server
+// binds it; outside it only another embedded server choosing at the same moment could.
+func pickPorts(n int) ([]int, error) {
+	lo, hi := portWindow(ephemeralRange())
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
+	seen := make(map[int]bool, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 100*n {
+			return nil, fmt.Errorf("find %d free ports in %d-%d: too many in use", n, lo, hi)
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		p := lo + rand.IntN(hi-lo)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// ephemeralRange is the kernel's range for automatically assigned ports, or Linux's default
+// where it cannot be read.
+func ephemeralRange() (int, int) {
+	lo, hi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var a, z int
+		if n, _ := fmt.Sscan(string(b), &a, &z); n == 2 && a > 0 && z >= a {
+			lo, hi = a, z
+		}
+	}
+	return lo, hi
+}
+
+// portWindow is where pickPorts chooses: below the ephemeral range when there is room
+// above the well-known and common service ports, else above it.
+func portWindow(ephLo, ephHi int) (int, int) {
+	const floor = 10000
+	if ephLo-floor >= 4096 {
+		return floor, ephLo
+	}
+	if 65535-ephHi >= 1024 {
+		return ephHi + 1, 65536
+	}
+	return 1024, 65536 // the whole range is ephemeral; nothing is safer than anything else
 }
 
 // forgetMembers removes the cluster membership rows of the previous process. The server
@@ -286,10 +366,18 @@ func forgetMembers(sqlCfg *config.SQL) error {
 type serverLogger struct {
 	l        *slog.Logger
 	stopping *atomic.Bool
+	starting *atomic.Bool
 }
 
-func newServerLogger(l *slog.Logger, stopping *atomic.Bool) tlog.Logger {
-	return serverLogger{l: l.With("component", "temporal"), stopping: stopping}
+// startupFailure is the server's Fatal while StartServer builds it, typically a port taken
+// by another process: an error StartServer returns or retries, not an exit.
+type startupFailure struct {
+	msg  string
+	tags []any
+}
+
+func (f startupFailure) Error() string {
+	return fmt.Sprint(append([]any{"temporal server: " + f.msg}, f.tags...)...)
 }
 
 func attrs(tags []tag.Tag) []any {
@@ -320,6 +408,11 @@ func (s serverLogger) Panic(msg string, tags ...tag.Tag) {
 	panic(msg)
 }
 func (s serverLogger) Fatal(msg string, tags ...tag.Tag) {
+	if s.starting != nil && s.starting.Load() {
+		panic(startupFailure{msg: msg, tags: attrs(tags)})
+	}
 	s.l.Error(msg, attrs(tags)...)
+	// The logger may discard (tests) or buffer; the reason for the exit must be seen.
+	fmt.Fprintln(os.Stderr, append([]any{"trellis: temporal server fatal:", msg}, attrs(tags)...)...)
 	os.Exit(1)
 }
