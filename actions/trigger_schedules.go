@@ -357,11 +357,20 @@ func (t *Triggers) DeleteSchedule(ctx context.Context, graphID, id, by string) e
 	return st.DeleteScheduleRecord(ctx, id)
 }
 
-// ResolveScheduled is what a firing runs: the version (the latest not retired for 0) and its
-// definition, the input checked against its schema. It satisfies engine.ScheduleResolver:
-// a refusal wraps engine.ErrScheduleRefused.
-func (t *Triggers) ResolveScheduled(ctx context.Context, graphID string, version int, input any) (int, *designer.Graph, error) {
-	v, err := t.a.PickVersion(ctx, graphID, version)
+// ResolveScheduled is what a firing runs: the version and its definition, the input checked
+// against its schema. Version 0 ("latest") follows the graph's traffic split as a manual start
+// does, keyed by the firing's run id (or the sticky expression's value over the input), so a
+// 90/10 split is 90/10 across firings; without a split it is the latest not retired. It
+// satisfies engine.ScheduleResolver: a refusal wraps engine.ErrScheduleRefused.
+func (t *Triggers) ResolveScheduled(ctx context.Context, graphID string, version int, input any, runID string) (int, *designer.Graph, error) {
+	var v *store.Version
+	asked, err := version, error(nil)
+	if asked == 0 {
+		asked, err = t.a.routeVersion(ctx, graphID, runID, input)
+	}
+	if err == nil {
+		v, err = t.a.PickVersion(ctx, graphID, asked)
+	}
 	if err == nil {
 		var def *designer.Graph
 		if def, err = ParseVersion(v); err == nil {

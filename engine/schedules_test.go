@@ -24,7 +24,7 @@ func (m *memSchedules) setLatest(v int) {
 	m.latest = v
 }
 
-func (m *memSchedules) ResolveScheduled(ctx context.Context, graphID string, version int, _ any) (int, *designer.Graph, error) {
+func (m *memSchedules) ResolveScheduled(ctx context.Context, graphID string, version int, _ any, _ string) (int, *designer.Graph, error) {
 	if version == 0 {
 		m.mu.Lock()
 		version = m.latest

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -28,11 +29,12 @@ const activityScheduleResolve = "schedule.resolve"
 const ErrTypeSchedule = "ScheduleError"
 
 // ScheduleResolver picks what a schedule's firing runs (the store and the actions, through
-// an adapter in cmd). Version 0 means the latest version not retired. It returns an error
+// an adapter in cmd). Version 0 means the latest version not retired, or the graph's traffic
+// split where it has one, routed by runID (the firing's run id, one per firing). It returns an error
 // wrapping ErrScheduleRefused when the firing can never run (the message says why); any
 // other error is retried.
 type ScheduleResolver interface {
-	ResolveScheduled(ctx context.Context, graphID string, version int, input any) (int, *designer.Graph, error)
+	ResolveScheduled(ctx context.Context, graphID string, version int, input any, runID string) (int, *designer.Graph, error)
 }
 
 // ErrScheduleRefused is wrapped by ScheduleResolver for a firing that cannot run.
@@ -61,7 +63,9 @@ func (a *scheduleActivities) resolve(ctx context.Context, in ScheduledInput) (re
 	if a.r == nil {
 		return resolvedRun{}, temporal.NewNonRetryableApplicationError("this worker cannot resolve scheduled runs", ErrTypeSchedule, nil)
 	}
-	v, def, err := a.r.ResolveScheduled(ctx, in.GraphID, in.Version, in.Input)
+	// The run id the workflow gives its run, so a split routes each firing by its own key.
+	runID := ScheduledRunID(activity.GetInfo(ctx).WorkflowExecution.ID)
+	v, def, err := a.r.ResolveScheduled(ctx, in.GraphID, in.Version, in.Input, runID)
 	if errors.Is(err, ErrScheduleRefused) {
 		return resolvedRun{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeSchedule, nil)
 	}

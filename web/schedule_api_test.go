@@ -21,11 +21,11 @@ type lateResolver struct {
 	t  *actions.Triggers
 }
 
-func (l *lateResolver) ResolveScheduled(ctx context.Context, graphID string, version int, input any) (int, *designer.Graph, error) {
+func (l *lateResolver) ResolveScheduled(ctx context.Context, graphID string, version int, input any, runID string) (int, *designer.Graph, error) {
 	l.mu.Lock()
 	t := l.t
 	l.mu.Unlock()
-	return t.ResolveScheduled(ctx, graphID, version, input)
+	return t.ResolveScheduled(ctx, graphID, version, input, runID)
 }
 
 // newScheduleApp is a test app on the real engine whose firings resolve through its store.
