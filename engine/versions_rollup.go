@@ -19,39 +19,15 @@ const changeRunRollup = "run-rollup"
 
 const activityRecordRun = "RecordRun"
 
-// RunReport is what a run reports of itself to the rollup; Seq orders one run's reports.
-type RunReport struct {
-	RunID     string     `json:"run_id"`
-	GraphID   string     `json:"graph_id"`
-	Version   int        `json:"version"`
-	Status    string     `json:"status"`
-	Seq       int64      `json:"seq"`
-	StartedAt time.Time  `json:"started_at"`
-	EndedAt   *time.Time `json:"ended_at,omitempty"`
-	Tokens    *int64     `json:"tokens,omitempty"`
-	Cost      *float64   `json:"cost,omitempty"`
-	// Nodes are the nodes that ran, sent with the end (nodeReports).
-	Nodes []NodeReport `json:"nodes,omitempty"`
-}
-
-// NodeReport is one node of an ended run: whether it failed (or completed on its error
-// port), how long it took, and its llm cost.
-type NodeReport struct {
-	Node       string   `json:"node"`
-	Failed     bool     `json:"failed,omitempty"`
-	DurationMs *int64   `json:"duration_ms,omitempty"`
-	Cost       *float64 `json:"cost,omitempty"`
-}
-
 // RunRecorder keeps runs' reports (enginestore over run_rollup); a TaskStore that is also a
 // RunRecorder receives them, any other leaves them unrecorded.
 type RunRecorder interface {
-	RecordRunReport(ctx context.Context, r RunReport) error
+	RecordRunReport(ctx context.Context, r designer.RunReport) error
 }
 
 func init() {
 	registerStoreActivity(activityRecordRun, func(d *Deps) any {
-		return func(ctx context.Context, r RunReport) error {
+		return func(ctx context.Context, r designer.RunReport) error {
 			if rec, ok := d.Tasks.(RunRecorder); ok {
 				return rec.RecordRunReport(ctx, r)
 			}
@@ -89,7 +65,7 @@ func (r *runState) report(ctx workflow.Context, end bool) {
 	}
 	r.rollup.seq++
 	r.rollup.status, r.rollup.version = r.status, r.in.Version
-	rep := RunReport{RunID: r.in.RunID, GraphID: r.in.GraphID, Version: r.in.Version, Status: r.status, Seq: r.rollup.seq,
+	rep := designer.RunReport{RunID: r.in.RunID, GraphID: r.in.GraphID, Version: r.in.Version, Status: r.status, Seq: r.rollup.seq,
 		StartedAt: workflow.GetInfo(ctx).WorkflowStartTime.UTC()}
 	if end {
 		rep.EndedAt = r.now(ctx)
@@ -118,14 +94,14 @@ func (r *runState) report(ctx workflow.Context, end bool) {
 }
 
 // nodeReports lists the nodes that ran (completed or failed), in document order.
-func (r *runState) nodeReports() []NodeReport {
-	var out []NodeReport
+func (r *runState) nodeReports() []designer.NodeReport {
+	var out []designer.NodeReport
 	for i, pn := range r.plan.nodes {
 		n := &r.nodes[i].NodeState
 		if n.Status != NodeCompleted && n.Status != NodeFailed || n.ReusedFrom != "" {
 			continue
 		}
-		nr := NodeReport{Node: pn.node.ID, Failed: n.Status == NodeFailed || n.Port == designer.PortError}
+		nr := designer.NodeReport{Node: pn.node.ID, Failed: n.Status == NodeFailed || n.Port == designer.PortError}
 		if n.StartedAt != nil && n.EndedAt != nil {
 			ms := n.EndedAt.Sub(*n.StartedAt).Milliseconds()
 			nr.DurationMs = &ms

@@ -9,19 +9,8 @@ import (
 	"trellis/store/storetest"
 )
 
-// RecordRunReport makes the engine tests' task store a RunRecorder, as enginestore's is.
-func (s storeTasks) RecordRunReport(ctx context.Context, r RunReport) error {
-	return s.RecordRun(ctx, store.RunRollup{RunID: r.RunID, GraphID: r.GraphID, Version: r.Version, Status: r.Status, Seq: r.Seq,
-		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Tokens: r.Tokens, Cost: r.Cost, Nodes: nodeRollups(r.Nodes)})
-}
-
-func nodeRollups(ns []NodeReport) []store.NodeRollup {
-	out := make([]store.NodeRollup, 0, len(ns))
-	for _, n := range ns {
-		out = append(out, store.NodeRollup{NodeID: n.Node, Failed: n.Failed, DurationMs: n.DurationMs, Cost: n.Cost})
-	}
-	return out
-}
+// The engine tests' task store is a RunRecorder, as enginestore's is.
+var _ RunRecorder = storeTasks{}
 
 // rollupHistory is the recorded run of TestRunRollupFromRuns (go test ./engine/ -run
 // TestRunRollupFromRuns -update): reports at start, on waiting, on the move and at the end.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"trellis/store"
+	"trellis/designer"
 	"trellis/store/storetest"
 )
 
@@ -15,14 +15,14 @@ func TestRunsStartedSince(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	for i, r := range []store.RunRollup{
+	for i, r := range []designer.RunReport{
 		{RunID: "run-a1", GraphID: "a", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(-25 * time.Hour)},
 		{RunID: "run-a2", GraphID: "a", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(-time.Hour)},
 		{RunID: "run-a2", GraphID: "a", Version: 1, Status: "completed", Seq: 2, StartedAt: t0.Add(-time.Hour)},
 		{RunID: "run-a3", GraphID: "a", Version: 2, Status: "waiting", Seq: 1, StartedAt: t0},
 		{RunID: "run-b1", GraphID: "b", Version: 1, Status: "failed", Seq: 1, StartedAt: t0.Add(-23 * time.Hour)},
 	} {
-		if err := db.RecordRun(ctx, r); err != nil {
+		if err := db.RecordRunReport(ctx, r); err != nil {
 			t.Fatalf("report %d: %v", i, err)
 		}
 	}

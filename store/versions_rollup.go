@@ -5,36 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"trellis/designer"
 )
 
-// RunRollup is one run as the run itself last reported it (run_rollup): its graph and
-// version, its status, when it started and, once ended, when, with its llm usage. Seq orders
-// one run's reports: a report with a lower seq than the one recorded changes nothing.
-type RunRollup struct {
-	RunID     string     `json:"run_id"`
-	GraphID   string     `json:"graph_id"`
-	Version   int        `json:"version"`
-	Status    string     `json:"status"`
-	Seq       int64      `json:"seq"`
-	StartedAt time.Time  `json:"started_at"`
-	EndedAt   *time.Time `json:"ended_at,omitempty"`
-	Tokens    *int64     `json:"tokens,omitempty"`
-	Cost      *float64   `json:"cost,omitempty"`
-	// Nodes are what the nodes that ran did, sent with the end.
-	Nodes []NodeRollup `json:"nodes,omitempty"`
-}
-
-// NodeRollup is one node of an ended run: whether it failed, how long it took, its cost.
-type NodeRollup struct {
-	NodeID     string   `json:"node_id"`
-	Failed     bool     `json:"failed"`
-	DurationMs *int64   `json:"duration_ms,omitempty"`
-	Cost       *float64 `json:"cost,omitempty"`
-}
-
-// RecordRun records a run's report. It is idempotent (a retry of the same report changes
+// RecordRunReport records a run's report. It is idempotent (a retry of the same report changes
 // nothing) and order-proof (an older report never undoes a newer one, so the end stays).
-func (db *DB) RecordRun(ctx context.Context, r RunRollup) error {
+func (db *DB) RecordRunReport(ctx context.Context, r designer.RunReport) error {
 	if r.RunID == "" || r.GraphID == "" || r.Version < 1 || r.Status == "" {
 		return fmt.Errorf("record run %q: %w: run, graph, version and status are required", r.RunID, ErrInvalid)
 	}
@@ -55,7 +32,7 @@ func (db *DB) RecordRun(ctx context.Context, r RunRollup) error {
 }
 
 // recordNodes keeps the nodes of an end report; the same report again replaces them.
-func (db *DB) recordNodes(ctx context.Context, r RunRollup) error {
+func (db *DB) recordNodes(ctx context.Context, r designer.RunReport) error {
 	if r.EndedAt == nil || len(r.Nodes) == 0 {
 		return nil
 	}
@@ -66,7 +43,7 @@ func (db *DB) recordNodes(ctx context.Context, r RunRollup) error {
 				failed = 1
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_node_rollup (run_id, node_id, graph_id, version, started_at, failed, duration_ms, cost)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.RunID, n.NodeID, r.GraphID, r.Version, r.StartedAt.UnixNano(), failed,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.RunID, n.Node, r.GraphID, r.Version, r.StartedAt.UnixNano(), failed,
 				nullInt64(n.DurationMs), nullFloat(n.Cost)); err != nil {
 				return fmt.Errorf("record nodes of run %s: %w", r.RunID, err)
 			}

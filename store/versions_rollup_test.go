@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"trellis/store"
+	"trellis/designer"
 	"trellis/store/storetest"
 )
 
@@ -17,9 +17,9 @@ func TestRunRollup(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	rec := func(r store.RunRollup) {
+	rec := func(r designer.RunReport) {
 		t.Helper()
-		if err := db.RecordRun(ctx, r); err != nil {
+		if err := db.RecordRunReport(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -27,21 +27,21 @@ func TestRunRollup(t *testing.T) {
 		start := t0.Add(time.Duration(startMin) * time.Minute)
 		end := start.Add(time.Duration(durMs) * time.Millisecond)
 		tok := int64(10)
-		rec(store.RunRollup{RunID: id, GraphID: "g", Version: v, Status: status, Seq: 9, StartedAt: start, EndedAt: &end, Tokens: &tok})
+		rec(designer.RunReport{RunID: id, GraphID: "g", Version: v, Status: status, Seq: 9, StartedAt: start, EndedAt: &end, Tokens: &tok})
 	}
 	for i := range 20 {
 		ended("run-c"+string(rune('a'+i)), 1, "completed", i, 100*(i+1))
 	}
 	ended("run-f", 1, "failed", 30, 50)
 	// A late "running" report after the end changes nothing; the same report again neither.
-	rec(store.RunRollup{RunID: "run-f", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(30 * time.Minute)})
+	rec(designer.RunReport{RunID: "run-f", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(30 * time.Minute)})
 	ended("run-f", 1, "failed", 30, 50)
-	rec(store.RunRollup{RunID: "run-o1", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(5 * time.Minute)})
-	rec(store.RunRollup{RunID: "run-o1", GraphID: "g", Version: 1, Status: "waiting", Seq: 2, StartedAt: t0.Add(5 * time.Minute)})
-	rec(store.RunRollup{RunID: "run-o2", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(1 * time.Minute)})
-	rec(store.RunRollup{RunID: "run-o2", GraphID: "g", Version: 2, Status: "running", Seq: 2, StartedAt: t0.Add(1 * time.Minute)})
-	rec(store.RunRollup{RunID: "run-x", GraphID: "other", Version: 1, Status: "running", Seq: 1, StartedAt: t0})
-	if err := db.RecordRun(ctx, store.RunRollup{RunID: "run-bad", GraphID: "g", Status: "running"}); err == nil {
+	rec(designer.RunReport{RunID: "run-o1", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(5 * time.Minute)})
+	rec(designer.RunReport{RunID: "run-o1", GraphID: "g", Version: 1, Status: "waiting", Seq: 2, StartedAt: t0.Add(5 * time.Minute)})
+	rec(designer.RunReport{RunID: "run-o2", GraphID: "g", Version: 1, Status: "running", Seq: 1, StartedAt: t0.Add(1 * time.Minute)})
+	rec(designer.RunReport{RunID: "run-o2", GraphID: "g", Version: 2, Status: "running", Seq: 2, StartedAt: t0.Add(1 * time.Minute)})
+	rec(designer.RunReport{RunID: "run-x", GraphID: "other", Version: 1, Status: "running", Seq: 1, StartedAt: t0})
+	if err := db.RecordRunReport(ctx, designer.RunReport{RunID: "run-bad", GraphID: "g", Status: "running"}); err == nil {
 		t.Error("a report without a version was recorded")
 	}
 
@@ -87,10 +87,10 @@ func TestNodeRollup(t *testing.T) {
 	for i := range 20 {
 		end := t0.Add(time.Minute)
 		cost := 0.5
-		r := store.RunRollup{RunID: fmt.Sprintf("run-%d", i), GraphID: "g", Version: 1, Status: "completed", Seq: 5, StartedAt: t0, EndedAt: &end,
-			Nodes: []store.NodeRollup{{NodeID: "call", Failed: i%4 == 0, DurationMs: ms(int64(100 * (i + 1))), Cost: &cost}, {NodeID: "t"}}}
+		r := designer.RunReport{RunID: fmt.Sprintf("run-%d", i), GraphID: "g", Version: 1, Status: "completed", Seq: 5, StartedAt: t0, EndedAt: &end,
+			Nodes: []designer.NodeReport{{Node: "call", Failed: i%4 == 0, DurationMs: ms(int64(100 * (i + 1))), Cost: &cost}, {Node: "t"}}}
 		for range 2 {
-			if err := db.RecordRun(ctx, r); err != nil {
+			if err := db.RecordRunReport(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"trellis/designer"
 	"trellis/store"
 )
 
@@ -130,8 +131,8 @@ func TestGraphCreateRenameDuplicateDelete(t *testing.T) {
 	// The last day's runs come from the store's run rollup: one a day ago does not count.
 	now := app.Clock.Now()
 	for i, at := range []time.Time{now.Add(-25 * time.Hour), now.Add(-time.Hour), now} {
-		r := store.RunRollup{RunID: fmt.Sprintf("run-%d", i), GraphID: "refund-flow", Version: 1, Status: "running", Seq: 1, StartedAt: at}
-		if err := app.DB.RecordRun(context.Background(), r); err != nil {
+		r := designer.RunReport{RunID: fmt.Sprintf("run-%d", i), GraphID: "refund-flow", Version: 1, Status: "running", Seq: 1, StartedAt: at}
+		if err := app.DB.RecordRunReport(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
