@@ -21,6 +21,9 @@ type NewTask struct {
 	// Context is what the reviewer sees of the run: {"input": …, "nodes": {id: output}}.
 	Context json.RawMessage `json:"context"`
 	DueAt   *time.Time      `json:"due_at,omitempty"`
+	// ItemTotal is how many items the map of a map item's task has (its NodeID is NODE.INDEX);
+	// 0 for any other task, and from runs that did not say.
+	ItemTotal int `json:"item_total,omitempty"`
 	// CreatedAt is zero for now; imports and benchmarks set it. Never in a history.
 	CreatedAt time.Time `json:"-"`
 }

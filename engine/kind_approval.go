@@ -261,7 +261,7 @@ func (approvalKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, erro
 	form := c.form.Raw()
 	req := openRequest{
 		Task: NewTask{RunID: x.r.in.RunID, NodeID: x.node.ID, GraphID: x.r.in.GraphID, Version: x.r.in.Version,
-			Form: form, Outcomes: c.outcomes, Context: taskContext(x), DueAt: due},
+			Form: form, Outcomes: c.outcomes, Context: taskContext(x), DueAt: due, ItemTotal: x.itemTotal()},
 		Title: c.raw.Title, Instructions: c.raw.Instructions, Assignee: c.raw.Assignee, Scope: x.scope(c.refs),
 	}
 	var opened activityResult[openedTask]

@@ -68,6 +68,9 @@ type MapBatch struct {
 	Run    map[string]any `json:"run"`
 	// Body is the body graph's definition, loaded once by the parent; nil for an inline body.
 	Body *designer.Graph `json:"body,omitempty"`
+	// Total is how many items the whole map has, for the tasks of its items; 0 in batches
+	// started before it was given. Data only: no command depends on it.
+	Total int `json:"total,omitempty"`
 }
 
 // mapBatchResult is a batch's result, and the part of a map's output the items make.
@@ -303,6 +306,21 @@ func (x *nodeExec) forItem(body *planNode, cfg any, index int, item any, waiting
 		item: &itemScope{value: item, index: index, waiting: waiting}}
 }
 
+// itemTotal is how many items the map of an item's node has (0 when not known, and for any
+// other node), which its task shows as "item 3 of 12".
+func (x *nodeExec) itemTotal() int {
+	if x.item == nil {
+		return 0
+	}
+	if b := x.r.in.Batch; b != nil {
+		return b.Total
+	}
+	if p := x.r.nodes[x.idx].Items; p != nil {
+		return p.Total
+	}
+	return 0
+}
+
 // itemScope is what a map body reads besides the run's scope.
 type itemScope struct {
 	value   any
@@ -331,7 +349,7 @@ func runBatches(ctx workflow.Context, x *nodeExec, items []any, loaded *childBod
 		})
 		in := RunInput{RunID: childID, GraphID: x.r.in.GraphID, Version: x.r.in.Version, Definition: batchDef,
 			Input: x.r.in.Input, StartedBy: x.r.in.StartedBy,
-			Batch: &MapBatch{Items: items[lo:hi], Offset: lo, Nodes: x.r.scopeNodes, Run: x.r.runScope, Body: def}}
+			Batch: &MapBatch{Items: items[lo:hi], Offset: lo, Nodes: x.r.scopeNodes, Run: x.r.runScope, Body: def, Total: len(items)}}
 		var part mapBatchResult
 		if err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, in).Get(ctx, &part); err != nil {
 			if temporal.IsCanceledError(err) {

@@ -71,6 +71,27 @@ type Task struct {
 	ClaimedBy    string
 	Decision     *TaskDecision // nil while open and for a cancelled task
 	Events       []TaskEvent   // oldest first; only GetTask fills it
+	// Item is where a map item's task stands among its map's items; nil for any other task.
+	Item *TaskItem
+	// Waiting is, in a list that groups item tasks (TaskFilter.GroupItems), how many open
+	// tasks of this task's map node and run the list would show, this one included; 0 else.
+	Waiting int
+}
+
+// TaskItem places a map item's task: item Index (from 0) of map node Node, of Total items
+// (0 when the run did not say).
+type TaskItem struct {
+	Node  string
+	Index int
+	Total int
+}
+
+// taskItemOf fills Task.Item from its columns.
+func taskItemOf(node sql.NullString, index, total sql.NullInt64) *TaskItem {
+	if !node.Valid || !index.Valid {
+		return nil
+	}
+	return &TaskItem{Node: node.String, Index: int(index.Int64), Total: int(total.Int64)}
 }
 
 // TaskDecision is how a task was decided.
@@ -262,11 +283,18 @@ func insertTask(ctx context.Context, tx *sql.Tx, r taskRow) (int64, bool, error)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, false, err
 	}
+	var itemNode, itemIndex, itemTotal any
+	if node, index, ok := MapItemOf(in.NodeID); ok {
+		itemNode, itemIndex = node, index
+		if in.ItemTotal > 0 {
+			itemTotal = in.ItemTotal
+		}
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO tasks (run_id, node_id, graph_id, version, title, instructions, assignee,
-			form, outcomes, context, state, due_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+			form, outcomes, context, state, due_at, created_at, item_node, item_index, item_total)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)`,
 		in.RunID, in.NodeID, in.GraphID, in.Version, in.Title, in.Instructions, in.Assignee,
-		r.form, r.outcomes, r.context, nanosOrNil(in.DueAt), r.created)
+		r.form, r.outcomes, r.context, nanosOrNil(in.DueAt), r.created, itemNode, itemIndex, itemTotal)
 	if err != nil {
 		return 0, false, err
 	}
@@ -310,7 +338,7 @@ func parseTaskID(id string) (int64, error) {
 }
 
 const taskColumns = `SELECT id, run_id, node_id, graph_id, version, title, instructions, assignee, form, outcomes, context,
-	state, due_at, created_at, claimed_by, outcome, data, comment, decided_by, decided_at FROM tasks`
+	state, due_at, created_at, claimed_by, outcome, data, comment, decided_by, decided_at, item_node, item_index, item_total FROM tasks`
 
 func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var t Task
@@ -319,11 +347,14 @@ func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var outcomes string
 	var due, decidedAt sql.NullInt64
 	var d TaskDecision
+	var itemNode sql.NullString
+	var itemIndex, itemTotal sql.NullInt64
 	if err := row.Scan(&id, &t.RunID, &t.NodeID, &t.GraphID, &t.Version, &t.Title, &t.Instructions, &t.Assignee,
 		&form, &outcomes, &taskCtx, &t.State, &due, &created, &t.ClaimedBy, &d.Outcome, &data, &d.Comment,
-		&d.DecidedBy, &decidedAt); err != nil {
+		&d.DecidedBy, &decidedAt, &itemNode, &itemIndex, &itemTotal); err != nil {
 		return nil, err
 	}
+	t.Item = taskItemOf(itemNode, itemIndex, itemTotal)
 	t.ID = taskIDString(id)
 	if len(form) > 0 {
 		t.Form = json.RawMessage(form)

@@ -75,7 +75,7 @@ func TestInboxDecideTicked(t *testing.T) {
 	var ids []string
 	deadline := time.Now().Add(60 * time.Second)
 	for len(ids) < 3 && time.Now().Before(deadline) {
-		items, _ := app.DB.ItemTasks(context.Background(), runID, "each")
+		items, _ := app.DB.ItemTasks(context.Background(), runID, "each", 0, 2)
 		ids = ids[:0]
 		for _, it := range items {
 			ids = append(ids, it.ID)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -232,31 +233,42 @@ func dueSuffix(due *time.Time) string {
 // taskItemWindow is how many of a map item's siblings its page links on each side.
 const taskItemWindow = 10
 
-// taskItem places the task of a map item among its siblings: "item 3 of 12" (the count from
-// the run's state, or the tasks there are when the run cannot be asked) and links to the
-// nearest siblings' tasks. Nil for any other task.
+// taskItem places the task of a map item among its siblings: "item 3 of 12" and links to
+// the nearest siblings' tasks, read from the store by index. The total is the one the run
+// gave when it opened the task; tasks opened before runs gave it ask the run's state, or
+// count the tasks there are when the run cannot be asked. Nil for any other task.
 func (s *Server) taskItem(c echo.Context, t *store.Task) *templates.TaskItem {
-	node, index, ok := store.MapItemOf(t.NodeID)
-	if !ok {
+	if t.Item == nil {
 		return nil
 	}
 	ctx := c.Request().Context()
-	siblings, err := s.deps.Tasks.ItemTasks(ctx, t.RunID, node)
+	node, index := t.Item.Node, t.Item.Index
+	item := &templates.TaskItem{Node: node, Number: index + 1, Total: t.Item.Total}
+	if item.Total == 0 {
+		item.Total = s.itemTotal(ctx, t.RunID, node)
+	}
+	siblings, err := s.deps.Tasks.ItemTasks(ctx, t.RunID, node, max(index-taskItemWindow, 0), index+taskItemWindow)
 	if err != nil {
 		s.log.Warn("sibling tasks", slog.String("task", t.ID), slog.Any("error", err))
 	}
-	item := &templates.TaskItem{Node: node, Number: index + 1, Total: len(siblings)}
-	if s.deps.Runs != nil {
-		if r, err := s.deps.Runs.GetRun(ctx, t.RunID); err == nil && r.Nodes[node].Items != nil {
-			item.Total = r.Nodes[node].Items.Total
-		}
-	}
 	for _, sib := range siblings {
-		if sib.Index < index-taskItemWindow || sib.Index > index+taskItemWindow {
-			continue
-		}
 		item.Siblings = append(item.Siblings, templates.TaskItemLink{Number: sib.Index + 1, Href: "/tasks/" + sib.ID,
 			State: sib.State, Outcome: sib.Outcome, Current: sib.ID == t.ID})
 	}
 	return item
+}
+
+// itemTotal is how many items a map node of a run has, for a task that does not say: from
+// the run's state, or else the tasks there are.
+func (s *Server) itemTotal(ctx context.Context, runID, node string) int {
+	if s.deps.Runs != nil {
+		if r, err := s.deps.Runs.GetRun(ctx, runID); err == nil && r.Nodes[node].Items != nil {
+			return r.Nodes[node].Items.Total
+		}
+	}
+	n, err := s.deps.Tasks.CountItemTasks(ctx, runID, node)
+	if err != nil {
+		s.log.Warn("count item tasks", slog.String("run", runID), slog.Any("error", err))
+	}
+	return n
 }

@@ -24,8 +24,10 @@ type TaskStore interface {
 	CountOpen(ctx context.Context, u *store.User) (store.TaskCounts, error)
 	ClaimTask(ctx context.Context, id string, u *store.User) error
 	UnclaimTask(ctx context.Context, id string, u *store.User) error
-	// ItemTasks lists the tasks of a map's items in a run, for a map item's task page.
-	ItemTasks(ctx context.Context, runID, node string) ([]store.ItemTask, error)
+	// ItemTasks lists the tasks of a map's items from index first to last in a run, for a
+	// map item's task page; CountItemTasks counts them all.
+	ItemTasks(ctx context.Context, runID, node string, first, last int) ([]store.ItemTask, error)
+	CountItemTasks(ctx context.Context, runID, node string) (int, error)
 }
 
 // TaskProblem names what does not fit in a decision (designer.CheckDecision).
