@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-.PHONY: run build test test-short generate check-generated lint bench chromium screenshots fuzz
+.PHONY: run build test test-short generate check-generated lint bench bench-scale chromium screenshots fuzz
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/trellis ./cmd/trellis
@@ -51,6 +51,11 @@ lint:
 
 bench:
 	@scripts/bench
+
+# bench-scale: the slow benchmarks (throughput_ratio, restart_resume_ratio; not in make test
+# nor make bench). TRELLIS_SCALE_RUNS sets how many runs wait across the restart (500).
+bench-scale:
+	@scripts/bench-scale
 
 # screenshots writes docs/screenshots/{editor,inbox,task,run}-{800,1440}.png and docs/screenshot.png
 # from the demo's refund graph and three of its runs (web/screenshots_test.go).
