@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -146,8 +145,6 @@ type planEdge struct {
 	when     *designer.Expr
 }
 
-var nodeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-
 // Activity defaults from graph-format.md.
 const (
 	defaultAttempts    = 3
@@ -221,8 +218,8 @@ func (p *plan) compileNodes(ps *problemList, configs bool) {
 	g := p.graph
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
-		if !nodeIDPattern.MatchString(n.ID) {
-			ps.nodef(n.ID, "id", "id %q must match %s", n.ID, nodeIDPattern)
+		if !designer.ValidNodeID(n.ID) {
+			ps.nodef(n.ID, "id", "id %q must match ^%s$", n.ID, designer.NodeIDPattern)
 		}
 		if _, dup := p.index[n.ID]; dup {
 			ps.nodef(n.ID, "id", "duplicate node id %q", n.ID)
