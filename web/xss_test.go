@@ -50,6 +50,30 @@ func xssGraphDoc() string {
 // version notes, schedule input) is shown escaped on every page. It stores the payload
 // everywhere it can go, then reads every page that shows it.
 func TestStoredXSSEscaped(t *testing.T) {
+	seed := seedXSS(t, func(s *xssSeed) { sweepXSS(t, s.app, s.openPages()...) })
+	sweepXSS(t, seed.app, seed.pages()...)
+}
+
+// xssSeed is an app on the real engine with the payload stored in everything users type:
+// a graph, its version, a hook, a schedule, a run and its task, decided with the payload.
+type xssSeed struct {
+	app                    *testApp
+	graphID, runID, taskID string
+}
+
+// openPages show the task while it is open; pages show everything once it is decided.
+func (s *xssSeed) openPages() []string { return []string{"/inbox", "/tasks/" + s.taskID} }
+
+func (s *xssSeed) pages() []string {
+	id := s.graphID
+	return []string{"/graphs", "/graphs/" + id, "/graphs/" + id + "/edit", "/graphs/" + id + "/versions", "/graphs/" + id + "/versions/1",
+		"/graphs/" + id + "/diff", "/graphs/" + id + "/triggers", "/graphs/" + id + "/runs/new", "/graphs/" + id + "/test-run",
+		"/runs", "/runs/" + s.runID, "/inbox?state=all", "/tasks/" + s.taskID}
+}
+
+// seedXSS stores the payloads; whileOpen looks at the task before it is decided.
+func seedXSS(t *testing.T, whileOpen func(*xssSeed)) *xssSeed {
+	t.Helper()
 	tasks := &enginestore.Tasks{}
 	eng, _ := enginetest.Start(t, engine.Deps{Tasks: tasks})
 	app := newTestApp(t, withSetup(func(s *appSetup) {
@@ -71,16 +95,14 @@ func TestStoredXSSEscaped(t *testing.T) {
 	if !strings.Contains(task.Title, "<script>") {
 		t.Fatalf("the payload did not reach the task title: %q", task.Title)
 	}
+	seed := &xssSeed{app: app, graphID: id, runID: runID, taskID: task.ID}
 	// An open task, then a decided one with the payload as its comment.
+	whileOpen(seed)
 	rita := app.memberAPI("rita", "finance")
-	sweepXSS(t, app, "/inbox", "/tasks/"+task.ID)
 	r = rita.send(http.MethodPost, "/tasks/"+task.ID+"/decision", map[string]any{"outcome": "approve", "comment": xssPayload, "data": map[string]any{"note": xssPayload}})
 	wantStatus(t, r, http.StatusOK)
 	ea.waitRun(runID)
-
-	sweepXSS(t, app, "/graphs", "/graphs/"+id, "/graphs/"+id+"/edit", "/graphs/"+id+"/versions", "/graphs/"+id+"/versions/1",
-		"/graphs/"+id+"/diff", "/graphs/"+id+"/triggers", "/graphs/"+id+"/runs/new", "/graphs/"+id+"/test-run",
-		"/runs", "/runs/"+runID, "/inbox?state=all", "/tasks/"+task.ID)
+	return seed
 }
 
 // sweepXSS reads each page as an admin (who sees everything) and fails on any payload shown
