@@ -115,6 +115,7 @@ func TestServeMCPTools(t *testing.T) {
 		select {
 		case <-app.done:
 		case <-time.After(time.Minute):
+			dumpGoroutines(t)
 			t.Error("serve did not stop")
 		}
 	}()

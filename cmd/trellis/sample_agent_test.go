@@ -50,6 +50,7 @@ func TestSupportAgentSample(t *testing.T) {
 		select {
 		case <-app.done:
 		case <-time.After(time.Minute):
+			dumpGoroutines(t)
 			t.Error("serve did not stop")
 		}
 	}()

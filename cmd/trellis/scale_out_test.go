@@ -248,6 +248,7 @@ func TestScaleOutWorker(t *testing.T) {
 			t.Fatalf("worker exited with %d:\n%s", code, werr)
 		}
 	case <-time.After(time.Minute):
+		dumpGoroutines(t)
 		t.Fatal("worker did not stop")
 	}
 	cancel()
@@ -257,6 +258,7 @@ func TestScaleOutWorker(t *testing.T) {
 			t.Fatalf("serve exited with %d:\n%s", code, app.out)
 		}
 	case <-time.After(time.Minute):
+		dumpGoroutines(t)
 		t.Fatal("serve did not stop")
 	}
 }

@@ -177,7 +177,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	defer w.Stop()
+	defer stopWithin(logger, "worker", stopLimit, w.Stop)
 
 	eng := engine.New(tc, engine.Options{DecisionKey: decisionKey})
 	// The daily digest of notifications is a Temporal schedule; creating it twice is a no-op.
@@ -287,9 +287,11 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 			return fail(err)
 		}
 		stops = append(stops, func() {
-			if err := srv.Stop(); err != nil {
-				logger.Warn("stop temporal server", slog.Any("error", err))
-			}
+			stopWithin(logger, "embedded temporal server", stopLimit, func() {
+				if err := srv.Stop(); err != nil {
+					logger.Warn("stop temporal server", slog.Any("error", err))
+				}
+			})
 		})
 		opts.HostPort = srv.HostPort()
 		opts.Namespace = engine.Namespace
@@ -377,6 +379,25 @@ func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener, f ser
 		logger.Warn("http shutdown", slog.Any("error", err))
 	}
 	return nil
+}
+
+// stopLimit bounds each part of serve's shutdown.
+const stopLimit = 30 * time.Second
+
+// stopWithin runs stop and waits at most limit for it: an interrupted serve must end even
+// when a part hangs on its way down. Whatever it left is what a crash leaves, which the
+// SQLite files and Temporal's history survive.
+func stopWithin(logger *slog.Logger, what string, limit time.Duration, stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stop()
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		logger.Warn("still stopping; going on without waiting", slog.String("part", what), slog.Duration("after", limit))
+	}
 }
 
 // stopOnDone turns a context into the interrupt channel worker.Run wants.

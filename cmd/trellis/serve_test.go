@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -229,9 +230,18 @@ func TestServeEndToEnd(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("serve exited with %d:\n%s", code, app.out)
 		}
-	case <-time.After(time.Minute):
-		t.Fatal("serve did not stop")
+	case <-time.After(2 * time.Minute): // each part of the shutdown may take stopLimit
+		dumpGoroutines(t)
+		t.Fatalf("serve did not stop:\n%s", app.out)
 	}
+}
+
+// dumpGoroutines writes where every goroutine is, grouped by stack, to stderr: what a
+// shutdown that hangs is waiting for.
+func dumpGoroutines(t *testing.T) {
+	t.Helper()
+	fmt.Fprintf(os.Stderr, "=== goroutines of %s\n", t.Name())
+	_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 }
 
 func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
