@@ -48,6 +48,11 @@ type TaskFilter struct {
 	Limit   int       // 0 means DefaultTaskPageSize
 	// After is the Next of the previous page; empty starts at the newest task.
 	After string
+	// Run and ItemNode keep only the tasks of one run, and of the items of one map node.
+	Run, ItemNode string
+	// GroupItems lists the open tasks of one map node's items in a run as one task, the
+	// newest, with Task.Waiting set; closed views ignore it.
+	GroupItems bool
 }
 
 // TaskPage is one page of tasks, newest first. Next is the cursor of the following page, ""
@@ -133,7 +138,7 @@ func listTasksSQL(arms []taskArm, f TaskFilter, after *cursor, limit int, now in
 	var b strings.Builder
 	var args []any
 	b.WriteString(`SELECT t.id, t.run_id, t.node_id, t.graph_id, t.version, t.title, t.assignee, t.state, t.due_at, t.created_at,
-	t.claimed_by, t.outcome, t.decided_by, t.decided_at, t.outcomes FROM (`)
+	t.claimed_by, t.outcome, t.decided_by, t.decided_at, t.outcomes, t.item_node, t.item_index, t.item_total FROM (`)
 	for i, a := range arms {
 		if i > 0 {
 			b.WriteString("\n\tUNION\n")
@@ -160,30 +165,50 @@ func armIndex(col string) string {
 }
 
 func armWhere(a taskArm, f TaskFilter, after *cursor, now int64) (string, []any) {
-	// col comes from taskArms only, never from input.
-	where := []string{"state = ?", a.col + " = ?"}
-	args := []any{a.state, a.val}
-	if a.notClaimedBy != "" {
-		where = append(where, "claimed_by <> ?")
-		args = append(args, a.notClaimedBy)
-	}
-	if f.Graph != "" {
-		where = append(where, "graph_id = ?")
-		args = append(args, f.Graph)
-	}
-	if f.Version > 0 {
-		where = append(where, "version = ?")
-		args = append(args, f.Version)
-	}
-	if f.Overdue {
-		where = append(where, "due_at IS NOT NULL AND due_at < ?")
-		args = append(args, now)
+	where, args := armConds(a, f, now, "")
+	if f.GroupItems && a.state == TaskOpen {
+		// An item task is listed only as its group's newest in this arm.
+		g, gargs := armConds(a, f, now, "g.")
+		where = append(where, `(item_node IS NULL OR id = (SELECT max(g.id) FROM tasks g INDEXED BY tasks_open_items
+			WHERE g.run_id = tasks.run_id AND g.item_node = tasks.item_node AND g.state = 'open' AND `+strings.Join(g, " AND ")+`))`)
+		args = append(args, gargs...)
 	}
 	if after != nil {
 		where = append(where, "(created_at, id) < (?, ?)")
 		args = append(args, after.created, after.id)
 	}
 	return strings.Join(where, " AND "), args
+}
+
+// armConds are the conditions of an arm and the filters, on columns of the table named by
+// prefix ("" or "g.").
+func armConds(a taskArm, f TaskFilter, now int64, prefix string) ([]string, []any) {
+	// col comes from taskArms only, never from input.
+	where := []string{prefix + "state = ?", prefix + a.col + " = ?"}
+	args := []any{a.state, a.val}
+	add := func(cond string, v ...any) {
+		where = append(where, prefix+cond)
+		args = append(args, v...)
+	}
+	if a.notClaimedBy != "" {
+		add("claimed_by <> ?", a.notClaimedBy)
+	}
+	if f.Graph != "" {
+		add("graph_id = ?", f.Graph)
+	}
+	if f.Version > 0 {
+		add("version = ?", f.Version)
+	}
+	if f.Overdue {
+		add("due_at IS NOT NULL AND "+prefix+"due_at < ?", now)
+	}
+	if f.Run != "" {
+		add("run_id = ?", f.Run)
+	}
+	if f.ItemNode != "" {
+		add("item_node = ?", f.ItemNode)
+	}
+	return where, args
 }
 
 // ListTasks returns a page of the tasks of f.User in f.View, newest first. Paging is by
@@ -237,10 +262,13 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 		var id, created int64
 		var due, decided sql.NullInt64
 		var outcome, decidedBy, outcomes string
+		var itemNode sql.NullString
+		var itemIndex, itemTotal sql.NullInt64
 		if err := rows.Scan(&id, &s.RunID, &s.NodeID, &s.GraphID, &s.Version, &s.Title, &s.Assignee, &s.State, &due, &created,
-			&s.ClaimedBy, &outcome, &decidedBy, &decided, &outcomes); err != nil {
+			&s.ClaimedBy, &outcome, &decidedBy, &decided, &outcomes, &itemNode, &itemIndex, &itemTotal); err != nil {
 			return page, fmt.Errorf("list tasks: %w", err)
 		}
+		s.Item = taskItemOf(itemNode, itemIndex, itemTotal)
 		if err := json.Unmarshal([]byte(outcomes), &s.Outcomes); err != nil {
 			return page, fmt.Errorf("list tasks: outcomes of task %d: %w", id, err)
 		}
@@ -257,6 +285,44 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 	if err := rows.Err(); err != nil {
 		return page, fmt.Errorf("list tasks: %w", err)
 	}
+	if f.GroupItems {
+		return db.groupItems(ctx, page, arms, f, now.UnixNano())
+	}
+	return page, nil
+}
+
+// groupItems keeps one task of each (run, map node) of a grouped page, the first (newest),
+// which an arm of its own may list beside another's (a claimed item beside its group's), and
+// counts the open tasks of each group in the view.
+func (db *DB) groupItems(ctx context.Context, page TaskPage, arms []taskArm, f TaskFilter, now int64) (TaskPage, error) {
+	type key struct{ run, node string }
+	seen := map[key]bool{}
+	kept := page.Tasks[:0]
+	for _, t := range page.Tasks {
+		if t.Item == nil || t.State != TaskOpen {
+			kept = append(kept, t)
+			continue
+		}
+		k := key{t.RunID, t.Item.Node}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		var ors []string
+		var args []any
+		for _, a := range arms {
+			where, wargs := armConds(a, f, now, "")
+			ors = append(ors, "("+strings.Join(where, " AND ")+")")
+			args = append(args, wargs...)
+		}
+		q := `SELECT count(*) FROM tasks INDEXED BY tasks_open_items WHERE run_id = ? AND item_node = ? AND state = 'open' AND (` +
+			strings.Join(ors, " OR ") + `)`
+		if err := db.db.QueryRowContext(ctx, q, append([]any{t.RunID, t.Item.Node}, args...)...).Scan(&t.Waiting); err != nil {
+			return page, fmt.Errorf("list tasks: count the items of %s/%s: %w", t.RunID, t.Item.Node, err)
+		}
+		kept = append(kept, t)
+	}
+	page.Tasks = kept
 	return page, nil
 }
 

@@ -85,12 +85,22 @@ func TestInboxDecideTicked(t *testing.T) {
 	if len(ids) != 3 {
 		t.Fatalf("item tasks = %v", ids)
 	}
+	if task, err := app.DB.GetTask(context.Background(), ids[1]); err != nil || task.Item == nil || task.Item.Total != 3 {
+		t.Fatalf("item task: %+v, %v; want the map's total, 3", task, err)
+	}
 	c := app.memberClient("ann", "finance")
 	page := c.get("/inbox")
 	wantStatus(t, page, http.StatusOK)
-	taskWants(t, "inbox", page.Body, `data-testid="inbox-decide"`, `data-testid="inbox-tick-`+ids[0]+`"`, `<option value="approve">`)
+	// The open tab groups the three items in one row; their own list ticks each.
+	taskWants(t, "inbox", page.Body, `data-testid="inbox-decide"`, `data-waiting="3"`, `name="group" value="each:`+runID+`"`,
+		`<option value="approve">`)
+	group := c.get("/inbox?" + url.Values{"run": {runID}, "node": {"each"}}.Encode())
+	wantStatus(t, group, http.StatusOK)
+	taskWants(t, "group", group.Body, `data-testid="inbox-tick-`+ids[0]+`"`, `data-testid="inbox-tick-`+ids[2]+`"`)
 
-	r2 := c.postForm("/inbox/decisions", url.Values{"outcome": {"approve"}, "comment": {"all fine"}, "task_id": {ids[0], ids[1], ids[2]}})
+	// A ticked task and its ticked group: each task is decided once.
+	r2 := c.postForm("/inbox/decisions", url.Values{"outcome": {"approve"}, "comment": {"all fine"}, "task_id": {ids[0]},
+		"group": {"each:" + runID}})
 	wantStatus(t, r2, http.StatusOK)
 	taskWants(t, "result", r2.Body, `data-testid="inbox-bulk-result"`, "3 tasks decided.")
 	if run := app.waitRun(runID); run.Status != engine.RunCompleted {

@@ -44,7 +44,11 @@ func (s *Server) inboxShow(c echo.Context) error {
 		return err
 	}
 	p.Version = q.Get("version")
-	page, err := s.deps.Tasks.ListTasks(ctx, store.TaskFilter{User: u, View: view, Graph: p.Graph, Version: version, Overdue: p.Overdue, Now: now, After: after})
+	if p.GroupRun, p.GroupNode, err = inboxGroupParams(q); err != nil {
+		return err
+	}
+	page, err := s.deps.Tasks.ListTasks(ctx, store.TaskFilter{User: u, View: view, Graph: p.Graph, Version: version, Overdue: p.Overdue,
+		Now: now, After: after, Run: p.GroupRun, ItemNode: p.GroupNode, GroupItems: p.GroupRun == ""})
 	if err != nil {
 		return err
 	}
@@ -65,16 +69,13 @@ func (s *Server) inboxShow(c echo.Context) error {
 				}
 			}
 		}
-		outcome, by, at := t.Decided()
-		p.Rows = append(p.Rows, templates.InboxRow{ID: t.ID, Title: t.Title, GraphID: t.GraphID, GraphName: names[t.GraphID], Version: t.Version,
-			NodeID: t.NodeID, Assignee: assigneeWords(t.Assignee), State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt,
-			Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy, Outcome: outcome, DecidedBy: by, DecidedAt: at})
+		p.Rows = append(p.Rows, inboxRow(t, names, &p))
 	}
 	if page.Next != "" {
-		p.NextURL = withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, page.Next), version)
+		p.NextURL = withInboxGroup(withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, page.Next), version), p.GroupRun, p.GroupNode)
 	}
 	if after != "" {
-		p.FirstURL = withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, ""), version)
+		p.FirstURL = withInboxGroup(withInboxVersion(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, ""), version), p.GroupRun, p.GroupNode)
 	}
 	status := http.StatusOK
 	if p.Bulk = s.inboxBulk(c); p.Bulk != nil && p.Bulk.Error != "" {
@@ -153,10 +154,13 @@ func (s *Server) inboxDecideMany(c echo.Context) error {
 	if err != nil {
 		return NewError(http.StatusBadRequest, "The form could not be read.")
 	}
-	ids := form["task_id"]
 	b := &templates.InboxBulk{}
-	res, err := s.actions.DecideMany(c.Request().Context(), actions.DecideManyRequest{TaskIDs: ids,
-		DecideRequest: actions.DecideRequest{User: CurrentUser(c), Outcome: form.Get("outcome"), Comment: form.Get("comment")}})
+	ids, err := s.inboxDecideIDs(c.Request().Context(), CurrentUser(c), form["task_id"], form["group"])
+	var res actions.DecideManyResult
+	if err == nil {
+		res, err = s.actions.DecideMany(c.Request().Context(), actions.DecideManyRequest{TaskIDs: ids,
+			DecideRequest: actions.DecideRequest{User: CurrentUser(c), Outcome: form.Get("outcome"), Comment: form.Get("comment")}})
+	}
 	var ae *actions.Error
 	switch {
 	case errors.As(err, &ae) && ae.Kind == actions.Invalid:
