@@ -55,7 +55,7 @@ var routeAccess = map[string]string{
 	"POST /graphs/:id/delete": accAnalyst, "POST /graphs/:id/versions": accAnalyst, "GET /graphs/:id/versions/:v": accAnaDev,
 	"POST /graphs/:id/versions/:v/retire": accAnalyst, "POST /graphs/:id/versions/:v/restore": accAnalyst,
 	"GET /graphs/:id/diff": accAnaDev, "GET /graphs/:id/runs/new": accAnalyst, "POST /graphs/:id/runs": accAnalyst,
-	"GET /graphs/:id/edit": accAnalyst, "POST /graphs/:id/edit/node-form": accAnalyst, "POST /graphs/:id/edit/preview": accAnalyst,
+	"GET /graphs/:id/edit": accAnalyst, "POST /graphs/:id/edit/node-form": accAnalyst, "POST /graphs/:id/edit/preview": accAnalyst, "GET /graphs/:id/edit/mcp-tools": accAnalyst,
 	"POST /api/v1/graphs/:id/draft/runs": accAnalyst, "GET /graphs/:id/test-run": accAnalyst, "POST /graphs/:id/test-run": accAnalyst,
 	"GET /api/v1/graphs/:id/traffic": accAnaDev, "PUT /api/v1/graphs/:id/traffic": accAnalyst,
 	"GET /api/v1/graphs/:id/versions/stats": accAnaDev, "GET /graphs/:id/versions": accAnaDev,

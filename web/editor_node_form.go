@@ -41,7 +41,13 @@ func (s *Server) editorNodeForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return RenderFragment(c, http.StatusOK, templates.NodeForm(nodeFormProps(id, req.Node, node, problems)))
+	props := nodeFormProps(id, req.Node, node, problems)
+	if node.Kind == designer.KindAgent {
+		if err := s.agentToolsForm(ctx, &props, id, req.Node, problems); err != nil {
+			return err
+		}
+	}
+	return RenderFragment(c, http.StatusOK, templates.NodeForm(props))
 }
 
 // checkEditorNode parses and validates the node inside a graph made of it and stand-ins for the

@@ -16,5 +16,7 @@ func (s *Server) editorRoutes() []Route {
 		{Method: http.MethodPost, Path: "/graphs/:id/edit/node-form", Roles: analyst, MaxBody: 512 << 10, Handler: s.needGraphs(s.editorNodeForm)},
 		// A transform's value, evaluated against the data of the graph's latest run.
 		{Method: http.MethodPost, Path: "/graphs/:id/edit/preview", Roles: analyst, MaxBody: 256 << 10, Handler: s.needGraphs(s.editorValuePreview)},
+		// A configured MCP server's tools, for an agent's tools picker (asks the server).
+		{Method: http.MethodGet, Path: "/graphs/:id/edit/mcp-tools", Roles: analyst, Handler: s.needGraphs(s.editorMCPTools)},
 	}
 }

@@ -4,6 +4,7 @@
 // yet is kept (in the draft where the format allows it, else in the editor until it is
 // fixed) and shown with its problem, never dropped.
 
+import { AgentTools } from "./agent_tools.js";
 import { html, request, truncate } from "./dom.js";
 import { ID_PATTERN, Model } from "./model.js";
 
@@ -24,6 +25,7 @@ export class Panel {
     this.countBtn = root.querySelector("#problem-count");
     this.current = { type: "graph" };
     this.seq = 0;
+    this.agentTools = new AgentTools(this);
     this.root.addEventListener("input", (ev) => this.onInput(ev));
     this.root.addEventListener("change", (ev) => this.onChange(ev));
     this.root.addEventListener("click", (ev) => this.onClick(ev));
@@ -103,6 +105,7 @@ export class Panel {
     const actions = this.nodePanel.querySelector(".panel-actions");
     this.nodePanel.firstElementChild.insertBefore(this.connections(id), actions);
     this.restoreLocal(id);
+    this.agentTools.restore(this.nodePanel, id);
     // Problems from the last save know about edges (cycles, ports); use them when the draft
     // has not changed since.
     this.formFromServer = true;
@@ -252,7 +255,8 @@ export class Panel {
     }
     if (!el) el = scope.querySelector('[data-path="label"]') || controls[0];
     if (!el) return;
-    if (el.matches("fieldset")) el = el.querySelector("input") || el.querySelector("button") || el;
+    if (el.dataset.control === "tools" && field) el = this.agentTools.focusTarget(el, field) || el;
+    if (el.matches("fieldset")) el = el.querySelector("input, select") || el.querySelector("button") || el;
     const details = el.closest("details");
     if (details) details.open = true;
     el.focus();
@@ -282,6 +286,7 @@ export class Panel {
     const host = el.closest("[data-path]");
     if (!host || this.current.type !== "node") return;
     if (host.dataset.type === "id") return; // ids change on "change", when the user is done typing
+    if (host.dataset.control === "tools") return this.agentTools.onInput(host, el);
     this.readNodeField(host);
   }
 
@@ -333,6 +338,7 @@ export class Panel {
     if (!t) return;
     if (t.matches("[data-column]")) return this.goToColumn(t);
     const action = t.dataset.action;
+    if (action && action.startsWith("tool-")) return this.agentTools.onAction(t);
     if (t.dataset.problem !== undefined) return this.ed.revealProblem(this.shown[Number(t.dataset.problem)]);
     if (t.dataset.selectEdge !== undefined) return this.ed.selectEdges([this.ed.model.edges[Number(t.dataset.selectEdge)]]);
     if (t.dataset.removeEdge !== undefined) return this.ed.removeEdges([this.ed.model.edges[Number(t.dataset.removeEdge)]]);

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"trellis/store"
+)
+
+// Browser tests of an agent's tools picker in the editor's settings panel.
+
+// pickOption chooses value in the select id as a person does, so that its input event fires.
+func (b *browser) pickOption(id, value string) {
+	b.t.Helper()
+	b.do("choose "+value+" in "+id, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const s = document.querySelector('[data-testid=%q]');
+		s.focus();
+		s.value = %q;
+		s.dispatchEvent(new Event("input", { bubbles: true }));
+		s.dispatchEvent(new Event("change", { bubbles: true }));
+	})()`, id, value)))
+}
+
+// draftTools is the tools of node id in the stored draft.
+func draftTools(t *testing.T, app *testApp, graphID, id string) []map[string]any {
+	t.Helper()
+	cfg, _ := draftNode(t, app, graphID, id)["config"].(map[string]any)
+	list, _ := cfg["tools"].([]any)
+	var out []map[string]any
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// activeToolField is the data-tool-field of the focused control.
+func (b *browser) activeToolField() string {
+	b.t.Helper()
+	return evalJS[string](b, `document.activeElement?.dataset?.toolField || document.activeElement?.dataset?.testid || ""`)
+}
+
+// TestBrowserAgentToolsPicker builds an agent's tools with the picker: a published graph
+// chosen from the list (named after it), a web request with arguments added and one removed,
+// an approval whose missing assignee the designer reports beside it, an MCP server's tool
+// picked from the list the server gives; a tool removed; then the graph publishes.
+func TestBrowserAgentToolsPicker(t *testing.T) {
+	app := newAgentEditorApp(t)
+	if err := app.DB.SetMCPServer(context.Background(), store.MCPServer{Name: "orders", URL: "https://orders.example/mcp"}); err != nil {
+		t.Fatal(err)
+	}
+	ana := app.api("ada", store.RoleAnalyst)
+	lookup := ana.createGraph("Lookup order", lookupOrderDoc)
+	ana.publish(lookup, "v1")
+	id := createGraphIn(t, app, "Support", `{"format":"trellis.graph/v1","name":"Support","nodes":[],"edges":[]}`)
+	b := newBrowser(t, app)
+	b.viewport(1440, 900)
+	b.login("ada", testPassword)
+	b.openEditor(id)
+	b.click("palette-agent")
+	b.waitVisible("node-agent_1")
+	b.waitJS("agent form", `document.querySelector('[data-testid="node-form"]')?.dataset.nodeId === "agent_1"`)
+	b.typeInto("input-config.prompt", "Answer {{ input.question }}")
+	b.waitVisible("agent-tools-empty")
+
+	// A graph tool: the new card's graph list has focus; choosing fills the name.
+	b.click("agent-tool-add-graph")
+	b.waitVisible("agent-tool-0")
+	if got := b.activeToolField(); got != "config.tools.0.graph" {
+		t.Fatalf("focus after adding a graph tool is on %q", got)
+	}
+	b.pickOption("input-config.tools.0.graph", lookup)
+	if got := evalJS[string](b, `document.querySelector('[data-testid="input-config.tools.0.name"]').value`); got != lookup {
+		t.Fatalf("tool name = %q", got)
+	}
+	b.waitSaved()
+	tools := draftTools(t, app, id, "agent_1")
+	if len(tools) != 1 || tools[0]["graph"] != lookup || tools[0]["version"] != "latest" || tools[0]["description"] != "Runs the graph Lookup order." {
+		t.Fatalf("tools = %v", tools)
+	}
+
+	// A web request: arguments are rows; one removed is gone from the schema.
+	b.click("agent-tool-add-http")
+	b.waitVisible("agent-tool-1")
+	b.typeInto("input-config.tools.1.name", "refund")
+	b.typeInto("input-config.tools.1.description", "Refunds an order.")
+	b.typeInto("input-config.tools.1.http.url", "https://shop.example/refunds")
+	for i, arg := range []string{"amount", "note"} {
+		b.click("agent-arg-add-1")
+		b.waitVisible(fmt.Sprintf("agent-arg-1-%d", i))
+		b.keys(arg)
+	}
+	b.do("amount is required", chromedp.Click(`[data-testid="agent-arg-1-0"] [data-arg-part="required"]`, chromedp.NodeVisible))
+	b.waitSaved()
+	params, _ := draftTools(t, app, id, "agent_1")[1]["parameters"].(map[string]any)
+	props, _ := params["properties"].(map[string]any)
+	if len(props) != 2 || fmt.Sprint(params["required"]) != "[amount]" {
+		t.Fatalf("parameters = %v", params)
+	}
+	b.click("agent-arg-remove-1-1")
+	b.waitJS("note gone", `document.querySelector('[data-testid="agent-arg-1-1"]') === null`)
+	b.waitSaved()
+	params, _ = draftTools(t, app, id, "agent_1")[1]["parameters"].(map[string]any)
+	if props, _ = params["properties"].(map[string]any); len(props) != 1 || props["amount"] == nil {
+		t.Fatalf("after removing note: %v", params)
+	}
+
+	// An approval without an assignee: the designer's message is beside the field.
+	b.click("input-config.tools.1.approval")
+	b.waitVisible("input-config.tools.1.approval.assignee")
+	b.waitVisible("error-config.tools.1.approval.assignee")
+	if got := b.text("error-config.tools.1.approval.assignee"); !strings.Contains(got, "ssignee is required") {
+		t.Fatalf("assignee error = %q", got)
+	}
+	b.typeInto("input-config.tools.1.approval.assignee", "group:finance")
+	b.typeInto("input-config.tools.1.approval.due", "48h")
+	b.waitSaved()
+	b.do("assignee error gone", chromedp.WaitNotVisible(testID("error-config.tools.1.approval.assignee")))
+	if a, _ := draftTools(t, app, id, "agent_1")[1]["approval"].(map[string]any); a["assignee"] != "group:finance" || a["due"] != "48h" {
+		t.Fatalf("approval = %v", a)
+	}
+	b.screenshot("editor-agent-tools")
+
+	// An MCP server's tool, picked from the tools the server lists; its description is text.
+	b.click("agent-tool-add-mcp")
+	b.waitVisible("agent-tool-2")
+	b.pickOption("input-config.tools.2.mcp.server", "orders")
+	b.click("agent-mcp-list-2")
+	b.waitVisible("agent-mcp-use-order_status")
+	b.click("agent-mcp-use-order_status")
+	if got := evalJS[string](b, `document.querySelector('[data-testid="input-config.tools.2.description"]').value`); got != "Says where an order is <b>now</b>." {
+		t.Fatalf("description = %q", got)
+	}
+	if evalJS[bool](b, `document.querySelector('#node-panel b') !== null`) {
+		t.Fatal("the server's description was put into the page as HTML")
+	}
+	b.waitSaved()
+	if m, _ := draftTools(t, app, id, "agent_1")[2]["mcp"].(map[string]any); m["server"] != "orders" || m["tool"] != "order_status" {
+		t.Fatalf("mcp tool = %v", draftTools(t, app, id, "agent_1")[2])
+	}
+
+	// Remove the web request: the others move up, focus stays in the list.
+	b.click("agent-tool-remove-1")
+	b.waitJS("two tools", `document.querySelectorAll('[data-tool-card]').length === 2`)
+	b.waitSaved()
+	if tools = draftTools(t, app, id, "agent_1"); len(tools) != 2 || tools[1]["name"] != "order_status" {
+		t.Fatalf("after removing: %v", tools)
+	}
+	if got := b.activeToolField(); got != "agent-tool-remove-1" {
+		t.Fatalf("focus after removing is on %q", got)
+	}
+	b.waitJS("no problems", `document.querySelectorAll('[data-testid="problem"]').length === 0`)
+
+	b.click("publish-open")
+	b.waitVisible("publish-dialog")
+	b.click("publish-submit")
+	b.waitVisible("publish-done")
+	v, err := app.DB.LatestVersion(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def struct {
+		Nodes []struct {
+			Config struct {
+				Tools []json.RawMessage `json:"tools"`
+			} `json:"config"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(v.Definition, &def); err != nil || len(def.Nodes) != 1 || len(def.Nodes[0].Config.Tools) != 2 {
+		t.Fatalf("published %s (%v)", v.Definition, err)
+	}
+	if !strings.Contains(string(def.Nodes[0].Config.Tools[0]), `"version":1`) || !strings.Contains(string(def.Nodes[0].Config.Tools[1]), `"parameters"`) {
+		t.Errorf("publishing did not pin the tools: %s", v.Definition)
+	}
+}
