@@ -4,11 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
@@ -177,4 +182,71 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 	if !strings.Contains(string(def.Nodes[0].Config.Tools[0]), `"version":1`) || !strings.Contains(string(def.Nodes[0].Config.Tools[1]), `"parameters"`) {
 		t.Errorf("publishing did not pin the tools: %s", v.Definition)
 	}
+}
+
+// TestBrowserAgentRunWithTool builds an agent with a graph tool through the picker, publishes
+// it, runs it against a local model server speaking the OpenAI protocol (which calls the tool
+// once, then answers) and finds the call and the model's words in the run's inspector.
+func TestBrowserAgentRunWithTool(t *testing.T) {
+	var toolName string
+	var mu sync.Mutex
+	var asked []string
+	chat := testsvc.Func(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		asked = append(asked, string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(string(b), `"role":"tool"`) {
+			fmt.Fprintf(w, `{"id": "c1", "object": "chat.completion", "model": "gpt-test", "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+				"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": "Let me look order A-7 up.",
+				"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": %q, "arguments": "{\"order\":\"A-7\"}"}}]}}]}`, toolName)
+			return
+		}
+		io.WriteString(w, `{"id": "c2", "object": "chat.completion", "model": "gpt-test", "usage": {"prompt_tokens": 9, "completion_tokens": 4},
+			"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Order A-7 has shipped."}}]}`)
+	})
+	versions := &lateVersions{}
+	app, rc := newRunAppWith(t, engine.Deps{Providers: oneProvider{chat.URL}, Versions: versions})
+	versions.db = app.DB
+	ana := app.api("ada", store.RoleAnalyst, store.RoleDeveloper)
+	lookup := ana.createGraph("Lookup order", lookupOrderDoc)
+	ana.publish(lookup, "v1")
+	toolName = lookup // the picker names a graph tool after its graph
+	id := createGraphIn(t, app, "Support", `{"format":"trellis.graph/v1","name":"Support","nodes":[],"edges":[]}`)
+
+	b := newBrowser(t, app)
+	b.viewport(1440, 900)
+	b.login("ada", testPassword)
+	b.openEditor(id)
+	b.click("palette-agent")
+	b.waitJS("agent form", `document.querySelector('[data-testid="node-form"]')?.dataset.nodeId === "agent_1"`)
+	b.typeInto("input-config.prompt", "Where is order {{ input.order }}?")
+	b.click("agent-tool-add-graph")
+	b.waitVisible("input-config.tools.0.graph")
+	b.pickOption("input-config.tools.0.graph", lookup)
+	b.waitSaved()
+	b.waitJS("no problems", `document.querySelectorAll('[data-testid="problem"]').length === 0`)
+	b.click("publish-open")
+	b.waitVisible("publish-dialog")
+	b.click("publish-submit")
+	b.waitVisible("publish-done")
+
+	runID := ana.startRun(id, map[string]any{"order": "A-7"})
+	run := rc.waitRun(t, runID, "it ends", runEnded)
+	if run.Status != engine.RunCompleted {
+		t.Fatalf("run ended %s: %+v", run.Status, run.Error)
+	}
+	mu.Lock()
+	if len(asked) != 2 || !strings.Contains(asked[1], `shipped`) {
+		t.Errorf("the model was asked %d times; the second time with %q", len(asked), asked[len(asked)-1])
+	}
+	mu.Unlock()
+
+	b.open("/runs/" + runID + "?node=agent_1")
+	b.waitVisible("inspector-tool-call-1-0")
+	if got := b.text("inspector-tool-call-1-0"); !strings.Contains(got, lookup) || !strings.Contains(got, `"order":"A-7"`) {
+		t.Errorf("tool call in the inspector = %q", got)
+	}
+	b.screenshot("run-agent-inspector")
 }
