@@ -242,34 +242,9 @@ func TestStoreBusyDuringTaskOpen(t *testing.T) {
 	fc := startFaultCluster(t)
 	ctx := context.Background()
 
-	lockDB, err := sql.Open("sqlite3", filepath.Join(fc.dbDir, "trellis.db")+"?_txlock=exclusive&_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lockDB.Close()
-	lock, err := lockDB.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatalf("lock the store: %v", err)
-	}
-	defer lock.Rollback()
-	// A write makes sure the lock is held, whatever the journal mode makes of BEGIN.
-	if _, err := lock.ExecContext(ctx, "CREATE TABLE fault_lock (x)"); err != nil {
-		t.Fatalf("write under the lock: %v", err)
-	}
-
+	lock := fc.lockStore(t)
 	id := fc.start(t, faultApproval, 1)
-	waitFor(t, "the task's opening has failed on the locked store and is being retried", func() (bool, string) {
-		d, err := fc.c.DescribeWorkflowExecution(ctx, id, "")
-		if err != nil {
-			return false, err.Error()
-		}
-		for _, pa := range d.PendingActivities {
-			if pa.GetActivityType().GetName() == "approval.open" {
-				return pa.GetAttempt() >= 2 && pa.GetLastFailure() != nil, fmt.Sprintf("attempt %d, failure %v", pa.GetAttempt(), pa.GetLastFailure())
-			}
-		}
-		return false, "approval.open not pending"
-	})
+	fc.waitRetrying(t, id, "approval.open")
 	if _, err := fc.db.GetTaskByNode(ctx, id, "review"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a task exists while the store is locked: %v", err)
 	}
@@ -287,8 +262,100 @@ func TestStoreBusyDuringTaskOpen(t *testing.T) {
 		task.Decision.DecidedBy != "bob" {
 		t.Fatalf("task after the lock: %+v, %v", task, err)
 	}
-	// The history says the opening was retried, not that the fault never hit it.
-	it := fc.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if n := fc.mostAttempts(t, id); n < 2 {
+		t.Fatalf("no activity of the run was retried (most attempts %d)", n)
+	}
+}
+
+// TestStoreBusyDuringDecision locks the store when a reviewer decides: the run takes the
+// decision, and recording it in the store (the task's closing) fails on the busy store and
+// is retried while the reviewer's request waits. Once the lock is let go the decision is
+// recorded, once, the reviewer's request returns, and the run completes with it.
+func TestStoreBusyDuringDecision(t *testing.T) {
+	fc := startFaultCluster(t)
+	ctx := context.Background()
+	id := fc.start(t, faultApproval, 2)
+	fc.waitNode(t, id, "review", engine.NodeWaiting)
+
+	lock := fc.lockStore(t)
+	decided := make(chan error, 1)
+	go func() {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		decided <- fc.eng.Decide(dctx, id, "review", engine.Decision{Outcome: "approve", Data: map[string]any{"amount": 9},
+			By: "bob", Groups: []string{"finance"}})
+	}()
+	fc.waitRetrying(t, id, "approval.decided")
+	if task, err := fc.db.GetTaskByNode(ctx, id, "review"); err != nil || task.State != store.TaskOpen {
+		t.Fatalf("the task while the store is locked: %+v, %v; want still open", task, err)
+	}
+	select {
+	case err := <-decided:
+		t.Fatalf("the decision returned (%v) before it was recorded in the store", err)
+	default:
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-decided; err != nil {
+		t.Fatalf("decide: %v", err)
+	}
+	if out := fmt.Sprint(fc.result(t, id)); out != "map[pay:paid 9]" {
+		t.Fatalf("run ended with %s", out)
+	}
+	if task, err := fc.db.GetTaskByNode(ctx, id, "review"); err != nil || task.State != store.TaskDone || task.Decision == nil ||
+		task.Decision.DecidedBy != "bob" || string(task.Decision.Data) != `{"amount":9}` {
+		t.Fatalf("task after the lock: %+v, %v", task, err)
+	}
+	if n := fc.mostAttempts(t, id); n < 2 {
+		t.Fatalf("no activity of the run was retried (most attempts %d)", n)
+	}
+}
+
+// lockStore holds the store's file in an exclusive transaction from another connection (as
+// a backup or a CLI command might) until the test rolls it back or ends.
+func (fc *faultCluster) lockStore(t *testing.T) *sql.Tx {
+	t.Helper()
+	ctx := context.Background()
+	lockDB, err := sql.Open("sqlite3", filepath.Join(fc.dbDir, "trellis.db")+"?_txlock=exclusive&_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lockDB.Close() })
+	lock, err := lockDB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("lock the store: %v", err)
+	}
+	t.Cleanup(func() { _ = lock.Rollback() })
+	// A write makes sure the lock is held, whatever the journal mode makes of BEGIN.
+	if _, err := lock.ExecContext(ctx, "CREATE TABLE fault_lock (x)"); err != nil {
+		t.Fatalf("write under the lock: %v", err)
+	}
+	return lock
+}
+
+// waitRetrying waits until the run's pending activity name has failed and is being retried.
+func (fc *faultCluster) waitRetrying(t *testing.T, id, name string) {
+	t.Helper()
+	waitFor(t, name+" has failed on the locked store and is being retried", func() (bool, string) {
+		d, err := fc.c.DescribeWorkflowExecution(context.Background(), id, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, pa := range d.PendingActivities {
+			if pa.GetActivityType().GetName() == name {
+				return pa.GetAttempt() >= 2 && pa.GetLastFailure() != nil, fmt.Sprintf("attempt %d, failure %v", pa.GetAttempt(), pa.GetLastFailure())
+			}
+		}
+		return false, name + " not pending"
+	})
+}
+
+// mostAttempts is the highest attempt of any activity in the run's history: the history
+// says an activity was retried, not only that the fault never hit it.
+func (fc *faultCluster) mostAttempts(t *testing.T, id string) int32 {
+	t.Helper()
+	it := fc.c.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	attempts := int32(0)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -299,7 +366,5 @@ func TestStoreBusyDuringTaskOpen(t *testing.T) {
 			attempts = max(attempts, a.GetAttempt())
 		}
 	}
-	if attempts < 2 {
-		t.Fatalf("no activity of the run was retried (most attempts %d)", attempts)
-	}
+	return attempts
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 
 	"trellis/engine"
 	"trellis/store"
@@ -26,10 +24,7 @@ func runMCPSet(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	data := fs.String("data", defaultDataDir, "data directory")
 	url := fs.String("url", "", "the server's streamable HTTP endpoint, e.g. https://mcp.example.com/mcp")
 	secret := fs.String("header-secret", "", "name of the Trellis secret sent as the server's bearer token (see 'trellis secret set'); none for an open server")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, mcpSetSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, mcpSetSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -72,10 +67,7 @@ func runMCPList(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 func runMCPRm(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("mcp rm")
 	data := fs.String("data", defaultDataDir, "data directory")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, mcpRmSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, mcpRmSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

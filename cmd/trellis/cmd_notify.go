@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"trellis/engine"
@@ -36,10 +34,7 @@ func runNotifySet(ctx context.Context, args []string, stdin io.Reader, stdout io
 	from := fs.String("from", "", "sender address of mails")
 	baseURL := fs.String("base-url", "", "the address of Trellis that links in mails start with")
 	hookURL := fs.String("webhook-url", "", "outbound webhook URL (empty: none)")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, notifySetSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, notifySetSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -34,10 +32,7 @@ func runProviderSet(ctx context.Context, args []string, stdin io.Reader, stdout 
 	concurrency := fs.Int("concurrency", store.DefaultProviderConcurrency, "calls in flight at once, per worker")
 	var prices priceFlag
 	fs.Var(&prices, "price", "what MODEL costs per million prompt and completion tokens, as MODEL=PROMPT,COMPLETION; repeat it, or separate several with ';'")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, providerSetSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, providerSetSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -102,10 +97,7 @@ func runProviderList(ctx context.Context, args []string, stdin io.Reader, stdout
 func runProviderDelete(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("provider delete")
 	data := fs.String("data", defaultDataDir, "data directory")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, providerDeleteSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, providerDeleteSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

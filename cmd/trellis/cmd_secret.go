@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"trellis/store"
@@ -21,10 +19,7 @@ func runSecretSet(ctx context.Context, args []string, stdin io.Reader, stdout io
 	data := fs.String("data", defaultDataDir, "data directory")
 	valueStdin := fs.Bool("value-stdin", false, "read the value from stdin (all of it, less one trailing newline)")
 	hostsFlag := fs.String("hosts", "", "bind the secret to these hosts (names, addresses, *.domain); * lets it go anywhere; left out, the hosts stay as they are")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, secretSetSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, secretSetSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -19,10 +16,7 @@ func runTokenCreate(ctx context.Context, args []string, stdin io.Reader, stdout 
 	fs := newFlagSet("token create")
 	data := fs.String("data", defaultDataDir, "data directory")
 	label := fs.String("label", "", "what the token is for, shown in the token list")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, tokenCreateSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, tokenCreateSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -50,10 +44,7 @@ const (
 func runTokenList(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("token list")
 	data := fs.String("data", defaultDataDir, "data directory")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, tokenListSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, tokenListSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
@@ -100,10 +91,7 @@ func runTokenList(ctx context.Context, args []string, stdin io.Reader, stdout io
 func runTokenRevoke(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("token revoke")
 	data := fs.String("data", defaultDataDir, "data directory")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, tokenRevokeSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, tokenRevokeSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

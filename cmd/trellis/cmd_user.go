@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"trellis/store"
@@ -23,10 +22,7 @@ func runUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	roles := fs.String("role", "", "comma-separated roles: "+strings.Join(store.Roles, ", "))
 	groups := fs.String("group", "", "comma-separated groups (reviewer tasks can be assigned to a group)")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin (required for a new user; without it an existing user keeps theirs)")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, userAddSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, userAddSynopsis); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -127,10 +123,7 @@ func userArgs(cmd, synopsis string, args []string, stdout io.Writer, extra func(
 	if extra != nil {
 		extra(fs)
 	}
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, synopsis)
-		}
+	if err := parseCommand(fs, args, stdout, synopsis); err != nil {
 		return "", "", err
 	}
 	if fs.NArg() != 1 {

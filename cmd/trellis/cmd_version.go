@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 )
 
@@ -15,10 +12,7 @@ var version = "dev"
 
 func runVersion(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlagSet("version")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, "version")
-		}
+	if err := parseCommand(fs, args, stdout, "version"); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {

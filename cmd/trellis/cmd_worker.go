@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -35,10 +33,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	obs.register(fs)
 	outbound.register(fs)
 	tf.register(fs, false)
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, workerSynopsis)
-		}
+	if err := parseCommand(fs, args, stdout, workerSynopsis); err != nil {
 		return err
 	}
 	if tf.address == "" {

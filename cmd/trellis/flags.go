@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -100,6 +101,15 @@ func flagError(cmd string, err error) error {
 }
 
 // printUsage writes a command's synopsis and its flags, each with its environment variable.
+// parseCommand is parseFlags over the environment, printing the command's usage to w for -h.
+func parseCommand(fs *flag.FlagSet, args []string, w io.Writer, synopsis string) error {
+	err := parseFlags(fs, args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(w, fs, synopsis)
+	}
+	return err
+}
+
 func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
 	fmt.Fprintf(w, "Usage: trellis %s\n\nFlags:\n", synopsis)
 	fs.VisitAll(func(f *flag.Flag) {

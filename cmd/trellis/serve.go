@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -245,10 +244,7 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
 	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
 	f.temporal.register(fs, true)
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, "serve [--addr HOST:PORT] [--data DIR] [--dev] [--worker-token-file FILE [--remote-workers-only]] [Temporal flags]")
-		}
+	if err := parseCommand(fs, args, stdout, "serve [--addr HOST:PORT] [--data DIR] [--dev] [--worker-token-file FILE [--remote-workers-only]] [Temporal flags]"); err != nil {
 		return f, false, err
 	}
 	if err := f.temporal.check(); err != nil {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"trellis/store"
@@ -31,10 +28,7 @@ func withStore(ctx context.Context, cmd, dir string, f func(db *store.DB) error)
 func listFlags(cmd, synopsis string, args []string, stdout io.Writer) (string, error) {
 	fs := newFlagSet(cmd)
 	data := fs.String("data", defaultDataDir, "data directory")
-	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, synopsis)
-		}
+	if err := parseCommand(fs, args, stdout, synopsis); err != nil {
 		return "", err
 	}
 	if fs.NArg() != 0 {
