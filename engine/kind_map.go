@@ -35,7 +35,8 @@ const (
 	// mapBatchSize is the most items one workflow history holds: an http item costs at most
 	// about 3 activity and 3 workflow-task events, so a batch stays near 6,000 events.
 	mapBatchSize = 1000
-	// MaxMapItems is the most items a map takes (graph-format.md: 10,000 by default).
+	// MaxMapItems is the most items a map takes by default (graph-format.md), and in runs
+	// from before serve --max-map-items (map_limit.go).
 	MaxMapItems = 10000
 	// ErrTypeMapItems is a map whose items are not a list or too many.
 	ErrTypeMapItems = "MapItems"
@@ -148,9 +149,9 @@ func compileInlineBody(id string, b designer.InlineNode, ps *problemList) *planN
 
 func (mapKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 
-// historyEvents: the items' version marker and recorded list, and the batches' child
-// workflows; the items themselves are bounded per history by mapBatchSize.
-func (mapKind) historyEvents(*designer.Node, any) int { return 2 + 3*workflowTaskEvents }
+// historyEvents: the items' version markers, recorded list and limit, and the batches'
+// child workflows; the items themselves are bounded per history by mapBatchSize.
+func (mapKind) historyEvents(*designer.Node, any) int { return 4 + 3*workflowTaskEvents }
 
 func (mapKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 	c := x.cfg.(*mapConfig)
@@ -164,9 +165,8 @@ func (mapKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
 		return nodeResult{}, nonRetryable(ErrTypeMapItems,
 			fmt.Sprintf("items of node %s is a %s, not a list", x.node.ID, strings.ToUpper(jsonTypeName(v))))
 	}
-	if len(items) > MaxMapItems {
-		return nodeResult{}, nonRetryable(ErrTypeMapItems,
-			fmt.Sprintf("node %s has %d items, more than the limit of %d", x.node.ID, len(items), MaxMapItems))
+	if err := checkMapItems(ctx, x.node.ID, len(items)); err != nil {
+		return nodeResult{}, err
 	}
 	var loaded *childBody
 	if c.graph != nil {

@@ -29,7 +29,7 @@ const historyDir = "testdata/histories"
 // on all of them so that none goes missing unnoticed.
 var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "loop", "map", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait",
-	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped", "rollup"}
+	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped", "rollup", "map_limit"}
 
 type recording struct {
 	name   string
@@ -100,6 +100,10 @@ var recordings = []recording{
 			"on_item_error": "continue", "node": {"kind": "transform", "config": {"value": "int(item) * 10 + index"}}}},
 			{"id": "after", "kind": "transform", "config": {"value": "nodes.m.output.items"}}],
 		  "edges": [{"from": "m", "to": "after"}]}`},
+	// A map that records the worker's item limit (map_limit.go), the default here.
+	{name: "map_limit", want: RunCompleted, input: map[string]any{"list": []any{1, 2, 3}},
+		graph: `{"nodes": [{"id": "m", "kind": "map", "config": {"items": "input.list",
+			"node": {"kind": "transform", "config": {"value": "item * 2"}}}}]}`},
 	// A loop of child runs until its state holds, and a map with a graph body (kind_loop.go).
 	{name: "loop", want: RunCompleted, input: map[string]any{"start": 4},
 		graph: `{"nodes": [{"id": "l", "kind": "loop", "config": {"graph": "count", "version": 1,

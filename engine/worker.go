@@ -71,6 +71,9 @@ type Deps struct {
 	// MaxWait is the longest a wait node's until may lie ahead (serve --max-wait); 0 means
 	// DefaultMaxWait (wait_cap.go).
 	MaxWait time.Duration
+	// MaxMapItems is the most items a map node may have (serve --max-map-items); 0 means
+	// MaxMapItems (map_limit.go).
+	MaxMapItems int
 	// MaxResponseBytes caps an http response body; 0 means DefaultMaxResponseBytes.
 	MaxResponseBytes int64
 	Logger           *slog.Logger
@@ -119,7 +122,8 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
 		Interceptors: append(append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
-			append(decisionProofInterceptors(deps.DecisionKey), waitCapInterceptors(deps.MaxWait)...)...),
+			append(append(decisionProofInterceptors(deps.DecisionKey), waitCapInterceptors(deps.MaxWait)...),
+				mapLimitInterceptors(deps.MaxMapItems)...)...),
 	})
 	w.RegisterWorkflowWithOptions(Interpreter, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterWorkflowWithOptions(Scheduled, workflow.RegisterOptions{Name: ScheduledWorkflowName})

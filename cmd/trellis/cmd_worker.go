@@ -26,7 +26,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var obs observeFlags
 	var outbound outboundFlags
 	var maxWait time.Duration
+	var maxMapItems int
 	fs := newFlagSet("worker")
+	fs.IntVar(&maxMapItems, "max-map-items", engine.MaxMapItems, mapItemsUsage+"; give it serve's")
 	fs.DurationVar(&maxWait, "max-wait", engine.DefaultMaxWait, "the longest a wait node's until may lie ahead; give it serve's --max-wait")
 	fs.StringVar(&serveURL, "serve-url", "", "address of trellis serve, which gives this worker secrets and LLM providers (required)")
 	fs.StringVar(&tokenFile, "worker-token-file", "", "a copy of the file serve's --worker-token-file names (required)")
@@ -43,6 +45,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("worker needs --serve-url URL and --worker-token-file FILE: it reads secrets and LLM providers from serve; start serve with --worker-token-file FILE and copy that file here")
 	}
 	if err := tf.check(); err != nil {
+		return err
+	}
+	if err := checkMaxMapItems(maxMapItems); err != nil {
 		return err
 	}
 	logger, err := obs.logger(stderr)
@@ -90,7 +95,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer tc.Close()
 	w := engine.NewWorker(tc, engine.Deps{Secrets: sc, Providers: sc, MCPServers: sc, Logger: logger, Metrics: met.engine, TaskQueue: hello.TaskQueue, Remote: true,
-		Outbound: policy, DecisionKey: hello.DecisionKey, MaxWait: maxWait})
+		Outbound: policy, DecisionKey: hello.DecisionKey, MaxWait: maxWait, MaxMapItems: maxMapItems})
 	fmt.Fprintf(stdout, "worker connected to %s, namespace %s, task queue %s; secrets and providers from %s\n",
 		tf.address, tf.namespace, hello.TaskQueue, sc.base)
 	if err := w.Run(stopOnDone(ctx)); err != nil {

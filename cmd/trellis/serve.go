@@ -104,6 +104,7 @@ type serveFlags struct {
 	publicURL       string
 	quotas          actions.Quotas
 	maxBulkRuns     int
+	maxMapItems     int
 	outbound        outboundFlags
 	workerTokenFile string
 	dev, remoteOnly bool
@@ -239,6 +240,7 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
 	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
 	fs.IntVar(&f.maxBulkRuns, "max-bulk-runs", actions.DefaultMaxBulkRuns, "the most runs one bulk action (POST /runs/bulk) may act on; more ask for a narrower filter")
+	fs.IntVar(&f.maxMapItems, "max-map-items", engine.MaxMapItems, mapItemsUsage)
 	f.outbound.register(fs)
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
@@ -248,6 +250,9 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 		return f, false, err
 	}
 	if err := f.temporal.check(); err != nil {
+		return f, false, err
+	}
+	if err := checkMaxMapItems(f.maxMapItems); err != nil {
 		return f, false, err
 	}
 	if f.remoteOnly && f.workerTokenFile == "" {
@@ -328,6 +333,7 @@ func (f *serveFlags) workerDeps(db *store.DB, logger *slog.Logger, decisionKey [
 	wdeps.StoreQueueOnly = f.remoteOnly
 	wdeps.DecisionKey = decisionKey
 	wdeps.MaxWait = f.quotas.MaxWait
+	wdeps.MaxMapItems = f.maxMapItems
 	var err error
 	if wdeps.Outbound, err = f.outbound.policy(addr, temporalAddr, f.temporal.uiAddr, f.observe.metricsAddr); err != nil {
 		return wdeps, nil, err

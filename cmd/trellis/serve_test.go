@@ -257,6 +257,8 @@ func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level", "loud"}, want: "--log-level"},
 		{name: "bad http allow", args: []string{"--http-allow", "10.0.0.0/99"}, want: "--http-allow"},
 		{name: "bad public url", args: []string{"--public-url", "ftp://x"}, want: "--public-url"},
+		{name: "no map items", args: []string{"--max-map-items", "0"}, want: "--max-map-items must be from 1 to 100000, not 0"},
+		{name: "too many map items", args: []string{"--max-map-items", "100001"}, want: "--max-map-items must be from 1 to 100000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
