@@ -29,6 +29,8 @@ const (
 type ganttView struct {
 	From, To time.Duration
 	Node     string
+	// Items is the map node whose items are all drawn, past ganttItemsMax (run_gantt_items.go).
+	Items string
 }
 
 // ganttInput is what building the timeline drawing needs.
@@ -141,8 +143,11 @@ func criticalPath(tl *engine.Timeline, spans map[string]nodeSpan) map[string]boo
 // buildGantt lays out the timeline of a run: rows in the order nodes began (nodes that have
 // not run last, in document order), one bar per entry within the time window.
 func buildGantt(in ganttInput) templates.TimelineProps {
-	tl := in.tl
+	full := in.tl
+	tl, items := splitItems(in.tl, in.now)
+	in.tl = tl
 	spans := nodeSpans(tl, in.now)
+	addItemSpans(spans, items)
 	f := newGanttFrame(in, spans)
 	p := templates.TimelineProps{RowHeight: ganttRowHeight, Zoomed: f.zoomed}
 	if f.live {
@@ -168,10 +173,11 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	for i := range tl.Entries {
 		byNode[tl.Entries[i].Node] = append(byNode[tl.Entries[i].Node], i)
 	}
-	for ri, n := range ganttRowNodes(tl, spans, f.live) {
+	y := 0.0
+	for _, n := range ganttRowNodes(tl, spans, f.live) {
 		row := templates.TimelineRow{Node: n.id, Label: ganttClip(n.label), Kind: n.kind, Status: in.statuses[n.id],
-			Y: float64(ri) * ganttRowHeight, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
-			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id})}
+			Y: y, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
+			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id, Items: in.view.Items})}
 		if row.Status == "" {
 			row.Status = engine.NodePending
 		}
@@ -181,8 +187,16 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 		}
 		ganttBars(&row, in, f, byNode[n.id])
 		p.Rows = append(p.Rows, row)
+		y += ganttRowHeight
+		if list := items[n.id]; len(list) > 0 {
+			withItems := in
+			withItems.tl = full
+			rows := itemRows(withItems, f, n.id, list, y)
+			p.Rows = append(p.Rows, rows...)
+			y += float64(len(rows)) * ganttRowHeight
+		}
 	}
-	p.Height = float64(len(p.Rows))*ganttRowHeight + 2
+	p.Height = y + 2
 	ganttZoomLinks(&p, in, f)
 	return p
 }
@@ -319,21 +333,21 @@ func ganttZoomLinks(p *templates.TimelineProps, in ganttInput, f ganttFrame) {
 	node := in.view.Node
 	if w/2 >= ganttMinWindow {
 		c := from + w/2
-		p.ZoomIn = in.link(ganttView{From: c - w/4, To: c + w/4, Node: node})
+		p.ZoomIn = in.link(ganttView{From: c - w/4, To: c + w/4, Node: node, Items: in.view.Items})
 	}
 	if f.zoomed {
 		c := from + w/2
 		fr, t := clampWindow(c-w, c+w, total)
-		p.ZoomOut = in.link(ganttView{From: fr, To: t, Node: node})
-		p.Reset = in.link(ganttView{Node: node})
+		p.ZoomOut = in.link(ganttView{From: fr, To: t, Node: node, Items: in.view.Items})
+		p.Reset = in.link(ganttView{Node: node, Items: in.view.Items})
 	}
 	if from > 0 {
 		fr := max(from-w/2, 0)
-		p.Earlier = in.link(ganttView{From: fr, To: fr + w, Node: node})
+		p.Earlier = in.link(ganttView{From: fr, To: fr + w, Node: node, Items: in.view.Items})
 	}
 	if to < total {
 		t := min(to+w/2, total)
-		p.Later = in.link(ganttView{From: t - w, To: t, Node: node})
+		p.Later = in.link(ganttView{From: t - w, To: t, Node: node, Items: in.view.Items})
 	}
 }
 

@@ -154,9 +154,12 @@ func runLastTime(tl *engine.Timeline) time.Time {
 	return last
 }
 
-// readGanttView reads ?node=, ?from= and ?to=; values that do not parse are ignored.
+// readGanttView reads ?node=, ?items=, ?from= and ?to=; values that do not parse are ignored.
 func readGanttView(c echo.Context) ganttView {
 	v := ganttView{Node: strings.TrimSpace(c.QueryParam("node"))}
+	if items := c.QueryParam("items"); designer.ValidNodeID(items) {
+		v.Items = items
+	}
 	from, err1 := strconv.ParseInt(c.QueryParam("from"), 10, 64)
 	to, err2 := strconv.ParseInt(c.QueryParam("to"), 10, 64)
 	if err1 == nil && err2 == nil && from >= 0 && to > from && to < int64(365*24*time.Hour/time.Millisecond) {

@@ -41,6 +41,9 @@ func runShowURL(runID string, v ganttView) string {
 	if v.Node != "" {
 		q.Set("node", v.Node)
 	}
+	if v.Items != "" {
+		q.Set("items", v.Items)
+	}
 	if v.To > 0 {
 		q.Set("from", strconv.FormatInt(v.From.Milliseconds(), 10))
 		q.Set("to", strconv.FormatInt(v.To.Milliseconds(), 10))
