@@ -35,7 +35,7 @@ func newEngineActions(t *testing.T) (*actions.Actions, *store.DB, *engine.Engine
 // waitFor polls until ok says so, with a generous deadline for a busy machine.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting until %s", what)
 		}

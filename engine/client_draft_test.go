@@ -40,7 +40,7 @@ func TestRunDraftsListedApart(t *testing.T) {
 	}
 
 	var drafts []RunSummary
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		drafts, _, err = cl.eng.ListRuns(ctx, RunFilter{GraphID: "greet", Drafts: true})
 		if err == nil && len(drafts) == 1 {

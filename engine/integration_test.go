@@ -63,7 +63,7 @@ func TestDurableAcrossRestart(t *testing.T) {
 
 	// Visibility is eventually consistent; poll for both rows.
 	var rows []RunSummary
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		rows, _, err = cl.eng.ListRuns(ctx, RunFilter{Status: RunCompleted})
 		if err == nil && len(rows) == 2 {
@@ -219,7 +219,7 @@ func TestWaitingRunsAndCancellation(t *testing.T) {
 	waitRun(t, cl.eng, childID, "the child waits", func(r *Run) bool { return r.Nodes["w"].Status == NodeRunning })
 
 	var rows []RunSummary
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		rows, _, err = cl.eng.ListRuns(ctx, RunFilter{Status: RunWaiting})
 		if err == nil && len(rows) == 1 {

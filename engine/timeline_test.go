@@ -484,7 +484,7 @@ func TestTimelineOnServer(t *testing.T) {
 	// Visibility is eventually consistent; poll.
 	var rows []RunRow
 	var n int
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		rows, _, err = cl.eng.ListRunRows(ctx, RunFilter{GraphID: "flaky"})
 		n, _ = cl.eng.CountRuns(ctx, "flaky")

@@ -210,7 +210,7 @@ func TestRunEventsAccess(t *testing.T) {
 	streams[0].cancel()
 	for _, ok := streams[0].next(t); ok; _, ok = streams[0].next(t) {
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		r := openEvents(t, dev, current)
 		if r.resp.StatusCode == http.StatusOK {

@@ -55,7 +55,7 @@ func newRunAppWith(tb testing.TB, deps engine.Deps) (*testApp, *runCluster) {
 // waitRun polls the engine until ok says so.
 func (rc *runCluster) waitRun(tb testing.TB, id, what string, ok func(*engine.Run) bool) *engine.Run {
 	tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	var last *engine.Run
 	for time.Now().Before(deadline) {
 		r, err := rc.eng.GetRun(context.Background(), id)
@@ -84,7 +84,7 @@ func (a *apiClient) startRun(graphID string, input any) string {
 // waitListed polls GET /api/v1/runs?query until it lists n runs (visibility lags a little).
 func (a *apiClient) waitListed(query string, n int) *testResponse {
 	a.tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	var r *testResponse
 	for time.Now().Before(deadline) {
 		r = a.get("/runs?" + query)

@@ -85,7 +85,7 @@ func TestRunUsage(t *testing.T) {
 	t.Run("runs list", func(t *testing.T) {
 		// Visibility learns of the attributes a moment after the run ends.
 		var r *testResponse
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 			r = dev.get("/runs")
 			if strings.Contains(r.Body, `data-testid="run-tokens-`+id+`">2,668<`) {
 				break

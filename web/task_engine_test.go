@@ -74,7 +74,7 @@ func (a *engineApp) startRefund(amount float64) string {
 // waitTask waits until the run's review task is in the store.
 func (a *engineApp) waitTask(runID string) *store.Task {
 	a.tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if t, err := a.DB.GetTaskByNode(context.Background(), runID, "review"); err == nil {
 			return t
@@ -88,7 +88,7 @@ func (a *engineApp) waitTask(runID string) *store.Task {
 // waitRun waits until the run has ended and returns it.
 func (a *engineApp) waitRun(runID string) *engine.Run {
 	a.tb.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		r, err := a.eng.GetRun(context.Background(), runID)
 		if err == nil && r.Status != engine.RunRunning && r.Status != engine.RunWaiting {
@@ -111,7 +111,7 @@ func TestTaskDecisionOnEngine(t *testing.T) {
 	// worker may not answer the state query at once: wait for the state.
 	var run *engine.Run
 	var err error
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		run, err = app.eng.GetRun(context.Background(), runID)
 		if err == nil && run.Status == engine.RunWaiting && run.Nodes["review"].Status == engine.NodeWaiting {
 			break
