@@ -209,7 +209,16 @@ func TestFrontendRestartWhileRunsWait(t *testing.T) {
 	// The outage outlasts the wait nodes' 3 s: their timers come due while it is down.
 	time.Sleep(5 * time.Second)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := engine.StartServer(engine.ServerConfig{DataDir: fc.dir, FrontendAddr: addr, Logger: quiet})
+	// The same address, so the client finds it again; the port was ours a moment ago, but
+	// give a straggling socket of the old server some time to let it go.
+	var srv *engine.Server
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
+		srv, err = engine.StartServer(engine.ServerConfig{DataDir: fc.dir, FrontendAddr: addr, Logger: quiet})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("start the frontend again on %s: %v", addr, err)
 	}
