@@ -112,26 +112,33 @@ func (s *Server) graphRunNew(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	asked, split, err := runFormVersion(c.QueryParam("version"))
+	p, _, _, err := s.graphRunFormPage(c, g, c.QueryParam("version"))
 	if err != nil {
 		return err
+	}
+	return s.renderGraphRunPage(c, http.StatusOK, g, p)
+}
+
+// graphRunFormPage is the start-run page for the version asked (raw, as the form or query
+// gives it) with its form; a nil version means nothing can run, and p.Unavailable says why.
+func (s *Server) graphRunFormPage(c echo.Context, g *store.Graph, raw string) (templates.RunPageProps, *store.Version, *designer.Graph, error) {
+	asked, split, err := runFormVersion(raw)
+	if err != nil {
+		return templates.RunPageProps{}, nil, nil, err
 	}
 	p, v, err := s.graphRunPageProps(c, g, asked)
-	if err != nil {
-		return err
-	}
-	if v == nil {
-		return s.renderGraphRunPage(c, http.StatusOK, g, p)
+	if err != nil || v == nil {
+		return p, nil, nil, err
 	}
 	def, err := parseVersionDefinition(v)
 	if err != nil {
-		return err
+		return p, nil, nil, err
 	}
 	if p.Form, err = graphRunForm(g.ID, v.Version, def); err != nil {
-		return err
+		return p, nil, nil, err
 	}
 	p.Form.Split = split
-	return s.renderGraphRunPage(c, http.StatusOK, g, p)
+	return p, v, def, nil
 }
 
 // graphRunPageProps reads the versions and picks one; with nothing to run it returns a nil
@@ -173,32 +180,20 @@ func (s *Server) graphRunSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	asked, split, err := runFormVersion(c.FormValue("version"))
-	if err != nil {
-		return err
-	}
-	p, v, err := s.graphRunPageProps(c, g, asked)
+	p, v, def, err := s.graphRunFormPage(c, g, c.FormValue("version"))
 	if err != nil {
 		return err
 	}
 	if v == nil {
 		return s.renderGraphRunPage(c, http.StatusConflict, g, p)
 	}
-	def, err := parseVersionDefinition(v)
-	if err != nil {
-		return err
-	}
-	if p.Form, err = graphRunForm(g.ID, v.Version, def); err != nil {
-		return err
-	}
-	p.Form.Split = split
 	sch, err := runInputSchema(v, def)
 	if err != nil {
 		return err
 	}
 	id, status, err := startFromRunForm(c, &p.Form, sch, "The run", func(input map[string]any) (string, error) {
 		req := actions.StartRequest{GraphID: g.ID, Version: v.Version, Input: input, By: graphActor(c)}
-		if split {
+		if p.Form.Split {
 			req.Version = 0 // the traffic split picks it (actions/traffic.go)
 		}
 		run, err := s.actions.StartRun(ctx, req)
