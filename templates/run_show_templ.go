@@ -149,11 +149,11 @@ type RunInspectorProps struct {
 	ChildRun string
 	// Usage is an llm node's model, tokens and cost, once it has completed.
 	Usage *RunUsageView
-	// ToolCalls are an agent node's tool calls (run_agent.templ).
-	ToolCalls []RunToolCallView
-	Rows      []RunAttemptRow
-	ZoomTo    RunLink
-	Clear     RunLink
+	// Turns are an agent node's conversation: each turn's text and tool calls (run_agent.templ).
+	Turns  []RunAgentTurnView
+	Rows   []RunAttemptRow
+	ZoomTo RunLink
+	Clear  RunLink
 	// Recover are the recovery actions on the node (run_recover.templ).
 	Recover RunRecoverProps
 }
@@ -1643,7 +1643,7 @@ func RunInspector(p RunInspectorProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = RunToolCalls(p.ToolCalls).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = RunAgentTurns(p.Turns).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

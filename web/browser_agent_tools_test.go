@@ -186,7 +186,8 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 
 // TestBrowserAgentRunWithTool builds an agent with a graph tool through the picker, publishes
 // it, runs it against a local model server speaking the OpenAI protocol (which calls the tool
-// once, then answers) and finds the call and the model's words in the run's inspector.
+// once, then answers) and finds the call, and the model's words of each turn, in the run's
+// inspector.
 func TestBrowserAgentRunWithTool(t *testing.T) {
 	var toolName string
 	var mu sync.Mutex
@@ -247,6 +248,16 @@ func TestBrowserAgentRunWithTool(t *testing.T) {
 	b.waitVisible("inspector-tool-call-1-0")
 	if got := b.text("inspector-tool-call-1-0"); !strings.Contains(got, lookup) || !strings.Contains(got, `"order":"A-7"`) {
 		t.Errorf("tool call in the inspector = %q", got)
+	}
+	// The model's words of each turn, beside the calls of that turn.
+	if got := b.text("inspector-turn-text-1"); got != "Let me look order A-7 up." {
+		t.Errorf("turn 1 says %q", got)
+	}
+	if got := b.text("inspector-turn-text-2"); got != "Order A-7 has shipped." {
+		t.Errorf("turn 2 says %q", got)
+	}
+	if !evalJS[bool](b, `document.querySelector('[data-testid="inspector-turn-1"] [data-testid="inspector-tool-call-1-0"]') !== null`) {
+		t.Error("the tool call is not in its turn")
 	}
 	b.screenshot("run-agent-inspector")
 }

@@ -384,7 +384,7 @@ func (rv *runView) inspector(statuses map[string]string, link func(ganttView) te
 		p.Usage = llmNodeUsage(rv.nodeOutput(node.ID))
 	}
 	if node.Kind == designer.KindAgent {
-		p.ToolCalls = agentToolCalls(rv.nodeOutput(node.ID))
+		p.Turns = agentTurns(entries, rv.nodeOutput(node.ID))
 	}
 	if sp, ok := nodeSpans(&engine.Timeline{Entries: runEntriesOf(entries)}, rv.now)[node.ID]; ok {
 		from, to := sp.start.Sub(tl.StartedAt), sp.end.Sub(tl.StartedAt)

@@ -4,8 +4,63 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"trellis/engine"
 	"trellis/templates"
 )
+
+// agentTurnActivity is the activity of one model turn of an agent (engine/kind_agent.go).
+const agentTurnActivity = "agent.turn"
+
+// agentTurns is an agent node's conversation for its inspector: the model's text of each turn,
+// read from the turn activities' results in history, with the calls the turn made. The calls
+// come from the node's output, which says how each ended; while the node runs they are the
+// calls the model asked for. A node without turns in history (its output reused by a rewind)
+// is told by its calls alone.
+func agentTurns(entries []*engine.TimelineEntry, out any) []templates.RunAgentTurnView {
+	calls := agentToolCalls(out)
+	m, _ := out.(map[string]any)
+	_, final := m["steps"] // out is the node's output, not the result of its last turn
+	var turns []templates.RunAgentTurnView
+	for _, e := range entries {
+		if e.Step != engine.StepActivity || e.Name != agentTurnActivity {
+			continue
+		}
+		if e.Status == engine.NodeRunning {
+			turns = append(turns, templates.RunAgentTurnView{Turn: len(turns) + 1, Pending: true})
+			continue
+		}
+		var res struct { // the activity's output (the timeline unwraps it)
+			Text      string `json:"text"`
+			ToolCalls []struct {
+				Name string          `json:"name"`
+				Args json.RawMessage `json:"args"`
+			} `json:"tool_calls"`
+		}
+		if e.Status != engine.NodeCompleted || json.Unmarshal(e.Output, &res) != nil {
+			continue // a failed attempt; the turn is the attempt that completed
+		}
+		t := templates.RunAgentTurnView{Turn: len(turns) + 1, Text: res.Text}
+		if !final {
+			for i, tc := range res.ToolCalls {
+				t.Calls = append(t.Calls, templates.RunToolCallView{Step: t.Turn, Index: i, Name: tc.Name,
+					Status: "requested", Args: string(tc.Args)})
+			}
+		}
+		turns = append(turns, t)
+	}
+	for _, c := range calls {
+		for len(turns) < c.Step {
+			turns = append(turns, templates.RunAgentTurnView{Turn: len(turns) + 1})
+		}
+		if c.Step >= 1 {
+			turns[c.Step-1].Calls = append(turns[c.Step-1].Calls, c)
+		}
+	}
+	for i := range turns {
+		turns[i].Open = templates.AgentTurnOpen(i, len(turns))
+	}
+	return turns
+}
 
 // agentToolCalls reads an agent node's output for its inspector: each tool call with the
 // arguments it ran with, its end, and its approval.
