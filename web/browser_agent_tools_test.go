@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"trellis/engine"
 	"trellis/internal/testsvc"
@@ -95,6 +96,17 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 	b.typeInto("input-config.tools.1.name", "refund")
 	b.typeInto("input-config.tools.1.description", "Refunds an order.")
 	b.typeInto("input-config.tools.1.http.url", "https://shop.example/refunds")
+	// A body that is not JSON yet is flagged beside it and kept as typed until it is.
+	b.typeInto("input-config.tools.1.http.body", `{"amount": `)
+	b.waitVisible("error-config.tools.1.http.body")
+	if got := b.text("error-config.tools.1.http.body"); !strings.Contains(got, "not valid JSON") {
+		t.Fatalf("body error = %q", got)
+	}
+	b.typeInto("input-config.tools.1.http.body", `{"amount": "{{ args.amount }}"}`)
+	b.do("body error gone", chromedp.WaitNotVisible(testID("error-config.tools.1.http.body")))
+	b.click("agent-header-add-1")
+	b.keys("X-Key")
+	b.do("header value", chromedp.SendKeys(`[data-testid="input-config.tools.1.http.headers"] [data-part="value"]`, "{{ secrets.SHOP }}"))
 	for i, arg := range []string{"amount", "note"} {
 		b.click("agent-arg-add-1")
 		b.waitVisible(fmt.Sprintf("agent-arg-1-%d", i))
@@ -102,7 +114,11 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 	}
 	b.do("amount is required", chromedp.Click(`[data-testid="agent-arg-1-0"] [data-arg-part="required"]`, chromedp.NodeVisible))
 	b.waitSaved()
-	params, _ := draftTools(t, app, id, "agent_1")[1]["parameters"].(map[string]any)
+	refund := draftTools(t, app, id, "agent_1")[1]
+	if h, _ := refund["http"].(map[string]any); fmt.Sprint(h["body"]) != "map[amount:{{ args.amount }}]" || fmt.Sprint(h["headers"]) != "map[X-Key:{{ secrets.SHOP }}]" {
+		t.Fatalf("http = %v", refund["http"])
+	}
+	params, _ := refund["parameters"].(map[string]any)
 	props, _ := params["properties"].(map[string]any)
 	if len(props) != 2 || fmt.Sprint(params["required"]) != "[amount]" {
 		t.Fatalf("parameters = %v", params)
@@ -132,8 +148,11 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 	b.screenshot("editor-agent-tools")
 
 	// An MCP server's tool, picked from the tools the server lists; its description is text.
-	b.click("agent-tool-add-mcp")
+	// From the keyboard: Enter on the button adds the card and focuses its server list.
+	b.do("focus add mcp", chromedp.Focus(testID("agent-tool-add-mcp")))
+	b.keys(kb.Enter)
 	b.waitVisible("agent-tool-2")
+	b.waitJS("focus on the server list", `document.activeElement?.dataset?.toolField === "config.tools.2.mcp.server"`)
 	b.pickOption("input-config.tools.2.mcp.server", "orders")
 	b.click("agent-mcp-list-2")
 	b.waitVisible("agent-mcp-use-order_status")
