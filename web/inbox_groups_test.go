@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -71,4 +72,46 @@ func TestInboxGroupsItems(t *testing.T) {
 	}
 	wantStatus(t, ann.postForm("/inbox/decisions", url.Values{"outcome": {"approve"}, "group": {"no colon"}}),
 		http.StatusUnprocessableEntity)
+}
+
+// TestTaskAPIItems: the API lists the item tasks of one map node of a run (run and node),
+// each with its item, and a task's own answer places it: index 4 of 12; a half-given filter
+// is a 400.
+func TestTaskAPIItems(t *testing.T) {
+	app, _ := newTaskApp(t, false)
+	ctx := context.Background()
+	ann := app.memberAPI("ann", "finance")
+	var ids []string
+	for i := range 5 {
+		task, _, err := app.DB.CreateTask(ctx, store.NewTask{RunID: "run-a", NodeID: fmt.Sprintf("check.%d", i), GraphID: "refund",
+			Version: 1, Title: fmt.Sprintf("Check %d", i), Assignee: "group:finance", Outcomes: []string{"approve"}, ItemTotal: 12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, task.ID)
+	}
+	plainTask := app.addTask("run-b", "group:finance", 0)
+	r := ann.send(http.MethodGet, "/tasks?run=run-a&node=check", nil)
+	wantStatus(t, r, http.StatusOK)
+	var rows []struct {
+		ID   string `json:"id"`
+		Item *struct {
+			Node         string
+			Index, Total int
+		} `json:"item"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 5 || rows[0].ID != ids[4] || rows[0].Item == nil || rows[0].Item.Index != 4 || rows[0].Item.Total != 12 {
+		t.Fatalf("rows = %s", r.Body)
+	}
+	one := ann.send(http.MethodGet, "/tasks/"+ids[2], nil)
+	wantStatus(t, one, http.StatusOK)
+	taskWants(t, "task", one.Body, `"item":{"node":"check","index":2,"total":12}`)
+	plain := ann.send(http.MethodGet, "/tasks/"+plainTask.ID, nil)
+	if wantStatus(t, plain, http.StatusOK); strings.Contains(plain.Body, `"item"`) {
+		t.Fatalf("a plain task has an item: %s", plain.Body)
+	}
+	wantStatus(t, ann.send(http.MethodGet, "/tasks?node=check", nil), http.StatusBadRequest)
 }

@@ -45,7 +45,7 @@ var apiOps = []apiOp{
 	{Method: "GET", Path: "/api/v1/runs/:id/history", Tag: "runs", Summary: "The run's raw Temporal history", Status: 200, Answer: "Any"},
 	{Method: "POST", Path: "/api/v1/runs/:id/cancel", Tag: "runs", Summary: "Cancel a run; 409 when it has ended", Body: "Cancel", Status: 202, Answer: "Any"},
 
-	{Method: "GET", Path: "/api/v1/tasks", Tag: "tasks", Summary: "List tasks; the next cursor is in X-Next-Cursor and Link", Query: []string{"state", "mine", "graph", "overdue", "limit", "after"}, Status: 200, Answer: "[]Task"},
+	{Method: "GET", Path: "/api/v1/tasks", Tag: "tasks", Summary: "List tasks; the next cursor is in X-Next-Cursor and Link", Query: []string{"state", "mine", "graph", "overdue", "limit", "after", "run", "node"}, Status: 200, Answer: "[]Task"},
 	{Method: "GET", Path: "/api/v1/tasks/:id", Tag: "tasks", Summary: "A task with its form and instructions; 404 when it is not yours to see", Status: 200, Answer: "Task"},
 	{Method: "POST", Path: "/api/v1/tasks/:id/decision", Tag: "tasks", Summary: "Decide a task: 403 not yours, 409 decided, 422 outcome or data do not fit", Body: "Decision", Status: 200, Answer: "Task"},
 	{Method: "POST", Path: "/api/v1/tasks/decisions", Tag: "tasks", Summary: "Decide several tasks with one decision ({task_ids, outcome, data?, comment?}, at most 100): {decided: [id], refused: [{task_id, code, message}]}; 422 for none, too many or a task named twice", Body: "Any", Status: 200, Answer: "Any"},

@@ -29,6 +29,21 @@ type taskRowJSON struct {
 	Outcome   string     `json:"outcome,omitempty"`
 	DecidedBy string     `json:"decided_by,omitempty"`
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	// Item places a map item's task: item index (from 0) of map node, of total (when known).
+	Item *taskItemJSON `json:"item,omitempty"`
+}
+
+type taskItemJSON struct {
+	Node  string `json:"node"`
+	Index int    `json:"index"`
+	Total int    `json:"total,omitempty"`
+}
+
+func taskItemOf(t *store.Task) *taskItemJSON {
+	if t.Item == nil {
+		return nil
+	}
+	return &taskItemJSON{Node: t.Item.Node, Index: t.Item.Index, Total: t.Item.Total}
 }
 
 // taskJSONView is GET /api/v1/tasks/{id}: the task with its form and instructions.
@@ -47,7 +62,8 @@ func (s *Server) taskJSON(t *store.Task) taskJSONView {
 	now := s.cfg.Now()
 	v := taskJSONView{
 		taskRowJSON: taskRowJSON{ID: t.ID, RunID: t.RunID, Node: t.NodeID, Graph: t.GraphID, Version: t.Version, Title: t.Title,
-			Assignee: t.Assignee, State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt, Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy},
+			Assignee: t.Assignee, State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt, Overdue: t.Overdue(now), ClaimedBy: t.ClaimedBy,
+			Item: taskItemOf(t)},
 		Instructions: t.Instructions, InstructionsHTML: renderInstructions(t.Instructions),
 		Form: t.Form, Outcomes: t.Outcomes, Context: t.Context, Decision: t.Decision, History: t.Events,
 	}
@@ -71,11 +87,11 @@ func taskRow(t store.Task, now time.Time) taskRowJSON {
 	outcome, by, at := t.Decided()
 	return taskRowJSON{ID: t.ID, RunID: t.RunID, Node: t.NodeID, Graph: t.GraphID, Version: t.Version, Title: t.Title,
 		Assignee: t.Assignee, State: t.State, DueAt: t.DueAt, CreatedAt: t.CreatedAt, Overdue: t.Overdue(now),
-		ClaimedBy: t.ClaimedBy, Outcome: outcome, DecidedBy: by, DecidedAt: at}
+		ClaimedBy: t.ClaimedBy, Outcome: outcome, DecidedBy: by, DecidedAt: at, Item: taskItemOf(&t)}
 }
 
 // taskListAPI answers GET /api/v1/tasks?state=open|done&mine=true&graph=&overdue=true&limit=
-// &after=: the user's tasks, newest first. state=open (the default) lists the user's tasks
+// &after=&run=&node=: the user's tasks, newest first (run and node: the items of one map node). state=open (the default) lists the user's tasks
 // and their groups', mine=true only the user's; state=done the closed ones. The next page's
 // cursor is in the X-Next-Cursor header and a Link rel="next".
 func (s *Server) taskListAPI(c echo.Context) error {
@@ -107,9 +123,13 @@ func (s *Server) taskListAPI(c echo.Context) error {
 			return NewError(http.StatusBadRequest, "limit must be a number from 1 to "+strconv.Itoa(store.MaxTaskPageSize)+".")
 		}
 	}
+	run, node, err := inboxGroupParams(q)
+	if err != nil {
+		return err
+	}
 	now := s.cfg.Now()
 	page, err := s.deps.Tasks.ListTasks(c.Request().Context(), store.TaskFilter{User: CurrentUser(c), View: view,
-		Graph: q.Get("graph"), Overdue: overdue, Now: now, Limit: limit, After: q.Get("after")})
+		Graph: q.Get("graph"), Overdue: overdue, Now: now, Limit: limit, After: q.Get("after"), Run: run, ItemNode: node})
 	if err != nil {
 		return err
 	}
