@@ -278,5 +278,10 @@ func TestBrowserAgentRunWithTool(t *testing.T) {
 	if !evalJS[bool](b, `document.querySelector('[data-testid="inspector-turn-1"] [data-testid="inspector-tool-call-1-0"]') !== null`) {
 		t.Error("the tool call is not in its turn")
 	}
+	// The call's result as the model got it: the child run's output, folded until opened.
+	b.click("inspector-tool-result-1-0")
+	if got := b.text("inspector-tool-result-1-0"); !strings.Contains(got, `"status": "shipped"`) {
+		t.Errorf("the call's result = %q", got)
+	}
 	b.screenshot("run-agent-inspector")
 }

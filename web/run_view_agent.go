@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"trellis/engine"
 	"trellis/templates"
@@ -21,9 +22,13 @@ func agentTurns(entries []*engine.TimelineEntry, out any) []templates.RunAgentTu
 	m, _ := out.(map[string]any)
 	_, final := m["steps"] // out is the node's output, not the result of its last turn
 	var turns []templates.RunAgentTurnView
+	results := map[int][]agentToolResult{} // by the turn whose calls they answer
 	for _, e := range entries {
 		if e.Step != engine.StepActivity || e.Name != agentTurnActivity {
 			continue
+		}
+		if (e.Status == engine.NodeRunning || e.Status == engine.NodeCompleted) && len(turns) > 0 {
+			results[len(turns)] = agentTurnResults(e.Input)
 		}
 		if e.Status == engine.NodeRunning {
 			turns = append(turns, templates.RunAgentTurnView{Turn: len(turns) + 1, Pending: true})
@@ -54,6 +59,13 @@ func agentTurns(entries []*engine.TimelineEntry, out any) []templates.RunAgentTu
 		}
 		if c.Step >= 1 {
 			turns[c.Step-1].Calls = append(turns[c.Step-1].Calls, c)
+		}
+	}
+	for n, rs := range results {
+		for i := range turns[n-1].Calls {
+			if c := &turns[n-1].Calls[i]; c.Index < len(rs) {
+				c.Result, c.ResultError = agentResultText(rs[c.Index].Content), rs[c.Index].IsError
+			}
 		}
 	}
 	for i := range turns {
@@ -107,4 +119,43 @@ func str(v any) string {
 func jsonInt(v any) int {
 	f, _ := v.(float64)
 	return int(f)
+}
+
+// agentToolResult is a tool's result as the next turn sent it to the model.
+type agentToolResult struct {
+	Content string `json:"content"`
+	IsError bool   `json:"is_error"`
+}
+
+// agentTurnResults reads, from a turn activity's input, the results of the previous turn's
+// calls: the last message of the conversation, in the order of the calls.
+func agentTurnResults(input json.RawMessage) []agentToolResult {
+	var req struct {
+		Messages []struct {
+			ToolResults []agentToolResult
+		} `json:"messages"`
+	}
+	if json.Unmarshal(input, &req) != nil || len(req.Messages) == 0 {
+		return nil
+	}
+	return req.Messages[len(req.Messages)-1].ToolResults
+}
+
+// agentResultMax bounds a result as the inspector shows it.
+const agentResultMax = 4 << 10
+
+// agentResultText is a result indented when it is JSON, cut at agentResultMax bytes.
+func agentResultText(content string) string {
+	text := content
+	if json.Valid([]byte(content)) {
+		text = editorIndentJSON(json.RawMessage(content))
+	}
+	if len(text) > agentResultMax {
+		cut := agentResultMax
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "\n… (cut; the whole result is in the run's history)"
+	}
+	return text
 }

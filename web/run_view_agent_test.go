@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"trellis/engine"
 	"trellis/templates"
@@ -36,6 +37,10 @@ func TestAgentTurns(t *testing.T) {
 		{Node: "agent", Step: engine.StepChild, Status: engine.NodeCompleted},
 		turnEntry(engine.NodeCompleted, "Done: it <b>shipped</b>."),
 	}
+	// The second turn's request carries the results of the first turn's calls.
+	entries[3].Input = json.RawMessage(`{"run_id": "r", "messages": [{"Role": "assistant", "Content": "I will look both up."},
+		{"Role": "user", "ToolResults": [{"call_id": "call_0", "name": "lookup", "content": "{\"status\":\"shipped\"}"},
+			{"call_id": "call_1", "name": "lookup", "content": "no such order", "is_error": true}]}]}`)
 	var out any
 	_ = json.Unmarshal([]byte(`{"text": "Done.", "steps": 2, "tool_calls": [
 		{"step": 1, "name": "lookup", "args": {"n": 1}, "status": "completed"},
@@ -44,6 +49,13 @@ func TestAgentTurns(t *testing.T) {
 	if len(turns) != 2 || turns[0].Text != "I will look both up." || len(turns[0].Calls) != 2 || turns[0].Calls[1].Status != "failed" ||
 		turns[1].Text != "Done: it <b>shipped</b>." || len(turns[1].Calls) != 0 || !turns[0].Open || !turns[1].Open {
 		t.Fatalf("turns = %+v", turns)
+	}
+
+	if c := turns[0].Calls; c[0].Result != "{\n  \"status\": \"shipped\"\n}" || c[0].ResultError || c[1].Result != "no such order" || !c[1].ResultError {
+		t.Fatalf("results = %+v", c)
+	}
+	if long := agentResultText(strings.Repeat("é", agentResultMax)); len(long) > agentResultMax+100 || !utf8.ValidString(long) || !strings.Contains(long, "(cut;") {
+		t.Errorf("a long result is shown as %d bytes", len(long))
 	}
 
 	// Running: no output yet; the calls asked for, and the turn under way.
