@@ -191,7 +191,7 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 		if list := items[n.id]; len(list) > 0 {
 			withItems := in
 			withItems.tl = full
-			rows := itemRows(withItems, f, n.id, list, y)
+			rows := itemRows(withItems, f, &p.Rows[len(p.Rows)-1], list, y)
 			p.Rows = append(p.Rows, rows...)
 			y += float64(len(rows)) * ganttRowHeight
 		}

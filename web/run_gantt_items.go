@@ -102,13 +102,22 @@ func entryItem(e *engine.TimelineEntry, runID string, maps map[string]bool) (str
 }
 
 // itemRows are the rows under map node's row, from y on: every item, or past ganttItemsMax
-// (unless expanded) the summary and the items kept.
-func itemRows(in ganttInput, f ganttFrame, node string, items []ganttItem, y float64) []templates.TimelineRow {
+// (unless expanded) the summary's link and the items kept. The summary's bar goes on the
+// map's own row, which the live page redraws as the map's progress changes.
+func itemRows(in ganttInput, f ganttFrame, mapRow *templates.TimelineRow, items []ganttItem, y float64) []templates.TimelineRow {
+	node := mapRow.Node
 	expanded := in.view.Items == node
 	shown := items
 	var rows []templates.TimelineRow
 	if len(items) > ganttItemsMax {
-		rows = append(rows, itemSummary(in, f, node, items, expanded, y))
+		sum := itemSummary(in, f, node, items, expanded, y)
+		for _, bar := range sum.Bars {
+			bar.Y = mapRow.Y + 4
+			mapRow.Bars = append(mapRow.Bars, bar)
+		}
+		mapRow.Title += "; " + sum.Title
+		sum.Bars = nil
+		rows = append(rows, sum)
 		y += ganttRowHeight
 		if !expanded {
 			shown = keptItems(items)
@@ -154,7 +163,8 @@ var itemStatuses = []string{engine.NodeCompleted, engine.NodeFailed, engine.Node
 	engine.NodePending, engine.NodeCancelled}
 
 // itemSummary is the row of a map's items together: one bar over their time, split in
-// parts by status as their counts go, and a link that expands or collapses them.
+// parts by status as their counts go (itemRows moves it to the map's row), and a link that
+// expands or collapses them.
 func itemSummary(in ganttInput, f ganttFrame, node string, items []ganttItem, expanded bool, y float64) templates.TimelineRow {
 	counts := map[string]int{}
 	var start, end time.Time
