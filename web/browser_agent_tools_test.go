@@ -81,6 +81,14 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 		t.Fatalf("focus after adding a graph tool is on %q", got)
 	}
 	b.pickOption("input-config.tools.0.graph", lookup)
+	// The card is drawn again with what the graph asks of the model; focus stays on the list.
+	b.waitVisible("agent-graph-args-0")
+	if got := b.text("agent-graph-args-0"); !strings.Contains(got, "order (string, required)") {
+		t.Fatalf("graph arguments = %q", got)
+	}
+	if got := b.activeToolField(); got != "config.tools.0.graph" {
+		t.Fatalf("focus after choosing the graph is on %q", got)
+	}
 	if got := evalJS[string](b, `document.querySelector('[data-testid="input-config.tools.0.name"]').value`); got != lookup {
 		t.Fatalf("tool name = %q", got)
 	}

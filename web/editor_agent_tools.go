@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"trellis/actions"
 	"trellis/designer"
 	"trellis/store"
 	"trellis/templates"
@@ -49,7 +50,62 @@ func (s *Server) agentToolsForm(ctx context.Context, p *templates.NodeFormProps,
 	if err := s.agentToolChoices(ctx, tp, graphID); err != nil {
 		return err
 	}
+	for i := range tp.Cards {
+		if c := &tp.Cards[i]; c.Kind == templates.AgentToolGraph && c.Graph != "" {
+			c.GraphArgs = s.agentGraphArgs(ctx, c.Graph, c.Version)
+		}
+	}
 	return nil
+}
+
+// agentGraphArgs says what a graph tool's model must give: the arguments of the graph's input
+// schema, of the version named or the latest. A graph that cannot be read says nothing; the
+// designer reports it.
+func (s *Server) agentGraphArgs(ctx context.Context, graphID, version string) string {
+	if !store.ValidGraphID(graphID) {
+		return ""
+	}
+	var v *store.Version
+	var err error
+	if n, nerr := strconv.Atoi(version); nerr == nil {
+		v, err = s.deps.Graphs.GetVersion(ctx, graphID, n)
+	} else {
+		v, err = s.deps.Graphs.LatestVersion(ctx, graphID)
+	}
+	if err != nil {
+		return ""
+	}
+	def, err := actions.ParseVersion(v)
+	if err != nil {
+		return ""
+	}
+	var schema struct {
+		Properties json.RawMessage `json:"properties"`
+		Required   []string        `json:"required"`
+	}
+	if json.Unmarshal(def.Input, &schema) != nil || schema.Properties == nil {
+		return fmt.Sprintf("Version %d takes no arguments.", v.Version)
+	}
+	props, ok := agentRawMembers(schema.Properties)
+	if !ok || len(props) == 0 {
+		return fmt.Sprintf("Version %d takes no arguments.", v.Version)
+	}
+	parts := make([]string, len(props))
+	for i, pr := range props {
+		var prop struct {
+			Type any `json:"type"`
+		}
+		_ = json.Unmarshal([]byte(pr.Value), &prop)
+		parts[i] = pr.Key
+		if t, ok := prop.Type.(string); ok {
+			parts[i] += " (" + t
+			if slices.Contains(schema.Required, pr.Key) {
+				parts[i] += ", required"
+			}
+			parts[i] += ")"
+		}
+	}
+	return fmt.Sprintf("The model gives the arguments of version %d's input: %s.", v.Version, strings.Join(parts, ", "))
 }
 
 // agentToolProblem puts a problem of a tool beside the part of its card it concerns.

@@ -67,6 +67,7 @@ func TestEditorAgentToolsPicker(t *testing.T) {
 	for _, want := range []string{
 		`data-control="tools"`, `data-mcp-tools-url="/graphs/` + id + `/edit/mcp-tools"`,
 		`data-tool-kind="graph"`, `<option value="` + lookup + `" data-name="Lookup order" selected`,
+		"The model gives the arguments of version 1&#39;s input: order (string, required).",
 		`data-tool-kind="http"`, `data-testid="agent-arg-1-0"`, `data-testid="agent-arg-1-1"`, `value="The order&#39;s number"`,
 		`&lt;script&gt;alert(1)&lt;/script&gt;`, `value="X-Key"`, `value="48h"`, `value="group:managers"`,
 		`<option value="escalate" selected`,

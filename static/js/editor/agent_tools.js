@@ -8,8 +8,9 @@ import { errorMessage, html, request } from "./dom.js";
 
 const ARG_TYPES = ["string", "number", "integer", "boolean", "object", "array"];
 
-// Parts whose change changes which fields the card has: the form is drawn again.
-const RELOAD_PARTS = new Set(["approval", "approval.on_due"]);
+// Parts whose change changes what the card shows (its fields, a graph's arguments): the form
+// is drawn again.
+const RELOAD_PARTS = new Set(["approval", "approval.on_due", "graph"]);
 
 const NEW_TOOLS = {
   graph: () => ({ name: "", description: "", graph: "", version: "latest" }),
