@@ -223,12 +223,13 @@ func TestBrowserAgentRunWithTool(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		asked = append(asked, string(b))
+		name := toolName
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		if !strings.Contains(string(b), `"role":"tool"`) {
 			fmt.Fprintf(w, `{"id": "c1", "object": "chat.completion", "model": "gpt-test", "usage": {"prompt_tokens": 7, "completion_tokens": 3},
 				"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": "Let me look order A-7 up.",
-				"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": %q, "arguments": "{\"order\":\"A-7\"}"}}]}}]}`, toolName)
+				"tool_calls": [{"id": "call_1", "type": "function", "function": {"name": %q, "arguments": "{\"order\":\"A-7\"}"}}]}}]}`, name)
 			return
 		}
 		io.WriteString(w, `{"id": "c2", "object": "chat.completion", "model": "gpt-test", "usage": {"prompt_tokens": 9, "completion_tokens": 4},
@@ -240,7 +241,9 @@ func TestBrowserAgentRunWithTool(t *testing.T) {
 	ana := app.api("ada", store.RoleAnalyst, store.RoleDeveloper)
 	lookup := ana.createGraph("Lookup order", lookupOrderDoc)
 	ana.publish(lookup, "v1")
+	mu.Lock()
 	toolName = lookup // the picker names a graph tool after its graph
+	mu.Unlock()
 	id := createGraphIn(t, app, "Support", `{"format":"trellis.graph/v1","name":"Support","nodes":[],"edges":[]}`)
 
 	b := newBrowser(t, app)
