@@ -186,6 +186,17 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 	if got := b.activeToolField(); got != "agent-tool-remove-1" {
 		t.Fatalf("focus after removing is on %q", got)
 	}
+	// Removing is a step of undo and redo; the tools picked before it stay.
+	b.keys("z", chromedp.ModifierCtrl)
+	b.waitJS("undo brings the tool back", `document.querySelectorAll('[data-tool-card]').length === 3`)
+	if got := evalJS[string](b, `document.querySelector('[data-testid="input-config.tools.1.approval.due"]')?.value || ""`); got != "48h" {
+		t.Fatalf("after undo the tool's due is %q", got)
+	}
+	if got := evalJS[string](b, `document.querySelector('[data-testid="input-config.tools.2.mcp.tool"]')?.value || ""`); got != "order_status" {
+		t.Fatalf("after undo the MCP tool is %q", got)
+	}
+	b.keys("y", chromedp.ModifierCtrl)
+	b.waitJS("redo removes it again", `document.querySelectorAll('[data-tool-card]').length === 2`)
 	b.waitJS("no problems", `document.querySelectorAll('[data-testid="problem"]').length === 0`)
 
 	b.click("publish-open")

@@ -144,7 +144,7 @@ export class AgentTools {
     if (!NEW_TOOLS[kind] || this.blocked(host)) return;
     const tools = readTools(host).value;
     tools.push(NEW_TOOLS[kind]());
-    this.ed.setNodeField(this.panel.current.id, host.dataset.path, tools);
+    this.setStep(host, tools);
     const n = tools.length - 1;
     const first = kind === "graph" ? "graph" : kind === "mcp" ? "mcp.server" : "name";
     this.reload(`[data-tool-field="${host.dataset.path}.${n}.${first}"]`);
@@ -156,11 +156,18 @@ export class AgentTools {
     const tools = readTools(host).value;
     const i = Number(card.dataset.toolIndex);
     const [gone] = tools.splice(i, 1);
-    this.ed.setNodeField(this.panel.current.id, host.dataset.path, tools);
+    this.setStep(host, tools);
     const next = i < tools.length ? i : i - 1;
     this.reload(next >= 0 ? `[data-testid="agent-tool-remove-${next}"]` : '[data-testid="agent-tool-add-graph"]');
     const name = gone && typeof gone === "object" && gone.name ? gone.name : `tool ${i + 1}`;
     this.ed.announce(`Removed ${name}.`);
+  }
+
+  // setStep writes the tools as one step of undo of its own, apart from typing before or after.
+  setStep(host, tools) {
+    this.ed.history.breakRun();
+    this.ed.setNodeField(this.panel.current.id, host.dataset.path, tools);
+    this.ed.history.breakRun();
   }
 
   addArg(box) {
