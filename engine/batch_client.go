@@ -120,7 +120,10 @@ func (e *Engine) GetBatch(ctx context.Context, id string) (*BatchProgress, error
 			err = v.Get(&p)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("batch %s: %w", id, err)
+			// The worker did not answer in time (busy, or restarting): the batch is running,
+			// its counts are not known this moment. The caller polls again.
+			return &BatchProgress{BatchID: id, State: BatchRunning, ResultsPartial: true,
+				CreatedAt: desc.GetWorkflowExecutionInfo().GetStartTime().AsTime()}, nil
 		}
 		return &p, nil
 	}
