@@ -17,18 +17,21 @@ type testCluster struct {
 	eng *Engine
 }
 
+// testFrontendToken: the test servers want a credential, as serve's does.
+const testFrontendToken = "test-frontend-token"
+
 // startCluster starts (or restarts) the embedded server on dir. tb may be a benchmark.
 func startCluster(tb testing.TB, dir string, deps Deps) *testCluster {
 	tb.Helper()
-	srv, err := StartServer(ServerConfig{DataDir: dir, Logger: quietLogger()})
+	srv, err := StartServer(ServerConfig{DataDir: dir, Token: testFrontendToken, Logger: quietLogger()})
 	if err != nil {
 		tb.Fatalf("start server: %v", err)
 	}
 	var c client.Client
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err = client.Dial(client.Options{HostPort: srv.HostPort(), Namespace: Namespace,
-			Logger: NewSDKLogger(quietLogger())})
+		c, err = client.Dial(srv.ClientOptions(client.Options{Namespace: Namespace,
+			Logger: NewSDKLogger(quietLogger())}))
 		if err == nil || time.Now().After(deadline) {
 			break
 		}

@@ -263,7 +263,7 @@ func TestEnsureSearchAttributes(t *testing.T) {
 			SearchAttributes[k] = v
 		}
 	}
-	srv, err := StartServer(ServerConfig{DataDir: dir, Logger: quietLogger()})
+	srv, err := StartServer(ServerConfig{DataDir: dir, Token: testFrontendToken, Logger: quietLogger()})
 	SearchAttributes = saved
 	if err != nil {
 		t.Fatal(err)

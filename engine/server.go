@@ -63,11 +63,15 @@ type ServerConfig struct {
 	DataDir string
 	// FrontendAddr is host:port for the frontend; empty picks a free port on 127.0.0.1.
 	FrontendAddr string
-	Logger       *slog.Logger
+	// Token, when set, is the credential the frontend requires of every client
+	// (server_auth.go); clients send it with Server.Credentials.
+	Token  string
+	Logger *slog.Logger
 }
 
 // Server is an embedded single-process Temporal server persisting to SQLite.
 type Server struct {
+	token    string
 	srv      temporal.Server
 	hostPort string
 	stopping *atomic.Bool
@@ -129,6 +133,14 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 	}
 	frontend := net.JoinHostPort(host, strconv.Itoa(port))
 	conf := serverConfig(frontend, host, port, ports, sqlCfg)
+	authOpts, internal := authOptions(cfg.Token, conf.Services["history"])
+	if internal != nil {
+		ife := internal["internal-frontend"]
+		ife.RPC.GRPCPort, ife.RPC.MembershipPort = ports[8], ports[9]
+		conf.Services["internal-frontend"] = ife
+		// Empty, the system workers find the internal frontend through membership.
+		conf.PublicClient.HostPort = ""
+	}
 	dc := dynamicconfig.StaticClient{
 		// Updates carry human decisions; they must be on.
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
@@ -150,19 +162,18 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 			s, err = nil, sf
 		}
 	}()
-	srv, err := temporal.NewServer(
+	srv, err := temporal.NewServer(append(authOpts,
 		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithLogger(serverLogger{l: cfg.Logger.With("component", "temporal"), stopping: stopping, starting: starting}),
 		temporal.WithDynamicConfigClient(dc),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	return &Server{srv: srv, hostPort: frontend, stopping: stopping}, nil
+	return &Server{token: cfg.Token, srv: srv, hostPort: frontend, stopping: stopping}, nil
 }
 
 // frontendAddr splits --temporal-listen ("" is loopback on a free port, port 0).
@@ -274,8 +285,8 @@ func (s *Server) Stop() error {
 }
 
 // numServicePorts: frontend and its membership port, then gRPC and membership ports for
-// history, matching and worker.
-const numServicePorts = 8
+// history, matching, worker and (with a token) the internal frontend.
+const numServicePorts = 10
 
 func hostIfNotLoopback(h string) string {
 	if h == "127.0.0.1" || h == "localhost" {

@@ -27,8 +27,8 @@ func TestRemoteWorkerLeavesTasksToTheStore(t *testing.T) {
 	ctx := context.Background()
 	db, other := storetest.MustOpen(t), storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
-	c2, err := client.Dial(client.Options{HostPort: cl.srv.HostPort(), Namespace: Namespace, Identity: "remote",
-		Logger: NewSDKLogger(quietLogger())})
+	c2, err := client.Dial(cl.srv.ClientOptions(client.Options{Namespace: Namespace, Identity: "remote",
+		Logger: NewSDKLogger(quietLogger())}))
 	if err != nil {
 		t.Fatal(err)
 	}

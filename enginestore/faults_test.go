@@ -58,6 +58,9 @@ type faultCluster struct {
 	db    *store.DB
 }
 
+// faultToken is the test servers' frontend credential, the same across a restart.
+const faultToken = "test-frontend-token"
+
 func startFaultCluster(t *testing.T) *faultCluster {
 	t.Helper()
 	if testing.Short() {
@@ -72,13 +75,13 @@ func startFaultCluster(t *testing.T) *faultCluster {
 	}
 	t.Cleanup(func() { db.Close() })
 	fc.db = db
-	if fc.srv, err = engine.StartServer(engine.ServerConfig{DataDir: fc.dir, Logger: quiet}); err != nil {
+	if fc.srv, err = engine.StartServer(engine.ServerConfig{DataDir: fc.dir, Token: faultToken, Logger: quiet}); err != nil {
 		t.Fatalf("start temporal: %v", err)
 	}
 	t.Cleanup(func() { _ = fc.srv.Stop() })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		fc.c, err = client.Dial(client.Options{HostPort: fc.srv.HostPort(), Namespace: engine.Namespace, Logger: engine.NewSDKLogger(quiet)})
+		fc.c, err = client.Dial(fc.srv.ClientOptions(client.Options{Namespace: engine.Namespace, Logger: engine.NewSDKLogger(quiet)}))
 		if err == nil || time.Now().After(deadline) {
 			break
 		}
@@ -214,7 +217,7 @@ func TestFrontendRestartWhileRunsWait(t *testing.T) {
 	var srv *engine.Server
 	var err error
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Second) {
-		srv, err = engine.StartServer(engine.ServerConfig{DataDir: fc.dir, FrontendAddr: addr, Logger: quiet})
+		srv, err = engine.StartServer(engine.ServerConfig{DataDir: fc.dir, FrontendAddr: addr, Token: faultToken, Logger: quiet})
 		if err == nil || time.Now().After(deadline) {
 			break
 		}

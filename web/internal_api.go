@@ -30,6 +30,9 @@ type WorkerHello struct {
 	// DecisionKey lets the worker check that serve signed each decision
 	// (engine/decision_proof.go); empty when the source has none.
 	DecisionKey []byte `json:"decision_key,omitempty"`
+	// TemporalToken is the credential of serve's embedded Temporal frontend
+	// (engine/server_auth.go); empty when serve uses a cluster of its own.
+	TemporalToken string `json:"temporal_token,omitempty"`
 }
 
 // WorkerSecret answers GET /api/v1/internal/secrets/{name}.
@@ -45,6 +48,9 @@ func (s *Server) internalHello(c echo.Context) error {
 	h := WorkerHello{Namespace: ns, TaskQueue: tq}
 	if k, ok := s.deps.Worker.(interface{ DecisionKey() []byte }); ok {
 		h.DecisionKey = k.DecisionKey()
+	}
+	if t, ok := s.deps.Worker.(interface{ TemporalToken() string }); ok {
+		h.TemporalToken = t.TemporalToken()
 	}
 	return c.JSON(http.StatusOK, h)
 }

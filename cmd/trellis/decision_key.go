@@ -41,10 +41,13 @@ func loadDecisionKey(dataDir string) ([]byte, error) {
 
 // keyedWorkerSource hands remote workers the decision key with the hello, so that they
 // check decisions as serve's own worker does (the internal API already trusts them with
-// secrets).
+// secrets), and the embedded frontend's credential when serve runs it.
 type keyedWorkerSource struct {
 	workerSource
-	key []byte
+	key           []byte
+	temporalToken string
 }
 
 func (k keyedWorkerSource) DecisionKey() []byte { return k.key }
+
+func (k keyedWorkerSource) TemporalToken() string { return k.temporalToken }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"trellis/actions"
@@ -164,7 +165,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ln.Close()
 
-	tc, opts, stopTemporal, err := f.connectTemporal(ctx, logger, stdout, met)
+	tc, opts, stopTemporal, err := f.connectTemporal(ctx, logger, stdout, met, decisionKey)
 	if err != nil {
 		return err
 	}
@@ -200,7 +201,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
-		deps.Worker = keyedWorkerSource{workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, decisionKey}
+		ws := keyedWorkerSource{workerSource: workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, key: decisionKey}
+		if f.temporal.address == "" {
+			ws.temporalToken = engine.FrontendToken(decisionKey)
+		}
+		deps.Worker = ws
 	}
 	// With runs left to remote workers, whose hints stay on their machines, the live pages
 	// read runs more often.
@@ -270,7 +275,7 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 
 // connectTemporal starts the embedded Temporal server (and its web UI), or takes the
 // flags' remote one, and connects to it; stop closes what it started.
-func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, stdout io.Writer, met *metrics) (client.Client, client.Options, func(), error) {
+func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, stdout io.Writer, met *metrics, decisionKey []byte) (client.Client, client.Options, func(), error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -283,7 +288,8 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 	}
 	opts := client.Options{Namespace: f.temporal.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
 	if f.temporal.address == "" {
-		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Logger: logger})
+		token := engine.FrontendToken(decisionKey)
+		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Token: token, Logger: logger})
 		if err != nil {
 			return fail(err)
 		}
@@ -294,11 +300,11 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 				}
 			})
 		})
-		opts.HostPort = srv.HostPort()
+		opts = srv.ClientOptions(opts)
 		opts.Namespace = engine.Namespace
 		fmt.Fprintf(stdout, "Temporal server (embedded) listening on %s, namespace %s\n", srv.HostPort(), engine.Namespace)
 		if f.temporal.uiAddr != "" {
-			stopUI, err := startTemporalUI(f.temporal.uiAddr, srv.HostPort())
+			stopUI, err := startTemporalUI(f.temporal.uiAddr, srv.HostPort(), token)
 			if err != nil {
 				return fail(err)
 			}
@@ -312,7 +318,7 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 		}
 	}
 	opts.MetricsHandler = met.engine.SDKHandler()
-	tc, err := client.DialContext(ctx, opts)
+	tc, err := dialTemporal(ctx, opts, f.temporal.address == "")
 	if err != nil {
 		return fail(fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err))
 	}
@@ -322,6 +328,24 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 		return fail(fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err))
 	}
 	return tc, opts, stop, nil
+}
+
+// dialTemporal connects; to the embedded server it waits (a minute at most) while the
+// frontend, just started, says it is not healthy yet.
+func dialTemporal(ctx context.Context, opts client.Options, embedded bool) (client.Client, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		tc, err := client.DialContext(ctx, opts)
+		var unavailable *serviceerror.Unavailable
+		if err == nil || !embedded || !errors.As(err, &unavailable) || time.Now().After(deadline) {
+			return tc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // workerDeps are what serve's worker runs with. It polls the store queue, so the store's

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/labstack/echo/v4"
+	uiapi "github.com/temporalio/ui-server/v2/server/api"
+	"google.golang.org/grpc/metadata"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
@@ -15,7 +22,7 @@ import (
 // startTemporalUI serves the standard Temporal Web UI for the embedded server, so developers
 // can open any run in the tool they know. The UI has no login of its own, so it may only
 // listen on loopback.
-func startTemporalUI(addr, temporalHostPort string) (stop func(), err error) {
+func startTemporalUI(addr, temporalHostPort, token string) (stop func(), err error) {
 	host, port, err := checkUIAddr(addr)
 	if err != nil {
 		return nil, err
@@ -39,7 +46,14 @@ func startTemporalUI(addr, temporalHostPort string) (stop func(), err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("temporal ui config: %w", err)
 	}
-	srv := uiserver.NewServer(uioptions.WithConfigProvider(cfg))
+	// The frontend wants Trellis's credential; the UI's calls carry it (the UI itself is on
+	// loopback only, for the operator of this machine).
+	withToken := func(echo.Context) runtime.ServeMuxOption {
+		return runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
+			return metadata.Pairs("authorization", "Bearer "+token)
+		})
+	}
+	srv := uiserver.NewServer(uioptions.WithConfigProvider(cfg), uioptions.WithAPIMiddleware([]uiapi.Middleware{withToken}))
 	go func() { _ = srv.Start() }()
 	return srv.Stop, nil
 }

@@ -23,12 +23,12 @@ func Start(tb testing.TB, deps engine.Deps) (*engine.Engine, client.Client) {
 		tb.Skip("starts the embedded Temporal server")
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := engine.StartServer(engine.ServerConfig{DataDir: tb.TempDir(), Logger: quiet})
+	srv, err := engine.StartServer(engine.ServerConfig{DataDir: tb.TempDir(), Token: "test-frontend-token", Logger: quiet})
 	if err != nil {
 		tb.Fatalf("start temporal: %v", err)
 	}
 	tb.Cleanup(func() { _ = srv.Stop() })
-	c, err := dial(srv.HostPort(), quiet)
+	c, err := dial(srv, quiet)
 	if err != nil {
 		tb.Fatalf("dial temporal: %v", err)
 	}
@@ -50,10 +50,10 @@ func Start(tb testing.TB, deps engine.Deps) (*engine.Engine, client.Client) {
 }
 
 // dial connects to a server that has just started, waiting for its frontend to answer.
-func dial(hostPort string, log *slog.Logger) (client.Client, error) {
+func dial(srv *engine.Server, log *slog.Logger) (client.Client, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: engine.Namespace, Logger: engine.NewSDKLogger(log)})
+		c, err := client.Dial(srv.ClientOptions(client.Options{Namespace: engine.Namespace, Logger: engine.NewSDKLogger(log)}))
 		if err == nil || time.Now().After(deadline) {
 			return c, err
 		}
