@@ -121,6 +121,16 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 		b.keys(arg)
 	}
 	b.do("amount is required", chromedp.Click(`[data-testid="agent-arg-1-0"] [data-arg-part="required"]`, chromedp.NodeVisible))
+	// A second argument of the same name is flagged and not saved until renamed.
+	b.click("agent-arg-add-1")
+	b.waitVisible("agent-arg-1-2")
+	b.keys("amount")
+	b.waitVisible("error-config.tools.1.parameters")
+	if got := b.text("error-config.tools.1.parameters"); !strings.Contains(got, "Two arguments are named amount") {
+		t.Fatalf("parameters error = %q", got)
+	}
+	b.click("agent-arg-remove-1-2")
+	b.do("duplicate error gone", chromedp.WaitNotVisible(testID("error-config.tools.1.parameters")))
 	b.waitSaved()
 	refund := draftTools(t, app, id, "agent_1")[1]
 	if h, _ := refund["http"].(map[string]any); fmt.Sprint(h["body"]) != "map[amount:{{ args.amount }}]" || fmt.Sprint(h["headers"]) != "map[X-Key:{{ secrets.SHOP }}]" {

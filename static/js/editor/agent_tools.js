@@ -135,7 +135,7 @@ export class AgentTools {
   blocked(host) {
     const r = readTools(host);
     if (!r.errors.length) return false;
-    this.ed.announce("Fix the tool's body first: it is not valid JSON yet.", true);
+    this.ed.announce("Fix this first: " + r.errors[0].message, true);
     r.errors[0].el.focus();
     return true;
   }
@@ -267,7 +267,8 @@ function toolName(s) {
 }
 
 // readTools reads the cards into a list of tools, each starting from the tool as it was so
-// that members the card does not show are kept. errors lists bodies that are not JSON.
+// that members the card does not show are kept. errors lists what the draft cannot hold yet:
+// a body that is not JSON, two arguments of one name.
 export function readTools(host) {
   const value = [];
   const errors = [];
@@ -329,8 +330,13 @@ function readHTTP(card, t, q, path, errors) {
     const props = {};
     const required = [];
     for (const row of args.querySelectorAll("[data-tool-arg]")) {
-      const name = row.querySelector('[data-arg-part="name"]').value.trim();
+      const input = row.querySelector('[data-arg-part="name"]');
+      const name = input.value.trim();
       if (!name) continue;
+      if (Object.prototype.hasOwnProperty.call(props, name)) {
+        errors.push({ field: path + ".parameters", el: input, message: `Two arguments are named ${name}; rename one.` });
+        continue;
+      }
       const prop = object(parseOr(row.dataset.raw, {}));
       prop.type = row.querySelector('[data-arg-part="type"]').value;
       const d = row.querySelector('[data-arg-part="description"]').value.trim();
