@@ -31,6 +31,7 @@ Commands:
   provider set   configure an LLM provider for llm nodes (also: provider list, provider delete)
   mcp set        configure an MCP server for agents' mcp tools (also: mcp list, mcp rm)
   notify set     set how people are told of their tasks: the mail server, an outbound webhook
+  temporal key   print the credential of serve's embedded Temporal server (for the temporal CLI)
   version        print the version
   help           print this help
 
@@ -55,6 +56,7 @@ var subcommands = map[string]map[string]command{
 	"secret":   {"set": runSecretSet},
 	"provider": {"set": runProviderSet, "list": runProviderList, "delete": runProviderDelete},
 	"mcp":      {"set": runMCPSet, "list": runMCPList, "rm": runMCPRm},
+	"temporal": {"key": runTemporalKey},
 }
 
 // run executes one command line and returns the exit code: 0, 1 when the command failed,
