@@ -32,11 +32,15 @@ const faultApproval = `{"format": "trellis.graph/v1", "nodes": [
 	{"id": "pay", "kind": "transform", "config": {"value": "'paid ' + string(nodes.review.output.data.amount)"}}],
   "edges": [{"from": "review", "to": "pay", "port": "approve"}]}`
 
-// faultWait waits a few seconds, then ends.
+// faultWait waits faultWaitFor, then ends.
 const faultWait = `{"format": "trellis.graph/v1", "nodes": [
-	{"id": "later", "kind": "wait", "config": {"duration": "3s"}},
+	{"id": "later", "kind": "wait", "config": {"duration": "20s"}},
 	{"id": "done", "kind": "transform", "config": {"value": "'woke ' + string(input.n)"}}],
   "edges": [{"from": "later", "to": "done"}]}`
+
+// faultWaitFor is faultWait's duration: long enough that a loaded machine has started the
+// runs before the first timer comes due.
+const faultWaitFor = 20 * time.Second
 
 func faultGraph(t *testing.T, doc string) designer.Graph {
 	t.Helper()
@@ -195,8 +199,25 @@ func TestFrontendRestartWhileRunsWait(t *testing.T) {
 	for _, id := range approvals {
 		fc.waitNode(t, id, "review", engine.NodeWaiting)
 	}
+	// Each timer started; the outage below lasts until the last of them is due.
+	var due time.Time
 	for _, id := range waits {
-		fc.waitNode(t, id, "later", engine.NodeRunning)
+		waitFor(t, fmt.Sprintf("run %s node later has started", id), func() (bool, string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			r, err := fc.eng.GetRun(ctx, id)
+			if err != nil {
+				return false, err.Error()
+			}
+			n := r.Nodes["later"]
+			if n.StartedAt == nil {
+				return false, fmt.Sprintf("%+v", n)
+			}
+			if d := n.StartedAt.Add(faultWaitFor); d.After(due) {
+				due = d
+			}
+			return true, ""
+		})
 	}
 
 	addr := fc.srv.HostPort()
@@ -209,8 +230,8 @@ func TestFrontendRestartWhileRunsWait(t *testing.T) {
 		_, err := fc.c.CheckHealth(hctx, &client.CheckHealthRequest{})
 		return err != nil, "still answers"
 	})
-	// The outage outlasts the wait nodes' 3 s: their timers come due while it is down.
-	time.Sleep(5 * time.Second)
+	// The outage outlasts the wait nodes' timers: those still pending come due while it is down.
+	time.Sleep(time.Until(due) + time.Second)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// The same address, so the client finds it again; the port was ours a moment ago, but
 	// give a straggling socket of the old server some time to let it go.
