@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,8 @@ type TimelineEntry struct {
 	Name string `json:"name,omitempty"`
 	// ChildRun is the run id of a child run.
 	ChildRun string `json:"child_run,omitempty"`
+	// Item is the index of the map item a child run is (RUN.NODE.N).
+	Item *int `json:"item,omitempty"`
 	// Decision is the argument of a decision update as JSON.
 	Decision json.RawMessage `json:"decision,omitempty"`
 	// Input and Output are the step's payloads as history holds them (an activity's input,
@@ -251,14 +254,29 @@ func (b *timelineBuilder) timerEvent(ev *historypb.HistoryEvent, at time.Time, i
 	return true
 }
 
+// childNode is the node of this run that started child (RUN.NODE for a subgraph or a
+// graph tool, RUN.NODE.N for a map's item, RUN.NODE.batchK for a map's batch), and the
+// item's index when it is one.
+func childNode(runID, child string) (string, *int) {
+	rest, ok := strings.CutPrefix(child, runID+".")
+	if !ok {
+		return child[strings.LastIndexByte(child, '.')+1:], nil
+	}
+	node, tail, _ := strings.Cut(rest, ".")
+	if n, err := strconv.Atoi(tail); err == nil && n >= 0 {
+		return node, &n
+	}
+	return node, nil
+}
+
 // childEvent takes child runs (subgraphs, map batches, graph tools).
 func (b *timelineBuilder) childEvent(ev *historypb.HistoryEvent, at time.Time, id int64) bool {
 	switch ev.GetEventType() {
 	case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
 		a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
 		child := a.GetWorkflowId()
-		node := child[strings.LastIndexByte(child, '.')+1:]
-		e := TimelineEntry{Node: node, Attempt: 1, Status: NodePending, Step: StepChild, Name: a.GetWorkflowType().GetName(),
+		node, item := childNode(b.tl.RunID, child)
+		e := TimelineEntry{Node: node, Item: item, Attempt: 1, Status: NodePending, Step: StepChild, Name: a.GetWorkflowType().GetName(),
 			ChildRun: child, ScheduledAt: ptr(at), seq: id}
 		var cin struct {
 			Input json.RawMessage `json:"input"`
