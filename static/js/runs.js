@@ -63,7 +63,9 @@
     }
     setStatus(root.querySelector('rect.tl-row-bg[data-row="' + esc + '"]'), n.status);
     var plot = root.querySelector(".tl-plot");
-    if (!plot || !n.bars) return;
+    // The event draws a map's items collapsed; a map shown expanded (?items=) keeps its rows.
+    var expanded = new URL(window.location.href).searchParams.get("items");
+    if (!plot || !n.bars || id === expanded) return;
     var bars = svgNodes(n.bars);
     var old = plot.querySelector('[data-testid="tl-bars-' + esc + '"]');
     if (old) {
