@@ -131,6 +131,18 @@ func TestBrowserAgentToolsPicker(t *testing.T) {
 	}
 	b.click("agent-arg-remove-1-2")
 	b.do("duplicate error gone", chromedp.WaitNotVisible(testID("error-config.tools.1.parameters")))
+	// Drawn again from the draft, the form shows the row as the draft has it, without the
+	// problem of the text it could not hold.
+	b.click("agent-arg-add-1")
+	b.waitVisible("agent-arg-1-2")
+	b.keys("amount")
+	b.waitVisible("error-config.tools.1.parameters")
+	b.do("draw the form again", chromedp.Evaluate[chromedp.Void](`window.trellisEditor.panel.show({ reload: true })`))
+	// (the draft has the name as it was before its last letter: "amoun")
+	b.waitJS("the form drawn again from the draft", `document.querySelector('[data-testid="agent-arg-1-2"] input')?.value === "amoun"`)
+	b.do("no problem left", chromedp.WaitNotVisible(testID("error-config.tools.1.parameters")))
+	b.click("agent-arg-remove-1-2")
+	b.waitJS("the row removed", `document.querySelector('[data-testid="agent-arg-1-2"]') === null`)
 	b.waitSaved()
 	refund := draftTools(t, app, id, "agent_1")[1]
 	if h, _ := refund["http"].(map[string]any); fmt.Sprint(h["body"]) != "map[amount:{{ args.amount }}]" || fmt.Sprint(h["headers"]) != "map[X-Key:{{ secrets.SHOP }}]" {

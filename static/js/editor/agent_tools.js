@@ -6,6 +6,8 @@
 
 import { errorMessage, html, request } from "./dom.js";
 
+const AGENT_TOOLS_PATH = "config.tools";
+
 const ARG_TYPES = ["string", "number", "integer", "boolean", "object", "array"];
 
 // Parts whose change changes what the card shows (its fields, a graph's arguments): the form
@@ -61,12 +63,15 @@ export class AgentTools {
     return true;
   }
 
-  // restore puts back text typed into a tool that the draft does not hold yet.
+  // restore puts back text typed into a tool that the draft does not hold yet. A row the
+  // form no longer has (an argument named twice) has nowhere to go back to: its problem goes.
   restore(root, id) {
-    for (const e of this.ed.local.values()) {
-      if (e.target.type !== "node" || e.target.id !== id || e.text === undefined) continue;
+    const prefix = AGENT_TOOLS_PATH + ".";
+    for (const e of [...this.ed.local.values()]) {
+      if (e.target.type !== "node" || e.target.id !== id || e.text === undefined || !e.field.startsWith(prefix)) continue;
       const el = root.querySelector(`[data-tool-field="${cssEscape(e.field)}"]`);
       if (el) el.value = e.text;
+      else this.panel.setLocalError(e.field, "");
     }
   }
 
