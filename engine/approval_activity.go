@@ -120,31 +120,9 @@ func (a *approvalActivities) open(ctx context.Context, req openRequest) (activit
 	if err != nil {
 		return zero, err
 	}
-	render := func(field, src string) (string, error) {
-		t, err := designer.CompileTemplate(src)
-		if err != nil {
-			return "", activityFailure(ctx, ErrTypeTemplate, false, "%s", fieldErr(field, err))
-		}
-		s, err := t.Render(req.Scope)
-		if err != nil {
-			return "", activityFailure(ctx, ErrTypeTemplate, false, "%s", fieldErr(field, err))
-		}
-		return s, nil
-	}
-	t := req.Task
-	if t.Title, err = render("title", req.Title); err != nil {
-		return zero, err
-	}
-	if t.Instructions, err = render("instructions", req.Instructions); err != nil {
-		return zero, err
-	}
-	if t.Assignee, err = render("assignee", req.Assignee); err != nil {
-		return zero, err
-	}
-	t.Assignee = strings.TrimSpace(t.Assignee)
-	if !assigneePattern.MatchString(t.Assignee) {
-		return zero, activityFailure(ctx, ErrTypeApproval, false,
-			"field assignee: %q is not user:NAME or group:NAME", clip(t.Assignee, 80))
+	t, errType, err := renderTask(req)
+	if err != nil {
+		return zero, activityFailure(ctx, errType, false, "%s", err)
 	}
 	id, err := tasks.OpenTask(ctx, t)
 	if errors.Is(err, ErrBadTask) {
@@ -154,6 +132,37 @@ func (a *approvalActivities) open(ctx context.Context, req openRequest) (activit
 		return zero, activityFailure(ctx, ErrTypeApproval, true, "open task: %v", err)
 	}
 	return resultOf(ctx, openedTask{TaskID: id, Assignee: t.Assignee}), nil
+}
+
+// renderTask is the task as the open activity stores it: req's templates rendered with its
+// scope. A field that does not render is an error of type errType. trellis doctor rebuilds
+// a lost task from the request in the run's history with it.
+func renderTask(req openRequest) (t NewTask, errType string, err error) {
+	render := func(field, src string) (string, error) {
+		t, err := designer.CompileTemplate(src)
+		if err == nil {
+			var s string
+			if s, err = t.Render(req.Scope); err == nil {
+				return s, nil
+			}
+		}
+		return "", errors.New(fieldErr(field, err))
+	}
+	t = req.Task
+	if t.Title, err = render("title", req.Title); err != nil {
+		return t, ErrTypeTemplate, err
+	}
+	if t.Instructions, err = render("instructions", req.Instructions); err != nil {
+		return t, ErrTypeTemplate, err
+	}
+	if t.Assignee, err = render("assignee", req.Assignee); err != nil {
+		return t, ErrTypeTemplate, err
+	}
+	t.Assignee = strings.TrimSpace(t.Assignee)
+	if !assigneePattern.MatchString(t.Assignee) {
+		return t, ErrTypeApproval, fmt.Errorf("field assignee: %q is not user:NAME or group:NAME", clip(t.Assignee, 80))
+	}
+	return t, "", nil
 }
 
 func (a *approvalActivities) escalate(ctx context.Context, req escalateRequest) error {

@@ -32,6 +32,7 @@ Commands:
   mcp set        configure an MCP server for agents' mcp tools (also: mcp list, mcp rm)
   notify set     set how people are told of their tasks: the mail server, an outbound webhook
   temporal key   print the credential of serve's embedded Temporal server (for the temporal CLI)
+  doctor         check that the inbox agrees with the runs; --repair fixes what it finds
   version        print the version
   help           print this help
 
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runWorker(ctx, args[1:], stdout, stderr)
 	case "version":
 		err = runVersion(ctx, args[1:], stdin, stdout)
+	case "doctor":
+		err = runDoctor(ctx, args[1:], stdin, stdout)
 	default:
 		subs, ok := subcommands[name]
 		switch {
