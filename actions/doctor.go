@@ -91,7 +91,7 @@ func (r *DoctorReport) Unrepaired() int {
 // Summary is the report's last line.
 func (r *DoctorReport) Summary() string {
 	if len(r.Findings) == 0 {
-		return fmt.Sprintf("healthy: %d open tasks and %d runs agree", r.OpenTasks, r.Runs)
+		return fmt.Sprintf("healthy: %s and %s agree", plural(r.OpenTasks, "open task"), plural(r.Runs, "run"))
 	}
 	stale, missing := 0, 0
 	for _, f := range r.Findings {
@@ -101,8 +101,9 @@ func (r *DoctorReport) Summary() string {
 			missing++
 		}
 	}
-	s := fmt.Sprintf("%d problems (%d open tasks whose run no longer waits on them, %d tasks runs wait on that the store does not have) in %d open tasks and %d runs",
-		len(r.Findings), stale, missing, r.OpenTasks, r.Runs)
+	s := fmt.Sprintf("%s: %s whose run no longer waits on it, %s a run waits on that the store does not have (%s, %s checked)",
+		plural(len(r.Findings), "problem"), plural(stale, "open task"), plural(missing, "task"),
+		plural(r.OpenTasks, "open task"), plural(r.Runs, "run"))
 	if n := len(r.Findings) - r.Unrepaired(); n > 0 || r.Unrepaired() == 0 {
 		s += fmt.Sprintf("; %d repaired", n)
 	}
@@ -110,6 +111,13 @@ func (r *DoctorReport) Summary() string {
 		s += fmt.Sprintf("; %d not repaired", n)
 	}
 	return s
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // ErrStrangeCluster refuses a check whose engine knows none of the runs of the store's open
