@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"trellis/actions"
 	"trellis/engine"
@@ -140,5 +141,50 @@ func TestDoctorFindsAndRepairsTheInbox(t *testing.T) {
 	fc.decide(t, healthy, 3)
 	if out := fmt.Sprint(fc.result(t, healthy)); out != "map[pay:paid 3]" {
 		t.Fatalf("the healthy run ended with %s", out)
+	}
+}
+
+// doctorEscalates escalates to audit when finance lets it lie for a second.
+const doctorEscalates = `{"format": "trellis.graph/v1", "nodes": [
+	{"id": "review", "kind": "approval", "config": {"title": "Pay {{ input.n }}", "assignee": "group:finance",
+		"due": "1s", "on_due": {"escalate_to": "group:audit"}}},
+	{"id": "pay", "kind": "transform", "config": {"value": "'paid ' + string(input.n)"}}],
+  "edges": [{"from": "review", "to": "pay", "port": "approve"}]}`
+
+// TestDoctorReopensAnEscalatedTask: a task lost after its escalation comes back as the run
+// holds it, with the new assignee and due time, and the new assignee can decide it.
+func TestDoctorReopensAnEscalatedTask(t *testing.T) {
+	fc := startFaultCluster(t)
+	ctx := context.Background()
+	id := fc.start(t, doctorEscalates, 8)
+	var before *store.Task
+	waitFor(t, "the task of "+id+" is escalated", func() (bool, string) {
+		var err error
+		before, err = fc.db.GetTaskByNode(ctx, id, "review")
+		return err == nil && before.Assignee == "group:audit", fmt.Sprintf("%+v, %v", before, err)
+	})
+	fc.storeSQL(t, `DELETE FROM task_events WHERE task_id = ?`, before.ID)
+	fc.storeSQL(t, `DELETE FROM tasks WHERE id = ?`, before.ID)
+
+	rep := fc.doctor(t, true)
+	if got, want := findings(rep), []string{"missing_task " + id + " review"}; !slices.Equal(got, want) || rep.Unrepaired() != 0 {
+		t.Fatalf("repair found %v, want %v: %+v", got, want, rep.Findings)
+	}
+	back, err := fc.db.GetTaskByNode(ctx, id, "review")
+	if err != nil || back.State != store.TaskOpen || back.Assignee != "group:audit" || back.DueAt == nil ||
+		before.DueAt == nil || !back.DueAt.Equal(*before.DueAt) {
+		t.Fatalf("the task after the repair: %+v, %v; before: %+v", back, err, before)
+	}
+	waitFor(t, "run "+id+" takes audit's decision", func() (bool, string) {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err := fc.eng.Decide(dctx, id, "review", engine.Decision{Outcome: "approve", By: "carol", Groups: []string{"audit"}})
+		return err == nil, fmt.Sprint(err)
+	})
+	if out := fmt.Sprint(fc.result(t, id)); out != "map[pay:paid 8]" {
+		t.Fatalf("the repaired run ended with %s", out)
+	}
+	if rep := fc.doctor(t, false); len(rep.Findings) != 0 {
+		t.Fatalf("doctor after the run: %v", findings(rep))
 	}
 }
