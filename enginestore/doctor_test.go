@@ -3,6 +3,7 @@ package enginestore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -187,4 +188,42 @@ func TestDoctorReopensAnEscalatedTask(t *testing.T) {
 	if rep := fc.doctor(t, false); len(rep.Findings) != 0 {
 		t.Fatalf("doctor after the run: %v", findings(rep))
 	}
+}
+
+// TestDoctorUnknownRuns: a task whose run Temporal does not know is stale, but only beside
+// runs Temporal does know; when it knows none of the open tasks' runs and has no run at all,
+// doctor refuses (the wrong cluster or namespace, whose repair would empty the inbox).
+func TestDoctorUnknownRuns(t *testing.T) {
+	fc := startFaultCluster(t)
+	ctx := context.Background()
+	ghost := ghostTask("run-ghost")
+	if _, _, err := fc.db.CreateTask(ctx, ghost); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := actions.Doctor(ctx, fc.db, fc.eng, true); !errors.Is(err, actions.ErrStrangeCluster) {
+		t.Fatalf("doctor with no run Temporal knows: %v, want ErrStrangeCluster", err)
+	}
+	if task, err := fc.db.GetTaskByNode(ctx, "run-ghost", "review"); err != nil || task.State != store.TaskOpen {
+		t.Fatalf("the refused repair changed the task: %+v, %v", task, err)
+	}
+
+	id := fc.start(t, faultApproval, 1)
+	fc.waitNode(t, id, "review", engine.NodeWaiting)
+	waitFor(t, "visibility lists run "+id, func() (bool, string) {
+		ids, err := fc.eng.OpenRunIDs(ctx)
+		return err == nil && slices.Contains(ids, id), fmt.Sprint(ids, err)
+	})
+	rep := fc.doctor(t, true)
+	if got, want := findings(rep), []string{"stale_task run-ghost review"}; !slices.Equal(got, want) || rep.Unrepaired() != 0 ||
+		rep.Findings[0].Problem != "Temporal does not know the run" {
+		t.Fatalf("doctor found %+v, want %v", rep.Findings, want)
+	}
+	if task, err := fc.db.GetTaskByNode(ctx, "run-ghost", "review"); err != nil || task.State != store.TaskCancelled {
+		t.Fatalf("the ghost's task after the repair: %+v, %v", task, err)
+	}
+}
+
+func ghostTask(runID string) store.NewTask {
+	return store.NewTask{RunID: runID, NodeID: "review", GraphID: "fault", Version: 1, Title: "Ghost",
+		Assignee: "group:finance", Outcomes: []string{"approve", "reject"}}
 }
