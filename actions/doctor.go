@@ -123,7 +123,7 @@ func plural(n int, noun string) string {
 // ErrStrangeCluster refuses a check whose engine knows none of the runs of the store's open
 // tasks: most likely the wrong Temporal cluster or namespace, whose "repair" would cancel
 // every task.
-var ErrStrangeCluster = errors.New("Temporal knows none of the runs of the open tasks")
+var ErrStrangeCluster = errors.New("the Temporal namespace knows none of the runs of the open tasks")
 
 // Doctor compares the store's open tasks with the runs' approvals and, with repair, makes
 // the store agree: a stale task is closed as cancelled with a note; a missing task is
