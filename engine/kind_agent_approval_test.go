@@ -30,10 +30,9 @@ func chatToolCallsSaying(text string, calls ...string) chatReply {
 
 // refundDesk records the refunds it is asked for.
 type refundDesk struct {
-	url  string
-	mu   sync.Mutex
-	got  []string
-	hits int
+	url string
+	mu  sync.Mutex
+	got []string
 }
 
 func newRefundDesk(t *testing.T) *refundDesk {

@@ -81,7 +81,7 @@ func TestScheduleFiresPausesResumesAndSurvivesRestart(t *testing.T) {
 
 	// "latest" is resolved at each firing.
 	res.setLatest(2)
-	st = waitSchedule(t, cl.eng, s.ID, "a run of version 2", func(st *ScheduleState) bool {
+	waitSchedule(t, cl.eng, s.ID, "a run of version 2", func(st *ScheduleState) bool {
 		r, err := cl.eng.GetRun(ctx, st.Recent[len(st.Recent)-1].RunID)
 		return err == nil && r.Version == 2
 	})

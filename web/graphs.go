@@ -132,6 +132,3 @@ func (s *Server) draftProblems(ctx context.Context, g *store.Graph) (*designer.G
 
 // parseVersionDefinition reads a published definition; a failure is internal.
 var parseVersionDefinition = actions.ParseVersion
-
-// graphProblemKey is one problem as a line of text: where, then what.
-var graphProblemKey = actions.ProblemText
