@@ -64,7 +64,7 @@ type ServerConfig struct {
 	// FrontendAddr is host:port for the frontend; empty picks a free port on 127.0.0.1.
 	FrontendAddr string
 	// Token, when set, is the credential the frontend requires of every client
-	// (server_auth.go); clients send it with Server.Credentials.
+	// (server_auth.go); Server.ClientOptions and WithFrontendToken send it.
 	Token  string
 	Logger *slog.Logger
 }
@@ -132,15 +132,8 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		port = ports[0]
 	}
 	frontend := net.JoinHostPort(host, strconv.Itoa(port))
-	conf := serverConfig(frontend, host, port, ports, sqlCfg)
-	authOpts, internal := authOptions(cfg.Token, conf.Services["history"])
-	if internal != nil {
-		ife := internal["internal-frontend"]
-		ife.RPC.GRPCPort, ife.RPC.MembershipPort = ports[8], ports[9]
-		conf.Services["internal-frontend"] = ife
-		// Empty, the system workers find the internal frontend through membership.
-		conf.PublicClient.HostPort = ""
-	}
+	conf := serverConfig(frontend, host, port, ports, sqlCfg, cfg.Token != "")
+	authOpts := authOptions(cfg.Token)
 	dc := dynamicconfig.StaticClient{
 		// Updates carry human decisions; they must be on.
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key():              true,
@@ -227,7 +220,7 @@ func openServerDB(dbPath string) (*config.SQL, error) {
 
 // serverConfig is the server's static configuration: the frontend on host:port, the other
 // services on loopback ports, persistence in sqlCfg, archival off.
-func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.SQL) *config.Config {
+func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.SQL, guarded bool) *config.Config {
 	svc := func(grpc, membership int, bindIP string) config.Service {
 		s := config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnLocalHost: bindIP == ""}}
 		if bindIP != "" {
@@ -235,7 +228,7 @@ func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.S
 		}
 		return s
 	}
-	return &config.Config{
+	conf := &config.Config{
 		Global: config.Global{
 			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
 			// No Metrics: Trellis serves its own /metrics, and the server's Prometheus listener
@@ -273,6 +266,14 @@ func serverConfig(frontend, host string, port int, ports []int, sqlCfg *config.S
 			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 		}},
 	}
+	if guarded {
+		// The system workers cannot send the token: they reach the services through the
+		// internal frontend on loopback, which they find through membership when the public
+		// client's address is left empty (server_auth.go).
+		conf.Services["internal-frontend"] = svc(ports[8], ports[9], "")
+		conf.PublicClient.HostPort = ""
+	}
+	return conf
 }
 
 // HostPort is the frontend address clients dial.

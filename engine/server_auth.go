@@ -46,11 +46,11 @@ func (adminOnly) Authorize(_ context.Context, c *authorization.Claims, t *author
 	return deny, nil
 }
 
-// authOptions are the server options that require the token, and the internal frontend's
-// service config; none without a token.
-func authOptions(token string, internal config.Service) ([]temporal.ServerOption, map[string]config.Service) {
+// authOptions are the server options that require the token (serverConfig adds the
+// internal frontend's service when there is one).
+func authOptions(token string) []temporal.ServerOption {
 	if token == "" {
-		return []temporal.ServerOption{temporal.ForServices(temporal.DefaultServices)}, nil
+		return []temporal.ServerOption{temporal.ForServices(temporal.DefaultServices)}
 	}
 	services := append(append([]string{}, temporal.DefaultServices...), "internal-frontend")
 	return []temporal.ServerOption{
@@ -59,23 +59,25 @@ func authOptions(token string, internal config.Service) ([]temporal.ServerOption
 			return tokenClaims{want: []byte("Bearer " + token)}
 		}),
 		temporal.WithAuthorizer(adminOnly{}),
-	}, map[string]config.Service{"internal-frontend": internal}
+	}
 }
 
 // ClientOptions are o for a client of this server: its address and, with a token, the
 // token as an API key over plain gRPC (the frontend listens without TLS).
 func (s *Server) ClientOptions(o client.Options) client.Options {
 	o.HostPort = s.hostPort
-	if s.token != "" {
-		o.Credentials = TokenCredentials(s.token)
+	return WithFrontendToken(o, s.token)
+}
+
+// WithFrontendToken is o sending token, the embedded frontend's credential, as an API key
+// over plain gRPC (the frontend listens without TLS); o itself when token is empty. serve
+// hands the token to its workers; doctor derives it from the data dir.
+func WithFrontendToken(o client.Options, token string) client.Options {
+	if token != "" {
+		o.Credentials = client.NewAPIKeyStaticCredentials(token)
 		o.ConnectionOptions.TLSDisabled = true
 	}
 	return o
-}
-
-// TokenCredentials send token as the frontend's credential (serve hands it to its workers).
-func TokenCredentials(token string) client.Credentials {
-	return client.NewAPIKeyStaticCredentials(token)
 }
 
 // FrontendToken is the embedded frontend's credential, derived from the data dir's

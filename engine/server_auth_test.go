@@ -25,7 +25,7 @@ func TestEmbeddedFrontendWantsTheToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	for _, creds := range []client.Credentials{nil, TokenCredentials("wrong")} {
+	for _, creds := range []client.Credentials{nil, client.NewAPIKeyStaticCredentials("wrong")} {
 		c, err := client.DialContext(ctx, client.Options{HostPort: srv.HostPort(), Namespace: Namespace,
 			Credentials: creds, ConnectionOptions: client.ConnectionOptions{TLSDisabled: true}, Logger: NewSDKLogger(quietLogger())})
 		if err == nil {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -82,18 +80,15 @@ func dialDoctor(ctx context.Context, tf *temporalFlags, dataDir string) (client.
 	if err != nil {
 		return nil, fmt.Errorf("doctor: %w", err)
 	}
-	if tf.apiKeyFile == "" && tf.tlsCert == "" && tf.tlsCA == "" {
-		key, err := os.ReadFile(filepath.Join(dataDir, DecisionKeyFile))
+	if !tf.secured() {
+		key, err := readDecisionKey(dataDir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("doctor: %s has no %s: give --data serve's data dir (or --temporal-api-key-file / --temporal-tls-* for a cluster of your own)", dataDir, DecisionKeyFile)
 		case err != nil:
 			return nil, fmt.Errorf("doctor: %w", err)
-		case len(key) != engine.DecisionKeySize:
-			return nil, fmt.Errorf("doctor: %s holds %d bytes, want %d", DecisionKeyFile, len(key), engine.DecisionKeySize)
 		}
-		opts.Credentials = engine.TokenCredentials(engine.FrontendToken(key))
-		opts.ConnectionOptions.TLSDisabled = true
+		opts = engine.WithFrontendToken(opts, engine.FrontendToken(key))
 	}
 	dctx, cancel := context.WithTimeout(ctx, doctorDialTimeout)
 	defer cancel()

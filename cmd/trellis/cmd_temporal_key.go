@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 
 	"trellis/engine"
 )
@@ -25,15 +23,12 @@ func runTemporalKey(ctx context.Context, args []string, stdin io.Reader, stdout 
 	if fls.NArg() != 0 {
 		return usagef("temporal key: takes no arguments; usage: trellis %s", temporalKeySynopsis)
 	}
-	key, err := os.ReadFile(filepath.Join(*data, DecisionKeyFile))
+	key, err := readDecisionKey(*data)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("temporal key: %s has no %s yet; start 'trellis serve --data %s' once", *data, DecisionKeyFile, *data)
 	}
 	if err != nil {
 		return fmt.Errorf("temporal key: %w", err)
-	}
-	if len(key) != engine.DecisionKeySize {
-		return fmt.Errorf("temporal key: %s holds %d bytes, want %d", DecisionKeyFile, len(key), engine.DecisionKeySize)
 	}
 	fmt.Fprintln(stdout, engine.FrontendToken(key))
 	return nil

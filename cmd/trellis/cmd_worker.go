@@ -88,10 +88,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if hello.TemporalToken != "" && tf.apiKeyFile == "" && tf.tlsCert == "" && tf.tlsCA == "" {
-		// serve's embedded frontend, which wants its credential over plain gRPC.
-		opts.Credentials = engine.TokenCredentials(hello.TemporalToken)
-		opts.ConnectionOptions.TLSDisabled = true
+	if !tf.secured() {
+		// serve's embedded frontend (a token in the hello), which wants its credential.
+		opts = engine.WithFrontendToken(opts, hello.TemporalToken)
 	}
 	opts.MetricsHandler = met.engine.SDKHandler()
 	tc, err := client.DialContext(ctx, opts)

@@ -18,18 +18,26 @@ const DecisionKeyFile = "decision.key"
 // loadDecisionKey reads the data dir's decision key, writing a new random one (0600) when
 // it is missing.
 func loadDecisionKey(dataDir string) ([]byte, error) {
+	key, err := readDecisionKey(dataDir)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	key = make([]byte, engine.DecisionKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("decision key: %w", err)
+	}
+	path := filepath.Join(dataDir, DecisionKeyFile)
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("write decision key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// readDecisionKey reads the data dir's decision key and checks its size; a missing file is
+// an error that wraps fs.ErrNotExist, for each caller to explain in its own words.
+func readDecisionKey(dataDir string) ([]byte, error) {
 	path := filepath.Join(dataDir, DecisionKeyFile)
 	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, engine.DecisionKeySize)
-		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("decision key: %w", err)
-		}
-		if err := os.WriteFile(path, key, 0o600); err != nil {
-			return nil, fmt.Errorf("write decision key %s: %w", path, err)
-		}
-		return key, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read decision key %s: %w", path, err)
 	}

@@ -48,7 +48,7 @@ func (tf *temporalFlags) register(fs *flagSet, embedded bool) {
 }
 
 func (tf *temporalFlags) check() error {
-	if tf.address == "" && (tf.tlsCert != "" || tf.tlsKey != "" || tf.tlsCA != "" || tf.apiKeyFile != "") {
+	if tf.address == "" && (tf.secured() || tf.tlsKey != "") {
 		return errors.New("--temporal-tls-* and --temporal-api-key-file need --temporal-address")
 	}
 	if (tf.tlsCert == "") != (tf.tlsKey == "") {
@@ -65,10 +65,16 @@ func (tf *temporalFlags) check() error {
 	return nil
 }
 
+// secured says the flags bring the cluster's own TLS or API key; without them a client of
+// serve's embedded frontend sends the credential derived from the data dir.
+func (tf *temporalFlags) secured() bool {
+	return tf.tlsCert != "" || tf.tlsCA != "" || tf.apiKeyFile != ""
+}
+
 // clientOptions builds the SDK's options for a remote cluster.
 func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, error) {
 	opts := client.Options{HostPort: tf.address, Namespace: tf.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
-	if tf.tlsCert != "" || tf.tlsCA != "" || tf.apiKeyFile != "" {
+	if tf.secured() {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if tf.tlsCert != "" {
 			cert, err := tls.LoadX509KeyPair(tf.tlsCert, tf.tlsKey)
@@ -165,7 +171,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer ln.Close()
 
-	tc, opts, stopTemporal, err := f.connectTemporal(ctx, logger, stdout, met, decisionKey)
+	// The embedded frontend's credential, for serve and the workers it says hello to.
+	var frontendToken string
+	if f.temporal.address == "" {
+		frontendToken = engine.FrontendToken(decisionKey)
+	}
+	tc, opts, stopTemporal, err := f.connectTemporal(ctx, logger, stdout, met, frontendToken)
 	if err != nil {
 		return err
 	}
@@ -201,11 +212,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(workerTokens) > 0 {
 		deps.Users = web.WorkerTokens(db, workerTokens)
-		ws := keyedWorkerSource{workerSource: workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue}, key: decisionKey}
-		if f.temporal.address == "" {
-			ws.temporalToken = engine.FrontendToken(decisionKey)
-		}
-		deps.Worker = ws
+		deps.Worker = keyedWorkerSource{workerSource: workerSource{db: db, namespace: opts.Namespace, taskQueue: engine.DefaultTaskQueue},
+			key: decisionKey, temporalToken: frontendToken}
 	}
 	// With runs left to remote workers, whose hints stay on their machines, the live pages
 	// read runs more often.
@@ -275,7 +283,7 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 
 // connectTemporal starts the embedded Temporal server (and its web UI), or takes the
 // flags' remote one, and connects to it; stop closes what it started.
-func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, stdout io.Writer, met *metrics, decisionKey []byte) (client.Client, client.Options, func(), error) {
+func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, stdout io.Writer, met *metrics, token string) (client.Client, client.Options, func(), error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -288,7 +296,6 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 	}
 	opts := client.Options{Namespace: f.temporal.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
 	if f.temporal.address == "" {
-		token := engine.FrontendToken(decisionKey)
 		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Token: token, Logger: logger})
 		if err != nil {
 			return fail(err)
