@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +32,42 @@ func TestLoginLimitPerAddress(t *testing.T) {
 	// …until the window ends.
 	app.Clock.Advance(loginWindow)
 	c.login("alice", testPassword)
+}
+
+// Behind a trusted proxy every sign-in arrives from the proxy's address: its X-Forwarded-For
+// names the client, so one client's failures lock out that client and not everyone. A
+// forwarded address from a peer that is not a trusted proxy is ignored.
+func TestLoginLimitBehindTrustedProxy(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	app := newTestApp(t, func(s *appSetup) { s.Config.TrustedProxies = []*net.IPNet{loopback} })
+	app.user("alice", store.RoleAnalyst)
+	c := app.client()
+	for i := range loginIPMaxFailures {
+		r := c.postForm("/login", url.Values{"name": {fmt.Sprintf("guess%d", i)}, "password": {"wrong-password"}},
+			"X-Forwarded-For", "203.0.113.7")
+		wantStatus(t, r, http.StatusUnauthorized)
+	}
+	r := c.postForm("/login", url.Values{"name": {"alice"}, "password": {testPassword}}, "X-Forwarded-For", "203.0.113.7")
+	wantStatus(t, r, http.StatusTooManyRequests)
+	// Another client behind the same proxy signs in.
+	r = app.client().postForm("/login", url.Values{"name": {"alice"}, "password": {testPassword}}, "X-Forwarded-For", "198.51.100.9")
+	wantStatus(t, r, http.StatusSeeOther)
+	// A client that claims to be forwarded for someone else, through a proxy it put in front
+	// of the trusted one, is still the address the trusted proxy saw.
+	r = app.client().postForm("/login", url.Values{"name": {"alice"}, "password": {testPassword}},
+		"X-Forwarded-For", "198.51.100.9, 203.0.113.7")
+	wantStatus(t, r, http.StatusTooManyRequests)
+
+	// Without trusted proxies the header counts for nothing: the peer's address is limited.
+	direct := newTestApp(t)
+	direct.user("alice", store.RoleAnalyst)
+	for i := range loginIPMaxFailures {
+		r := direct.client().postForm("/login", url.Values{"name": {fmt.Sprintf("guess%d", i)}, "password": {"wrong-password"}},
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		wantStatus(t, r, http.StatusUnauthorized)
+	}
+	r = direct.client().postForm("/login", url.Values{"name": {"alice"}, "password": {testPassword}}, "X-Forwarded-For", "198.51.100.9")
+	wantStatus(t, r, http.StatusTooManyRequests)
 }
 
 // Found by the probe: each try cost a bcrypt with no bound, so a flood of sign-ins took every

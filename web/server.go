@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -65,6 +66,10 @@ type Config struct {
 	Quotas actions.Quotas
 	// MCPWait is how long an MCP tool call waits for its run to end (mcp.go); default 30 s.
 	MCPWait time.Duration
+	// TrustedProxies are the reverse proxies (serve --trusted-proxy) whose X-Forwarded-For
+	// gives the client's address, for the login limits and the logs. Empty: the peer's
+	// address, which behind a proxy is the proxy's for everyone.
+	TrustedProxies []*net.IPNet
 	// MaxBulkRuns is the most runs one bulk action takes (serve --max-bulk-runs); default
 	// actions.DefaultMaxBulkRuns.
 	MaxBulkRuns int
@@ -180,8 +185,7 @@ func newServer(cfg Config, deps Deps, extra []Route) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	// Use the peer address: X-Forwarded-For is not trusted, so it cannot dodge the login limit.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientIP(cfg.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.streamDeadlines, s.logRequests, s.recoverPanics, s.secureHeaders)
 	s.echo = e
@@ -215,3 +219,18 @@ func (s *Server) HTTPServer() *http.Server {
 
 // Routes returns a copy of the routes table.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// clientIP reads the client's address. Without trusted proxies it is the peer's, so that a
+// forged X-Forwarded-For cannot dodge the login limit. With them, it is the nearest address
+// in X-Forwarded-For that is not one of them (echo's trust rules, with loopback and private
+// networks trusted only when listed).
+func clientIP(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(p))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

@@ -109,6 +109,8 @@ func (tf *temporalFlags) clientOptions(logger *slog.Logger) (client.Options, err
 type serveFlags struct {
 	addr, data      string
 	publicURL       string
+	trustedProxy    string       // --trusted-proxy as given
+	proxies         []*net.IPNet // and parsed
 	quotas          actions.Quotas
 	maxBulkRuns     int
 	maxMapItems     int
@@ -222,7 +224,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		liveInterval = 2 * time.Second
 	}
 	app := web.New(web.Config{Dev: f.dev, Logger: logger, LiveInterval: liveInterval, Metrics: met.registerer(),
-		SecureCookies: secure, PublicURL: f.publicURL, Quotas: f.quotas, MaxBulkRuns: f.maxBulkRuns}, deps)
+		SecureCookies: secure, PublicURL: f.publicURL, TrustedProxies: f.proxies, Quotas: f.quotas, MaxBulkRuns: f.maxBulkRuns}, deps)
 	return serveUntilDone(ctx, app.HTTPServer(), ln, f, devLogins, logger, stdout)
 }
 
@@ -250,6 +252,7 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 	fs.StringVar(&f.data, "data", "./data", "data directory (SQLite files, secret key)")
 	fs.BoolVar(&f.dev, "dev", false, "on an empty data dir, create demo users and example graphs")
 	fs.StringVar(&f.publicURL, "public-url", "", "the URL people reach Trellis at; https:// turns on Secure cookies and HSTS (set it behind a TLS proxy)")
+	fs.StringVar(&f.trustedProxy, "trusted-proxy", "", "reverse proxies whose X-Forwarded-For names the client (for sign-in limits and logs), comma-separated: IP|CIDR,… (default: none; the peer's address is the client's)")
 	fs.DurationVar(&f.quotas.MaxWait, "max-wait", actions.DefaultMaxWait, "the longest a wait node may wait; longer ones are refused when a run starts")
 	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
 	fs.IntVar(&f.maxBulkRuns, "max-bulk-runs", actions.DefaultMaxBulkRuns, "the most runs one bulk action (POST /runs/bulk) may act on; more ask for a narrower filter")
@@ -271,6 +274,11 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 	if f.remoteOnly && f.workerTokenFile == "" {
 		return f, false, usagef("serve: --remote-workers-only needs --worker-token-file, or no worker could run the runs")
 	}
+	proxies, err := parseTrustedProxies(f.trustedProxy)
+	if err != nil {
+		return f, false, err
+	}
+	f.proxies = proxies
 	secure, err := parsePublicURL(f.publicURL)
 	if err != nil {
 		return f, false, err
@@ -456,6 +464,30 @@ func healthCheck(db *store.DB, tc client.Client) func(ctx context.Context) error
 		}
 		return nil
 	}
+}
+
+// parseTrustedProxies reads --trusted-proxy: IP addresses and CIDR prefixes, comma-separated.
+func parseTrustedProxies(raw string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if ip := net.ParseIP(part); ip != nil {
+			bits := 8 * net.IPv4len
+			if ip.To4() == nil {
+				bits = 8 * net.IPv6len
+			}
+			part = fmt.Sprintf("%s/%d", part, bits)
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, usagef("serve: --trusted-proxy %q is not an IP address or CIDR prefix", part)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 // parsePublicURL checks --public-url and reports whether it is https, which turns on the

@@ -225,14 +225,25 @@ func TestServeEndToEnd(t *testing.T) {
 
 	// Stopping (SIGINT) ends serve cleanly.
 	cancel()
+	app.waitStopped(t)
+}
+
+// waitStopped waits for serve, whose context was cancelled, to exit with 0.
+func (app *servedApp) waitStopped(t *testing.T) { waitExit(t, "serve", app.done, app.out) }
+
+// waitExit waits for a command that was told to stop to exit with 0. Past the limit it dumps
+// the goroutines, which show what the shutdown waits for; each part of it may take stopLimit.
+// It fails the test without stopping it, so that deferred calls may use it.
+func waitExit(t *testing.T, what string, done <-chan int, out fmt.Stringer) {
+	t.Helper()
 	select {
-	case code := <-app.done:
+	case code := <-done:
 		if code != 0 {
-			t.Fatalf("serve exited with %d:\n%s", code, app.out)
+			t.Errorf("%s exited with %d:\n%s", what, code, out)
 		}
-	case <-time.After(2 * time.Minute): // each part of the shutdown may take stopLimit
+	case <-time.After(2 * time.Minute):
 		dumpGoroutines(t)
-		t.Fatalf("serve did not stop:\n%s", app.out)
+		t.Errorf("%s did not stop:\n%s", what, out)
 	}
 }
 
@@ -257,6 +268,7 @@ func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level", "loud"}, want: "--log-level"},
 		{name: "bad http allow", args: []string{"--http-allow", "10.0.0.0/99"}, want: "--http-allow"},
 		{name: "bad public url", args: []string{"--public-url", "ftp://x"}, want: "--public-url"},
+		{name: "bad trusted proxy", args: []string{"--trusted-proxy", "10.0.0.1,10.0.0.0/33"}, want: "--trusted-proxy \"10.0.0.0/33\""},
 		{name: "no map items", args: []string{"--max-map-items", "0"}, want: "--max-map-items must be from 1 to 100000, not 0"},
 		{name: "too many map items", args: []string{"--max-map-items", "100001"}, want: "--max-map-items must be from 1 to 100000"},
 	}
