@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"trellis/store"
 )
@@ -113,15 +112,7 @@ func TestDoctorCommand(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case code := <-app.done:
-		if code != 0 {
-			t.Fatalf("serve exited with %d:\n%s", code, app.out)
-		}
-	case <-time.After(time.Minute):
-		dumpGoroutines(t)
-		t.Fatal("serve did not stop")
-	}
+	app.waitStopped(t)
 }
 
 func lastLine(s string) string {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -112,12 +111,7 @@ func TestServeMCPTools(t *testing.T) {
 	// Serve must have stopped before the data dir is removed.
 	defer func() {
 		cancel()
-		select {
-		case <-app.done:
-		case <-time.After(time.Minute):
-			dumpGoroutines(t)
-			t.Error("serve did not stop")
-		}
+		app.waitStopped(t)
 	}()
 	for _, args := range [][]string{
 		{"mcp", "set", "orders", "--url", svc.URL + "/mcp", "--header-secret", "MCP_TOKEN", "--data", data},

@@ -47,12 +47,7 @@ func TestSupportAgentSample(t *testing.T) {
 	app := startServe(t, ctx, data)
 	defer func() {
 		cancel()
-		select {
-		case <-app.done:
-		case <-time.After(time.Minute):
-			dumpGoroutines(t)
-			t.Error("serve did not stop")
-		}
+		app.waitStopped(t)
 	}()
 	tokens := map[string]string{}
 	for _, u := range []string{"analyst", "reviewer"} {

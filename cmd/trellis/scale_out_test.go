@@ -242,25 +242,9 @@ func TestScaleOutWorker(t *testing.T) {
 	}
 
 	wcancel()
-	select {
-	case code := <-wdone:
-		if code != 0 {
-			t.Fatalf("worker exited with %d:\n%s", code, werr)
-		}
-	case <-time.After(time.Minute):
-		dumpGoroutines(t)
-		t.Fatal("worker did not stop")
-	}
+	waitExit(t, "worker", wdone, werr)
 	cancel()
-	select {
-	case code := <-app.done:
-		if code != 0 {
-			t.Fatalf("serve exited with %d:\n%s", code, app.out)
-		}
-	case <-time.After(time.Minute):
-		dumpGoroutines(t)
-		t.Fatal("serve did not stop")
-	}
+	app.waitStopped(t)
 }
 
 // TestServeWorkerFlagsRefused: serve leaves runs to remote workers only when they can sign
