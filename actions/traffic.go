@@ -171,6 +171,10 @@ func (a *Actions) routeVersion(ctx context.Context, graphID, runID string, input
 	}
 	v := ChooseVersion(t.Splits, a.routingKey(t, runID, input))
 	got, err := a.graphs.GetVersion(ctx, graphID, v)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// A store that fails now must not quietly send the run to another version.
+		return 0, fmt.Errorf("traffic split of %s: %w", graphID, err)
+	}
 	if err != nil || got.Retired {
 		a.log.Warn("traffic names a version that cannot run; starting on the latest", slog.String("graph", graphID), slog.Int("version", v))
 		return 0, nil

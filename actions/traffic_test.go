@@ -2,6 +2,7 @@ package actions_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -130,5 +131,41 @@ func publishN(t *testing.T, db *store.DB, a *actions.Actions, id string, n int) 
 		if _, err := a.Publish(ctx, actions.PublishRequest{GraphID: id, Revision: rev, Author: "ana"}); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
+	}
+}
+
+// failingVersions is the store with GetVersion failing as a busy or broken store does.
+type failingVersions struct {
+	*store.DB
+	fail bool
+}
+
+func (f *failingVersions) GetVersion(ctx context.Context, id string, v int) (*store.Version, error) {
+	if f.fail {
+		return nil, errors.New("database is locked")
+	}
+	return f.DB.GetVersion(ctx, id, v)
+}
+
+// TestRouteVersionStoreError: when the store cannot say whether the split's version may run,
+// the start fails with the store's error instead of quietly starting on the latest version,
+// which the split may give only a few percent of runs.
+func TestRouteVersionStoreError(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.MustOpen(t)
+	setup := actions.New(db, db, nil, nil)
+	publishN(t, db, setup, "sum", 2)
+	if _, err := setup.SetTraffic(ctx, "sum", actions.TrafficRequest{Splits: []store.TrafficSplit{{Version: 1, Percent: 100}}}, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	fv := &failingVersions{DB: db}
+	tr := actions.NewTriggers(actions.New(fv, db, nil, nil), db, nil)
+	if v, _, err := tr.ResolveScheduled(ctx, "sum", 0, map[string]any{"a": 1.0}, "run-1"); err != nil || v != 1 {
+		t.Fatalf("with the store up: v%d, %v; want v1", v, err)
+	}
+	fv.fail = true
+	v, _, err := tr.ResolveScheduled(ctx, "sum", 0, map[string]any{"a": 1.0}, "run-1")
+	if err == nil || !strings.Contains(err.Error(), "database is locked") {
+		t.Fatalf("with the store failing: v%d, %v; want the store's error", v, err)
 	}
 }
