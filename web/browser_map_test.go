@@ -1,24 +1,46 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"trellis/engine"
+	"trellis/internal/testsvc"
 	"trellis/store"
 )
 
 // TestBrowserMapFromPalette draws a map as an analyst does: "For each item" from the palette,
-// its items, its inline step (a transform of each item) and how many at once typed into the
-// server-rendered form; publishes it; starts a run from the version page; and sees the run
-// complete with the map's per-item progress on the drawing, its outputs in item order, and
-// a timeline row for each item under the map's row.
+// its items typed in, "Ask an LLM" chosen as the step for each item in the body's kind picker,
+// whose own fields (from the same server-rendered form builder as a top-level step) then show
+// the designer's "prompt is required" beside the prompt until it is typed; publishes it; starts
+// a run from the version page against a local model server speaking the OpenAI protocol; and
+// sees the run complete with the map's per-item progress on the drawing, the answers in item
+// order, and a timeline row for each item under the map's row.
 func TestBrowserMapFromPalette(t *testing.T) {
 	requireChromium(t)
-	app, rc := newRunApp(t)
+	// The model answers "label of <item>" for the item named in the prompt.
+	word := regexp.MustCompile(`Classify ([a-z]+)`)
+	chat := testsvc.Func(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		m := word.FindStringSubmatch(string(b))
+		if m == nil {
+			http.Error(w, "no item in the prompt", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		answer, _ := json.Marshal("label of " + m[1])
+		fmt.Fprintf(w, `{"id": "c1", "object": "chat.completion", "model": "gpt-test", "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+			"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": %s}}]}`, answer)
+	})
+	app, rc := newRunAppWith(t, engine.Deps{Providers: oneProvider{chat.URL}})
 	app.user("ada", store.RoleAnalyst, store.RoleDeveloper)
 	id := createGraphIn(t, app, "Each item", "")
 	b := newBrowser(t, app)
@@ -30,16 +52,33 @@ func TestBrowserMapFromPalette(t *testing.T) {
 	b.click("palette-map")
 	b.waitVisible("node-map_1")
 	b.waitJS("map form", `document.querySelector('[data-testid="node-form"]')?.dataset.nodeId === "map_1"`)
-	b.typeInto("input-config.items", "[1, 2, 3]")
-	b.typeInto("input-config.node", `{"kind": "transform", "config": {"value": "item * 10 + index"}}`)
+	b.typeInto("input-config.items", `["alpha", "beta", "gamma"]`)
+	// One step for each item is the body a new map starts with; its kind comes from a picker.
+	if !evalJS[bool](b, `document.querySelector('[data-testid="map-body-mode-node"]').checked`) {
+		t.Fatal("a new map does not start with one step for each item")
+	}
+	b.pickOption("input-config.node.kind", "llm")
+	b.waitVisible("input-config.node.config.prompt")
+	if got := b.activeTestID(); got != "input-config.node.kind" {
+		t.Errorf("after choosing the kind, the focus is on %q", got)
+	}
+	b.waitVisible("error-config.node.config.prompt")
+	if got := b.text("error-config.node.config.prompt"); !strings.Contains(got, "Prompt is required") {
+		t.Errorf("the prompt's problem = %q", got)
+	}
+	b.typeInto("input-config.node.config.prompt", "Classify {{ item }} (number {{ index }}).")
 	b.typeInto("input-config.concurrency", "2")
 	b.waitSaved()
+	b.waitJS("the prompt's problem is gone", `document.querySelector('[data-testid="error-config.node.config.prompt"]').hidden`)
 	node := draftNode(t, app, id, "map_1")
 	cfg, _ := node["config"].(map[string]any)
 	body, _ := cfg["node"].(map[string]any)
-	if node["kind"] != "map" || cfg["items"] != "[1, 2, 3]" || body["kind"] != "transform" || fmt.Sprint(cfg["concurrency"]) != "2" {
+	bodyCfg, _ := body["config"].(map[string]any)
+	if node["kind"] != "map" || cfg["items"] != `["alpha", "beta", "gamma"]` || body["kind"] != "llm" ||
+		bodyCfg["prompt"] != "Classify {{ item }} (number {{ index }})." || fmt.Sprint(cfg["concurrency"]) != "2" {
 		t.Fatalf("stored map node = %v", node)
 	}
+	b.waitJS("no problems", `document.querySelectorAll('[data-testid="problem"]').length === 0`)
 	b.screenshot("editor-map")
 
 	b.click("publish-open")
@@ -56,13 +95,19 @@ func TestBrowserMapFromPalette(t *testing.T) {
 	b.click("run-submit")
 	b.do("wait for the run page", chromedp.WaitVisible(chromedp.CSS(`#run-live`)))
 	runID := strings.TrimPrefix(strings.SplitN(b.path(), "?", 2)[0], "/runs/")
-	run := rc.waitRun(t, runID, "ended", func(r *engine.Run) bool { return r.Status != engine.RunRunning })
+	run := rc.waitRun(t, runID, "ended", runEnded)
 	if run.Status != engine.RunCompleted {
-		t.Fatalf("run %s: %s", runID, run.Status)
+		t.Fatalf("run %s: %s %+v", runID, run.Status, run.Error)
 	}
 	out, _ := run.Nodes["map_1"].Output.(map[string]any)
-	if got := fmt.Sprint(out["items"]); got != "[10 21 32]" {
-		t.Fatalf("map outputs = %s, want [10 21 32]", got)
+	items, _ := out["items"].([]any)
+	var texts []string
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		texts = append(texts, fmt.Sprint(m["text"]))
+	}
+	if got := strings.Join(texts, ", "); got != "label of alpha, label of beta, label of gamma" {
+		t.Fatalf("map answers = %q", got)
 	}
 	b.open("/runs/" + runID)
 	b.do("wait for the completed run", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="completed"]`)))
@@ -72,4 +117,50 @@ func TestBrowserMapFromPalette(t *testing.T) {
 		b.waitVisible(fmt.Sprintf("tl-row-map_1.%d", i))
 	}
 	b.screenshot("run-map")
+}
+
+// TestBrowserMapGraphBody switches a map's body to a graph: the graph's fields replace the
+// step's, the id typed in is shown as the graph's name and version with a link to it, and
+// switching back to one step takes the graph out of the draft.
+func TestBrowserMapGraphBody(t *testing.T) {
+	requireChromium(t)
+	app := newAgentEditorApp(t)
+	app.user("ada", store.RoleAnalyst)
+	ana := app.api("ada", store.RoleAnalyst)
+	sub := createGraphIn(t, app, "Classify one", "")
+	ana.publish(sub, "v1")
+	id := createGraphIn(t, app, "Each with a graph", "")
+	b := newBrowser(t, app)
+	b.viewport(1440, 900)
+	b.login("ada", testPassword)
+	b.openEditor(id)
+	b.click("palette-map")
+	b.waitJS("map form", `document.querySelector('[data-testid="node-form"]')?.dataset.nodeId === "map_1"`)
+	b.typeInto("input-config.items", "input.docs")
+	b.click("map-body-mode-graph")
+	b.waitVisible("input-config.graph")
+	if got := b.activeTestID(); got != "input-config.graph" {
+		t.Errorf("after switching to a graph, the focus is on %q", got)
+	}
+	b.typeInto("input-config.graph", sub)
+	b.keys(kb.Tab) // done with the field: its summary comes
+	b.waitSaved()
+	b.waitVisible("graph-ref-config.graph")
+	if got := b.text("graph-ref-config.graph"); !strings.Contains(got, "Classify one") || !strings.Contains(got, "latest (version 1 now)") {
+		t.Errorf("the body graph is shown as %q", got)
+	}
+	if href := evalJS[string](b, `document.querySelector('[data-testid="graph-ref-link-config.graph"]').getAttribute("href")`); href != "/graphs/"+sub {
+		t.Errorf("the body graph links %q", href)
+	}
+	cfg, _ := draftNode(t, app, id, "map_1")["config"].(map[string]any)
+	if cfg["graph"] != sub || cfg["node"] != nil {
+		t.Fatalf("stored config = %v", cfg)
+	}
+	b.click("map-body-mode-node")
+	b.waitVisible("input-config.node.kind")
+	b.waitSaved()
+	cfg, _ = draftNode(t, app, id, "map_1")["config"].(map[string]any)
+	if _, has := cfg["graph"]; has {
+		t.Fatalf("the graph stays in the draft after switching back: %v", cfg)
+	}
 }

@@ -47,6 +47,13 @@ func nodeFormProps(graphID string, raw json.RawMessage, n designer.Node, problem
 				p.Config = append(p.Config, nodeValueField(f, path, nodeLookupRaw(raw, path)))
 				continue
 			}
+			if n.Kind == designer.KindMap && slices.Contains(mapGraphFields, f.Name) {
+				continue // inside the body
+			}
+			if f.Type == designer.FieldInlineNode {
+				p.Config = append(p.Config, mapBodyField(spec, raw))
+				continue
+			}
 			p.Config = append(p.Config, nodeFormField(f, path, nodeLookupRaw(raw, path)))
 		}
 	} else {
@@ -117,7 +124,13 @@ func kindHasErrorPort(spec designer.KindSpec) bool {
 func findNodeField(p *templates.NodeFormProps, problemField string) (int, *[]templates.NodeField) {
 	best, bestLen := -1, -1
 	var bestList *[]templates.NodeField
-	for _, list := range []*[]templates.NodeField{&p.Main, &p.Config, &p.Common} {
+	lists := []*[]templates.NodeField{&p.Main, &p.Config, &p.Common}
+	for i := range p.Config {
+		if b := p.Config[i].Body; b != nil {
+			lists = append(lists, &b.Node, &b.Graph)
+		}
+	}
+	for _, list := range lists {
 		for i, f := range *list {
 			if nodeFieldCovers(f.Name, problemField) && len(f.Name) > bestLen {
 				best, bestLen, bestList = i, len(f.Name), list

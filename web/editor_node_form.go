@@ -42,6 +42,9 @@ func (s *Server) editorNodeForm(c echo.Context) error {
 		return err
 	}
 	props := nodeFormProps(id, req.Node, node, problems)
+	if err := s.graphRefs(ctx, &props); err != nil {
+		return err
+	}
 	if node.Kind == designer.KindAgent {
 		if err := s.agentToolsForm(ctx, &props, id, req.Node, problems); err != nil {
 			return err

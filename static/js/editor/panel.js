@@ -286,6 +286,7 @@ export class Panel {
     const host = el.closest("[data-path]");
     if (!host || this.current.type !== "node") return;
     if (host.dataset.type === "id") return; // ids change on "change", when the user is done typing
+    if (host.dataset.type === "body_kind") return; // a map's step kind changes on "change"
     if (host.dataset.control === "tools") return this.agentTools.onInput(host, el);
     this.readNodeField(host);
   }
@@ -300,6 +301,63 @@ export class Panel {
     if (!r.pending) this.ed.setNodeField(this.current.id, path, r.value);
   }
 
+  // setMapBody switches a map's body between one step and a graph, or sets the step's kind,
+  // and asks for the form again: the fields of either come from the server's kind catalogue.
+  setMapBody(change) {
+    const id = this.current.id;
+    const n = this.ed.model.node(id);
+    if (!n) return;
+    const cfg = Object.assign({}, n.config && typeof n.config === "object" ? n.config : {});
+    const old = cfg.node && typeof cfg.node === "object" && !Array.isArray(cfg.node) ? cfg.node : null;
+    let field = "config.node.kind";
+    let said;
+    if (change.mode === "graph") {
+      if (cfg.graph !== undefined && !old) return;
+      delete cfg.node;
+      if (cfg.graph === undefined) cfg.graph = ""; // an empty graph body keeps the mode
+      field = "config.graph";
+      said = "Each item now runs a graph: give its id.";
+    } else if (change.mode === "node") {
+      if (cfg.graph === undefined) return;
+      for (const k of ["graph", "version", "input"]) delete cfg[k];
+      said = "Each item now runs one step: choose its kind.";
+    } else {
+      if (old && old.kind === change.kind) return;
+      if (change.kind) cfg.node = { kind: change.kind };
+      else delete cfg.node;
+      const opt = this.nodePanel.querySelector(`[data-path="config.node.kind"] option[value="${cssEscape(change.kind)}"]`);
+      said = change.kind ? `Each item now runs: ${opt ? opt.textContent : change.kind}. Its settings follow.` : "The step has no kind yet.";
+    }
+    for (const e of [...this.ed.local.values()]) {
+      if (e.target.type === "node" && e.target.id === id && /^config\.(node|graph|version|input)(\.|$)/.test(e.field)) this.setLocalError(e.field, "");
+    }
+    this.ed.history.breakRun();
+    this.ed.setNodeField(id, "config", cfg);
+    this.ed.history.breakRun();
+    this.showNode(id, { focus: true, field });
+    this.ed.announce(said);
+  }
+
+  // refreshGraphRef puts the server's summary of the graph a graph field names (its name,
+  // version and links) under the field, leaving the rest of the form, and the focus, alone.
+  async refreshGraphRef(host) {
+    const id = this.current.id;
+    const seq = this.seq;
+    const node = this.ed.model.node(id);
+    if (!node) return;
+    const ids = this.ed.model.nodes.map((n) => n.id).filter((x) => x !== id);
+    const res = await request("POST", this.ed.urls.node_form, { node, node_ids: ids }, { Accept: "text/html" });
+    if (seq !== this.seq || !res.ok || !host.isConnected) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = res.body; // rendered and escaped by the server's templates
+    const sel = `[data-testid="graph-ref-${cssEscape(host.dataset.path)}"]`;
+    const fresh = tpl.content.querySelector(sel);
+    const old = host.parentElement.querySelector(sel);
+    if (old && fresh) old.replaceWith(fresh);
+    else if (old) old.remove();
+    else if (fresh) host.insertAdjacentElement("afterend", fresh);
+  }
+
   keepText(path, el, r) {
     if (!r.error) return this.setLocalError(path, "");
     const entry = { text: el.value, pending: !!r.pending };
@@ -308,6 +366,9 @@ export class Panel {
   }
 
   onChange(ev) {
+    const data = ev.target.dataset || {};
+    if (this.current.type === "node" && data.bodyMode !== undefined) return this.setMapBody({ mode: ev.target.value });
+    if (this.current.type === "node" && data.type === "body_kind") return this.setMapBody({ kind: ev.target.value });
     const modeFor = ev.target.dataset && ev.target.dataset.modeFor;
     if (modeFor && this.current.type === "node") {
       const ta = this.nodePanel.querySelector(`[data-path="${cssEscape(modeFor)}"]`);
@@ -318,6 +379,7 @@ export class Panel {
       return;
     }
     const host = ev.target.closest("[data-path]");
+    if (host && this.current.type === "node" && host.dataset.path === "config.graph") return this.refreshGraphRef(host);
     if (!host || this.current.type !== "node" || host.dataset.type !== "id") return;
     const next = host.value.trim();
     const id = this.current.id;
@@ -632,7 +694,8 @@ export function readControl(host, type) {
       if (blank) return { value: undefined };
       return { value: /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim() };
     default:
-      return { value: raw === "" ? undefined : raw };
+      if (raw === "") return { value: host.dataset.keepEmpty ? "" : undefined };
+      return { value: raw };
   }
 }
 
