@@ -146,8 +146,10 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	full := in.tl
 	tl, items := splitItems(in.tl, in.now)
 	in.tl = tl
+	agents, taken := splitAgents(tl)
 	spans := nodeSpans(tl, in.now)
 	addItemSpans(spans, items)
+	addAgentSpans(spans, tl, agents, in.now)
 	f := newGanttFrame(in, spans)
 	p := templates.TimelineProps{RowHeight: ganttRowHeight, Zoomed: f.zoomed}
 	if f.live {
@@ -171,10 +173,12 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	p.HasCritical = len(crit) > 1 && tl.EndedAt != nil
 	byNode := map[string][]int{}
 	for i := range tl.Entries {
-		byNode[tl.Entries[i].Node] = append(byNode[tl.Entries[i].Node], i)
+		if !taken[i] {
+			byNode[tl.Entries[i].Node] = append(byNode[tl.Entries[i].Node], i)
+		}
 	}
 	y := 0.0
-	for _, n := range ganttRowNodes(tl, spans, f.live) {
+	for _, n := range ganttRowNodes(tl, spans, f.live, taken) {
 		row := templates.TimelineRow{Node: n.id, Label: ganttClip(n.label), Kind: n.kind, Status: in.statuses[n.id],
 			Y: y, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
 			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id, Items: in.view.Items})}
@@ -192,6 +196,11 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 			withItems := in
 			withItems.tl = full
 			rows := itemRows(withItems, f, &p.Rows[len(p.Rows)-1], list, y)
+			p.Rows = append(p.Rows, rows...)
+			y += float64(len(rows)) * ganttRowHeight
+		}
+		if a := agents[n.id]; a != nil && len(a.rows) > 0 {
+			rows := agentRows(in, f, &p.Rows[len(p.Rows)-1], a, y)
 			p.Rows = append(p.Rows, rows...)
 			y += float64(len(rows)) * ganttRowHeight
 		}
@@ -243,8 +252,9 @@ type ganttRowNode struct {
 }
 
 // ganttRowNodes are the rows' nodes: the definition's, then any the entries name that it
-// lacks, ordered by when they started once the run has ended.
-func ganttRowNodes(tl *engine.Timeline, spans map[string]nodeSpan, live bool) []ganttRowNode {
+// lacks (but those taken, an agent's calls), ordered by when they started once the run has
+// ended.
+func ganttRowNodes(tl *engine.Timeline, spans map[string]nodeSpan, live bool, taken map[int]bool) []ganttRowNode {
 	var nodes []ganttRowNode
 	known := map[string]bool{}
 	for i, n := range tl.Definition.Nodes {
@@ -256,7 +266,7 @@ func ganttRowNodes(tl *engine.Timeline, spans map[string]nodeSpan, live bool) []
 		known[n.ID] = true
 	}
 	for i := range tl.Entries {
-		if id := tl.Entries[i].Node; !known[id] {
+		if id := tl.Entries[i].Node; !known[id] && !taken[i] {
 			known[id] = true
 			nodes = append(nodes, ganttRowNode{id: id, label: id, kind: tl.Entries[i].Kind, doc: len(nodes)})
 		}
