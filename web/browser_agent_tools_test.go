@@ -328,4 +328,11 @@ func TestBrowserAgentRunWithTool(t *testing.T) {
 		t.Errorf("the call's result = %q", got)
 	}
 	b.screenshot("run-agent-inspector")
+	// The timeline: a row per turn and per call under the agent's, the call named by its tool.
+	if got := b.text("tl-row-agent_1/1/0"); !strings.Contains(got, "agent_1 · turn 1 · "+lookup) {
+		t.Errorf("the tool call's timeline row says %q", got)
+	}
+	if !evalJS[bool](b, `[...document.querySelectorAll('.tl-names li')].map(li => li.dataset.testid).join(' ') === 'tl-row-agent_1 tl-row-agent_1/1 tl-row-agent_1/1/0 tl-row-agent_1/2'`) {
+		t.Error("the agent's timeline rows are not its turns and call in order")
+	}
 }
