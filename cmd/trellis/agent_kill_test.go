@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,10 +21,7 @@ func TestServeKilledBetweenToolCallAndTurn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds trellis and starts the embedded Temporal server twice")
 	}
-	bin := filepath.Join(t.TempDir(), "trellis")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := trellisBinary(t)
 	var refunds atomic.Int32
 	shop := testsvc.Func(t, func(w http.ResponseWriter, r *http.Request) {
 		refunds.Add(1)
@@ -90,10 +84,7 @@ func TestServeKilledBetweenToolCallAndTurn(t *testing.T) {
 	if n := refunds.Load(); n != 1 {
 		t.Fatalf("refunds before the kill = %d, want 1", n)
 	}
-	if err := s.cmd.Process.Signal(os.Kill); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.cmd.Wait()
+	s.kill(t)
 	close(release)
 
 	s = startKillableServe(t, bin, data)

@@ -14,7 +14,9 @@ import (
 
 func TestMain(m *testing.M) {
 	bcryptCost = 4
-	os.Exit(m.Run())
+	code := m.Run()
+	removeTrellisBinary()
+	os.Exit(code)
 }
 
 // runCLI runs one command line the way main does and returns its exit code and output.

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,8 +17,9 @@ import (
 
 // killableServe is `trellis serve` in a process of its own, so that it can be killed -9.
 type killableServe struct {
-	cmd *exec.Cmd
-	url string
+	cmd      *exec.Cmd
+	url      string
+	frontend string // the embedded Temporal frontend's address
 }
 
 func startKillableServe(t *testing.T, bin, data string) *killableServe {
@@ -36,17 +35,22 @@ func startKillableServe(t *testing.T, bin, data string) *killableServe {
 	}
 	s := &killableServe{cmd: cmd}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urlc := make(chan string, 1)
+	urlc := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
+		var frontend string
 		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "Temporal server (embedded) listening on "); ok {
+				frontend = strings.TrimSuffix(strings.Fields(rest)[0], ",")
+			}
 			if rest, ok := strings.CutPrefix(sc.Text(), "Trellis is serving on "); ok {
-				urlc <- strings.Fields(rest)[0]
+				urlc <- [2]string{strings.Fields(rest)[0], frontend}
 			}
 		}
 	}()
 	select {
-	case s.url = <-urlc:
+	case u := <-urlc:
+		s.url, s.frontend = u[0], u[1]
 	case <-time.After(2 * time.Minute):
 		t.Fatal("serve did not start")
 	}
@@ -111,10 +115,7 @@ func TestServeKilledAfterRetry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds trellis and starts the embedded Temporal server twice")
 	}
-	bin := filepath.Join(t.TempDir(), "trellis")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := trellisBinary(t)
 	var up atomic.Bool
 	var after atomic.Int64 // requests once the service is back
 	svc := testsvc.New(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -152,10 +153,7 @@ func TestServeKilledAfterRetry(t *testing.T) {
 
 	s.must(t, dev, http.MethodPost, "/runs/"+id+"/pause", nil, http.StatusAccepted)
 	s.must(t, dev, http.MethodPost, "/runs/"+id+"/nodes/call/retry", map[string]any{"comment": "before the crash"}, http.StatusAccepted)
-	if err := s.cmd.Process.Signal(os.Kill); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.cmd.Wait()
+	s.kill(t)
 
 	up.Store(true)
 	s = startKillableServe(t, bin, data)
