@@ -112,7 +112,6 @@ func TestFaultKillServe(t *testing.T) {
 	r.s.doctorHealthy(t, r.data)
 
 	// Second kill, with the store locked: a decision and a publish in flight.
-	r.tokens(t) // fresh tokens: their first use below records it, before the lock
 	checkDecision := faultDecisionNotClosed(t, r)
 	r.restart(t, nil)
 	checkDecision()
@@ -413,6 +412,11 @@ func faultDecisionNotClosed(t *testing.T, r *faultRig) func() {
 	pg := r.s.must(t, r.ana, http.MethodPost, "/graphs", map[string]any{"name": "Fault publish", "definition": draft}, http.StatusCreated)
 	pubGraph, _ := pg["id"].(string)
 
+	// Fresh tokens, used once now: a token's use is recorded (a write) at most once a
+	// minute, and the requests below under the lock must not need to.
+	r.tokens(t)
+	r.s.must(t, r.ana, http.MethodGet, "/graphs/"+pubGraph, nil, http.StatusOK)
+	r.s.must(t, r.rev, http.MethodGet, "/tasks/"+task, nil, http.StatusOK)
 	lock := lockStoreFile(t, r.data)
 	decide := r.s.send(r.rev, http.MethodPost, "/tasks/"+task+"/decision", map[string]any{"outcome": "reject", "comment": "locked out"})
 	r.s.waitRunState(t, r.ana, runID, "(d) the run took the decision", func(run map[string]any) bool {
