@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"trellis/store"
 	"trellis/templates"
@@ -228,4 +230,131 @@ func TestBrowserEditorNarrow(t *testing.T) {
 	}
 	b.click("toggle-palette")
 	b.waitJS("palette back", `document.getElementById("editor").dataset.palette === "open"`)
+}
+
+// narrowOverflow lists what sticks out of the window sideways at the current width: the page
+// scrolling sideways, and each visible element of the panel whose box passes the panel's
+// right edge or the window's.
+const narrowOverflow = `(() => {
+	const out = [];
+	const W = document.documentElement.clientWidth;
+	if (document.documentElement.scrollWidth > W + 1) out.push("the page is " + document.documentElement.scrollWidth + " px wide");
+	const panel = document.getElementById("panel");
+	if (getComputedStyle(panel).display === "none") return out;
+	const pr = panel.getBoundingClientRect();
+	if (pr.left < -1 || pr.right > W + 1) out.push("the panel spans " + Math.round(pr.left) + " to " + Math.round(pr.right));
+	for (const el of panel.querySelectorAll("*")) {
+		const r = el.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0 || el.closest("[hidden], details:not([open]) > :not(summary)")) continue;
+		if (r.right > Math.min(pr.right, W) + 1 || r.left < Math.max(pr.left, 0) - 1) {
+			out.push((el.dataset.testid || el.id || el.tagName.toLowerCase() + "." + el.className) + " at " + Math.round(r.left) + "-" + Math.round(r.right));
+		}
+	}
+	for (const el of panel.querySelectorAll(".panel-scroll, .panel-scroll *")) {
+		if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible" && !el.matches("textarea, input, select, pre")) out.push((el.dataset.testid || el.className) + " scrolls sideways");
+	}
+	return out.slice(0, 12);
+})()`
+
+// uncoveredNode reports whether node id is on the canvas outside the panel lying over it.
+func uncoveredNode(b *browser, id string) bool {
+	b.t.Helper()
+	return evalJS[bool](b, `(() => { const n = document.querySelector('[data-testid="node-`+id+`"] .node-body').getBoundingClientRect();
+		const c = document.getElementById("canvas").getBoundingClientRect();
+		const p = document.getElementById("panel").getBoundingClientRect();
+		const inCanvas = n.left >= c.left && n.right <= c.right && n.top >= c.top && n.bottom <= c.bottom;
+		const under = n.left < p.right && p.left < n.right && n.top < p.bottom && p.top < n.bottom;
+		return inCanvas && !under; })()`)
+}
+
+// TestBrowserEditorNarrowPanels (issues 12 and 17): at 800 px (the panel a drawer over the
+// canvas) and at 700 px (a sheet over its lower part) nothing sticks out sideways; the graph's
+// settings, a map's body and an agent's tools picker are whole and usable: text typed into each
+// is saved; the step being edited is moved out from under the panel; and Tab goes from the
+// panel's close button into its form.
+func TestBrowserEditorNarrowPanels(t *testing.T) {
+	requireChromium(t)
+	app := newAgentEditorApp(t)
+	app.user("ada", store.RoleAnalyst)
+	ana := app.api("ada", store.RoleAnalyst)
+	lookup := ana.createGraph("Lookup order", lookupOrderDoc)
+	ana.publish(lookup, "v1")
+	doc := `{"format":"trellis.graph/v1","name":"Support","nodes":[
+		{"id":"agent","kind":"agent","position":{"x":0,"y":0},"config":{"prompt":"Help with {{ input.q }}","tools":[
+			{"name":"lookup","description":"Looks an order up","graph":"` + lookup + `","version":"latest"},
+			{"name":"refund","description":"Refunds","parameters":{"type":"object","required":["order"],"properties":{"order":{"type":"string","description":"The order id"},"amount":{"type":"number"}}},
+			 "http":{"method":"POST","url":"https://shop.example/refunds","headers":{"Authorization":"Bearer {{ secrets.SHOP }}"},"body":{"order":"{{ args.order }}"}},
+			 "approval":{"assignee":"group:finance","due":"24h"}}]}},
+		{"id":"each","kind":"map","position":{"x":360,"y":420},"config":{"items":"[1]","node":{"kind":"llm","config":{"prompt":"Sort {{ item }}"}}}}],"edges":[]}`
+	id := createGraphIn(t, app, "Support", doc)
+	b := newBrowser(t, app)
+	b.login("ada", testPassword)
+	noOverflow := func(width int64, what string) {
+		t.Helper()
+		if bad := evalJS[[]string](b, narrowOverflow); len(bad) > 0 {
+			t.Errorf("at %d px, %s: %v", width, what, bad)
+		}
+	}
+	for _, width := range []int64{800, 700} {
+		b.viewport(width, 800)
+		b.openEditor(id)
+		noOverflow(width, "nothing selected")
+
+		// The graph's settings open from the toolbar.
+		b.click("toggle-panel")
+		b.waitVisible("graph-description")
+		noOverflow(width, "the graph's settings")
+		desc := fmt.Sprintf("Answers support questions (%d)", width)
+		b.typeInto("graph-description", desc)
+		b.waitSaved()
+		g, err := app.DB.GetGraph(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored struct{ Description string }
+		if err := json.Unmarshal(g.Draft, &stored); err != nil || stored.Description != desc {
+			t.Fatalf("at %d px the stored description is %q (%v)", width, stored.Description, err)
+		}
+		b.do("focus the close button", chromedp.Focus(testID("panel-close")))
+		b.keys(kb.Tab)
+		if !evalJS[bool](b, `document.getElementById("panel-body").contains(document.activeElement)`) {
+			t.Errorf("at %d px Tab from the panel's close button goes to %q", width, b.activeTestID())
+		}
+		b.click("panel-close")
+
+		// An agent's tools picker: every card whole, and an edit saved.
+		b.selectNode("agent")
+		b.waitVisible("agent-tool-1")
+		b.do("scroll to the web request tool", chromedp.ScrollIntoView(testID("input-config.tools.1.description")))
+		noOverflow(width, "the agent's tools")
+		if !uncoveredNode(b, "agent") {
+			t.Errorf("at %d px the agent being edited is under the panel", width)
+		}
+		b.typeInto("input-config.tools.1.description", "Refunds an order")
+		b.waitSaved()
+		if tools := draftTools(t, app, id, "agent"); len(tools) != 2 || tools[1]["description"] != "Refunds an order" {
+			t.Fatalf("at %d px the stored tools are %v", width, tools)
+		}
+		b.screenshot(fmt.Sprintf("editor-narrow-tools-%d", width))
+		b.typeInto("input-config.tools.1.description", "Refunds")
+		b.waitSaved()
+
+		// A map's body, chosen by keyboard from the list of steps.
+		b.do("select the map", chromedp.Evaluate[chromedp.Void](`window.trellisEditor.selectNodes(["each"])`))
+		b.waitJS("map form", `document.querySelector('[data-testid="node-form"]')?.dataset.nodeId === "each"`)
+		b.waitJS("the map moved into view", `(() => { const n = document.querySelector('[data-testid="node-each"] .node-body').getBoundingClientRect();
+			const p = document.getElementById("panel").getBoundingClientRect(); return !(n.left < p.right && p.left < n.right && n.top < p.bottom && p.top < n.bottom); })()`)
+		if !uncoveredNode(b, "each") {
+			t.Errorf("at %d px the map being edited is under the panel", width)
+		}
+		b.do("scroll to the body", chromedp.ScrollIntoView(testID("input-config.node.config.prompt")))
+		noOverflow(width, "the map's body")
+		b.typeInto("input-config.node.config.prompt", "Sort {{ item }} now")
+		b.waitSaved()
+		cfg, _ := draftNode(t, app, id, "each")["config"].(map[string]any)
+		if body, _ := cfg["node"].(map[string]any); fmt.Sprint(body["config"]) != "map[prompt:Sort {{ item }} now]" {
+			t.Fatalf("at %d px the stored body is %v", width, cfg["node"])
+		}
+		b.screenshot(fmt.Sprintf("editor-narrow-map-%d", width))
+	}
 }

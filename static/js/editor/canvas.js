@@ -505,7 +505,7 @@ export class Canvas {
   reveal(id) {
     const n = this.model.node(id);
     if (!n) return;
-    const r = this.stageRect();
+    const r = this.uncovered();
     const p = this.model.pos(n);
     const s = this.model.size(n);
     const v = this.view;
@@ -519,6 +519,20 @@ export class Canvas {
     const dx = shift(x0, x1, r.width);
     const dy = shift(y0, y1, r.height);
     if (dx || dy) this.setView(v.x + dx, v.y + dy, v.k);
+  }
+
+  // uncovered is the size of the part of the canvas that the settings panel does not lie
+  // over: on a narrow window the panel is a sheet at the bottom (below 760 px) or a drawer on
+  // the right, and a step revealed under it would still be hidden.
+  uncovered() {
+    const r = this.stageRect();
+    const box = { width: r.width, height: r.height };
+    const panel = document.getElementById("panel");
+    if (!panel || !panel.offsetParent || getComputedStyle(panel).position !== "absolute") return box;
+    const p = panel.getBoundingClientRect();
+    if (p.top > r.top + r.height / 3) box.height = Math.max(80, p.top - r.top);
+    else if (p.left > r.left + r.width / 3) box.width = Math.max(80, p.left - r.left);
+    return box;
   }
 
   // viewCenter is the world point at the middle of the canvas.

@@ -31,6 +31,20 @@ export function installPanes(ed) {
     ed.canvas.forgetRect();
   };
 
+  // revealSelection pans the selected step out from under the panel that lies over the
+  // canvas; after a press ends, so that a drag starting on it is not disturbed.
+  const revealSelection = () => {
+    const go = () =>
+      requestAnimationFrame(() => {
+        const id = [...ed.sel.nodes][0];
+        if (!id) return;
+        ed.canvas.forgetRect();
+        ed.canvas.reveal(id);
+      });
+    if (ed.pointerActive) window.addEventListener("pointerup", go, { once: true });
+    else go();
+  };
+
   const apply = () => {
     if (mq.matches) {
       set("palette", false);
@@ -57,7 +71,9 @@ export function installPanes(ed) {
     // selectionChanged opens the overlaid panel for a selection and folds it for none.
     selectionChanged() {
       if (!mq.matches) return;
-      set("panel", ed.sel.nodes.size + ed.sel.edges.size > 0, false);
+      const open = ed.sel.nodes.size + ed.sel.edges.size > 0;
+      set("panel", open, false);
+      if (open) revealSelection();
     },
   };
 }
