@@ -238,6 +238,9 @@ func (c *mapConfig) bodyFor(loaded *childBody) (*planNode, any) {
 // in item order. With on_item_error fail, the first failure stops launching and cancels the
 // items in flight.
 func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, body *planNode, cfg any, items []any, offset int) (mapBatchResult, error) {
+	if fk, ok := useFutures(ctx, body); ok {
+		return runItemFutures(ctx, x, c, fk, body, cfg, items, offset)
+	}
 	res := mapBatchResult{Items: make([]any, len(items)), Errors: []itemError{}}
 	ictx, cancel := workflow.WithCancel(ctx)
 	defer cancel()

@@ -57,12 +57,21 @@ func (transformKind) ports(n *designer.Node, _ any) []string { return specPorts(
 
 func (transformKind) historyEvents(*designer.Node, any) int { return 1 + workflowTaskEvents }
 
-func (transformKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
+func (k transformKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
+	return k.itemResult(ctx, k.startItem(ctx, x))
+}
+
+// startItem starts the evaluation (a map's item, kind_map_futures.go, or the node).
+func (transformKind) startItem(ctx workflow.Context, x *nodeExec) workflow.Future {
 	c := x.cfg.(*transformConfig)
 	args := transformArgs{NodeID: x.node.ID, Value: c.value, Scope: x.scope(c.refs)}
+	return workflow.ExecuteLocalActivity(localActivityOptions(ctx, x.node.ID), activityTransform, args)
+}
+
+// itemResult waits for the evaluation started and makes the node's result of it.
+func (transformKind) itemResult(ctx workflow.Context, f workflow.Future) (nodeResult, error) {
 	var out any
-	if err := workflow.ExecuteLocalActivity(localActivityOptions(ctx, x.node.ID), activityTransform, args).
-		Get(ctx, &out); err != nil {
+	if err := f.Get(ctx, &out); err != nil {
 		return nodeResult{Attempts: 1}, err
 	}
 	return nodeResult{Output: out, Attempts: 1}, nil

@@ -29,7 +29,7 @@ const historyDir = "testdata/histories"
 // on all of them so that none goes missing unnoticed.
 var recordedHistories = []string{"cancel", "expressions", "failure", "http_retry", "llm", "loop", "map", "on_error_continue",
 	"subgraph", "subgraph_child", "transform", "wait",
-	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped", "rollup", "map_limit"}
+	"held_retried", "held_skipped", "paused", "rewind", "migrated", "wait_capped", "rollup", "map_limit", "map_futures"}
 
 type recording struct {
 	name   string
@@ -100,6 +100,15 @@ var recordings = []recording{
 			"on_item_error": "continue", "node": {"kind": "transform", "config": {"value": "int(item) * 10 + index"}}}},
 			{"id": "after", "kind": "transform", "config": {"value": "nodes.m.output.items"}}],
 		  "edges": [{"from": "m", "to": "after"}]}`},
+	// The same map with its transform items as futures (kind_map_futures.go), and an item
+	// failing that stops it.
+	{name: "map_futures", want: RunCompleted, input: map[string]any{"list": []any{1, "x", 3, 4, 5, 6}},
+		graph: `{"nodes": [{"id": "m", "kind": "map", "config": {"items": "input.list", "concurrency": 3,
+			"on_item_error": "continue", "node": {"kind": "transform", "config": {"value": "int(item) * 10 + index"}}}},
+			{"id": "stop", "kind": "map", "on_error": "continue", "config": {"items": "[1, 'y', 3]",
+			"node": {"kind": "transform", "config": {"value": "int(item)"}}}},
+			{"id": "after", "kind": "transform", "config": {"value": "nodes.m.output.items"}}],
+		  "edges": [{"from": "m", "to": "after"}, {"from": "m", "to": "stop"}]}`},
 	// A map that records the worker's item limit (map_limit.go), the default here.
 	{name: "map_limit", want: RunCompleted, input: map[string]any{"list": []any{1, 2, 3}},
 		graph: `{"nodes": [{"id": "m", "kind": "map", "config": {"items": "input.list",

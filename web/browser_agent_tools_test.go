@@ -336,3 +336,52 @@ func TestBrowserAgentRunWithTool(t *testing.T) {
 		t.Error("the agent's timeline rows are not its turns and call in order")
 	}
 }
+
+// TestBrowserAgentToolsJSONBackToCard (issue 17): a tool the picker can only show as JSON says
+// why; fixed to name no kind, "Show as a form" keeps it JSON and says what is still wrong;
+// fixed to a graph tool, it turns back into a card, with the focus on its first field, and the
+// draft has the fixed tool.
+func TestBrowserAgentToolsJSONBackToCard(t *testing.T) {
+	requireChromium(t)
+	app := newAgentEditorApp(t)
+	app.user("ada", store.RoleAnalyst)
+	ana := app.api("ada", store.RoleAnalyst)
+	lookup := ana.createGraph("Lookup order", lookupOrderDoc)
+	ana.publish(lookup, "v1")
+	id := createGraphIn(t, app, "Support", `{"format":"trellis.graph/v1","name":"Support","nodes":[{"id":"agent","kind":"agent","position":{"x":0,"y":0},
+		"config":{"prompt":"Help.","tools":[{"name":"lookup","description":"Looks an order up","graph":"`+lookup+`","http":{"url":"https://x.example"}}]}}],"edges":[]}`)
+	b := newBrowser(t, app)
+	b.viewport(1280, 900)
+	b.login("ada", testPassword)
+	b.openEditor(id)
+	b.selectNode("agent")
+	b.waitVisible("agent-tool-json-why-0")
+	if got := b.text("agent-tool-json-why-0"); !strings.Contains(got, "more than one kind") {
+		t.Errorf("the JSON card says %q", got)
+	}
+
+	// Still no kind: it stays JSON and says so.
+	b.typeInto("input-config.tools.0.json", `{"name": "lookup", "description": "Looks an order up"}`)
+	b.click("agent-tool-cards-0")
+	b.waitJS("the reason changes", `document.querySelector('[data-testid="agent-tool-json-why-0"]')?.textContent.includes("names no kind")`)
+	if got := b.activeTestID(); got != "input-config.tools.0.json" {
+		t.Errorf("after a refused switch the focus is on %q", got)
+	}
+
+	// A graph tool: a card again.
+	b.typeInto("input-config.tools.0.json", `{"name": "lookup", "description": "Looks an order up", "graph": "`+lookup+`", "version": "latest"}`)
+	b.click("agent-tool-cards-0")
+	b.waitJS("a card", `document.querySelector('[data-testid="agent-tool-0"]')?.dataset.toolKind === "graph"`)
+	if got := b.activeToolField(); got != "config.tools.0.name" {
+		t.Errorf("after the switch the focus is on %q", got)
+	}
+	if got := evalJS[string](b, `document.querySelector('[data-testid="input-config.tools.0.graph"]').value`); got != lookup {
+		t.Errorf("the card's graph is %q", got)
+	}
+	b.waitSaved()
+	tools := draftTools(t, app, id, "agent")
+	if len(tools) != 1 || tools[0]["graph"] != lookup || tools[0]["http"] != nil {
+		t.Fatalf("stored tools = %v", tools)
+	}
+	b.waitJS("no problems", `document.querySelectorAll('[data-testid="problem"]').length === 0`)
+}

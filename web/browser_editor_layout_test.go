@@ -267,12 +267,12 @@ func uncoveredNode(b *browser, id string) bool {
 		return inCanvas && !under; })()`)
 }
 
-// TestBrowserEditorNarrowPanels (issues 12 and 17): at 800 px (the panel a drawer over the
+// TestBrowserEditorLayoutNarrowPanels (issues 12 and 17): at 800 px (the panel a drawer over the
 // canvas) and at 700 px (a sheet over its lower part) nothing sticks out sideways; the graph's
 // settings, a map's body and an agent's tools picker are whole and usable: text typed into each
 // is saved; the step being edited is moved out from under the panel; and Tab goes from the
 // panel's close button into its form.
-func TestBrowserEditorNarrowPanels(t *testing.T) {
+func TestBrowserEditorLayoutNarrowPanels(t *testing.T) {
 	requireChromium(t)
 	app := newAgentEditorApp(t)
 	app.user("ada", store.RoleAnalyst)

@@ -169,8 +169,8 @@ func agentToolCard(n int, raw json.RawMessage) templates.AgentToolCard {
 	if json.Compact(&compact, raw) == nil {
 		c.Raw = compact.String()
 	}
-	asJSON := func() templates.AgentToolCard {
-		j := templates.AgentToolCard{Index: c.Index, Path: c.Path, Kind: templates.AgentToolJSON, Raw: c.Raw, JSON: editorIndentJSON(raw)}
+	asJSON := func(why string) templates.AgentToolCard {
+		j := templates.AgentToolCard{Index: c.Index, Path: c.Path, Kind: templates.AgentToolJSON, Raw: c.Raw, JSON: editorIndentJSON(raw), JSONWhy: why}
 		if s, ok := nodeRawString(raw); ok {
 			j.JSON = s // text typed here that is not JSON yet
 		}
@@ -178,7 +178,7 @@ func agentToolCard(n int, raw json.RawMessage) templates.AgentToolCard {
 	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil || m == nil {
-		return asJSON()
+		return asJSON("It is not a JSON object yet.")
 	}
 	has := func(k string) bool { return m[k] != nil && string(m[k]) != "null" }
 	kinds := 0
@@ -187,8 +187,13 @@ func agentToolCard(n int, raw json.RawMessage) templates.AgentToolCard {
 			kinds++
 		}
 	}
-	if kinds != 1 || !agentStrings(m, &c.Name, "name") || !agentStrings(m, &c.Description, "description") {
-		return asJSON()
+	switch {
+	case kinds == 0:
+		return asJSON("It names no kind of tool: give one of graph, http or mcp.")
+	case kinds > 1:
+		return asJSON("It names more than one kind of tool: keep one of graph, http and mcp.")
+	case !agentStrings(m, &c.Name, "name") || !agentStrings(m, &c.Description, "description"):
+		return asJSON("Its name and description must be texts.")
 	}
 	ok := true
 	switch {
@@ -203,8 +208,11 @@ func agentToolCard(n int, raw json.RawMessage) templates.AgentToolCard {
 		c.Kind = templates.AgentToolHTTP
 		ok = agentHTTPCard(&c, m["http"]) && agentParamsCard(&c, m["parameters"])
 	}
-	if !ok || !agentApprovalCard(&c, m["approval"]) {
-		return asJSON()
+	if !ok {
+		return asJSON("Some of its members are of a type the form cannot show.")
+	}
+	if !agentApprovalCard(&c, m["approval"]) {
+		return asJSON("Its approval has members of a type the form cannot show.")
 	}
 	return c
 }

@@ -73,6 +73,8 @@ func TestEditorAgentToolsPicker(t *testing.T) {
 		`<option value="escalate" selected`,
 		`data-tool-kind="mcp"`, `<option value="orders" selected`,
 		`data-tool-kind="json"`, `data-testid="agent-tool-add-mcp"`,
+		// a JSON card says why it is one, and offers to go back to a form
+		"Shown as JSON: It names more than one kind of tool: keep one of graph, http and mcp.", `data-testid="agent-tool-cards-3"`,
 		// the problems, each beside its part
 		`data-testid="error-config.tools.1.http.url"`, `data-testid="error-config.tools.1.approval.assignee"`,
 	} {

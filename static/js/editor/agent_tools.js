@@ -133,6 +133,8 @@ export class AgentTools {
         return this.listMCP(host, card, btn);
       case "tool-mcp-use":
         return this.useMCP(host, card, btn);
+      case "tool-cards":
+        return this.toCards(host, card);
     }
   }
 
@@ -240,6 +242,24 @@ export class AgentTools {
     this.write(host);
     input.focus();
     this.ed.announce(`The tool uses ${tool}.`);
+  }
+
+  // toCards writes a tool shown as JSON into the draft and asks for the form again, which
+  // shows it as a card when it can; else it stays JSON, with the reason beside it.
+  async toCards(host, card) {
+    if (!card) return;
+    const i = card.dataset.toolIndex;
+    this.write(host);
+    const sel = `[data-tool-card][data-tool-index="${i}"]`;
+    await this.reload(`${sel} input, ${sel} select, ${sel} textarea`);
+    const now = this.panel.nodePanel.querySelector(sel);
+    if (!now) return;
+    if (now.dataset.toolKind !== "json") {
+      this.ed.announce(`Tool ${Number(i) + 1} is shown as a form again.`);
+      return;
+    }
+    const why = now.querySelector(`[data-testid="agent-tool-json-why-${i}"]`);
+    this.ed.announce(why ? why.textContent.trim() : "This tool cannot be shown as a form yet.", true);
   }
 
   // reload asks the server for the form of the node as the draft has it now, and focuses
