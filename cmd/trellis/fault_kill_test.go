@@ -87,9 +87,8 @@ func TestFaultKillServe(t *testing.T) {
 	r.svc = newFaultService(func(path string) bool {
 		return path == "/a" || path == "/round/2" || slices.Contains([]string{"/map/3", "/map/4", "/map/5"}, path)
 	})
-	svc := testsvc.New(t, r.svc)
-	defer svc.Close()
-	r.svcURL = svc.URL
+	// Closed by a cleanup, after serve's (which lets held requests go) has killed serve.
+	r.svcURL = testsvc.New(t, r.svc).URL
 	r.s = startKillableServe(t, r.bin, r.data)
 	r.tokens(t)
 
