@@ -66,6 +66,8 @@ func TestBrowserMapFromPalette(t *testing.T) {
 	if got := b.text("error-config.node.config.prompt"); !strings.Contains(got, "Prompt is required") {
 		t.Errorf("the prompt's problem = %q", got)
 	}
+	// The drawing says what each item runs.
+	b.waitJS("the body on the node", `document.querySelector('[data-testid="node-body-map_1"]')?.textContent === "map_1 · Ask an LLM"`)
 	b.typeInto("input-config.node.config.prompt", "Classify {{ item }} (number {{ index }}).")
 	b.typeInto("input-config.concurrency", "2")
 	b.waitSaved()
@@ -139,13 +141,16 @@ func TestBrowserMapGraphBody(t *testing.T) {
 	b.typeInto("input-config.items", "input.docs")
 	b.click("map-body-mode-graph")
 	b.waitVisible("input-config.graph")
-	if got := b.activeTestID(); got != "input-config.graph" {
+	if got := b.activeTestID(); got != "map-body-mode-graph" {
 		t.Errorf("after switching to a graph, the focus is on %q", got)
 	}
 	b.typeInto("input-config.graph", sub)
 	b.keys(kb.Tab) // done with the field: its summary comes
 	b.waitSaved()
 	b.waitVisible("graph-ref-config.graph")
+	if got := evalJS[string](b, `document.querySelector('[data-testid="node-body-map_1"]').textContent`); !strings.Contains(got, "graph "+sub[:4]) {
+		t.Errorf("the map's node says %q", got)
+	}
 	if got := b.text("graph-ref-config.graph"); !strings.Contains(got, "Classify one") || !strings.Contains(got, "latest (version 1 now)") {
 		t.Errorf("the body graph is shown as %q", got)
 	}
@@ -156,8 +161,11 @@ func TestBrowserMapGraphBody(t *testing.T) {
 	if cfg["graph"] != sub || cfg["node"] != nil {
 		t.Fatalf("stored config = %v", cfg)
 	}
-	b.click("map-body-mode-node")
+	// Back by keyboard: the arrow keys move within the radio group.
+	b.do("focus the graph radio", chromedp.Focus(testID("map-body-mode-graph")))
+	b.keys(kb.ArrowLeft)
 	b.waitVisible("input-config.node.kind")
+	b.waitJS("the focus stays on the radio", `document.activeElement?.dataset.testid === "map-body-mode-node"`)
 	b.waitSaved()
 	cfg, _ = draftNode(t, app, id, "map_1")["config"].(map[string]any)
 	if _, has := cfg["graph"]; has {

@@ -84,7 +84,19 @@ export class Canvas {
 
   signature(n) {
     const k = this.model.kind(n.kind);
-    return [n.id, n.kind, n.label || "", this.model.portsOf(n).join("\u0001"), k ? k.color : ""].join("\u0000");
+    return [n.id, n.kind, n.label || "", this.model.portsOf(n).join("\u0001"), k ? k.color : "", this.bodyOf(n)].join("\u0000");
+  }
+
+  // bodyOf says what a map or a loop runs: its one step's kind, or the graph it names.
+  bodyOf(n) {
+    if (n.kind !== "map" && n.kind !== "loop") return "";
+    const c = n.config && typeof n.config === "object" ? n.config : {};
+    if (typeof c.graph === "string" && c.graph) return "graph " + c.graph + (c.version !== undefined && c.version !== "latest" ? " v" + c.version : "");
+    if (n.kind === "map" && c.node && typeof c.node === "object" && typeof c.node.kind === "string" && c.node.kind) {
+      const k = this.model.kind(c.node.kind);
+      return k ? k.label : c.node.kind;
+    }
+    return "";
   }
 
   buildNode(n, sig) {
@@ -106,8 +118,10 @@ export class Canvas {
     g.replaceChildren();
     g.dataset.id = n.id;
     g.setAttribute("data-testid", "node-" + n.id);
-    g.setAttribute("aria-label", label + " (" + (n.kind || "no kind") + ")");
-    svg("title", null, g).textContent = label + " — " + n.id + " (" + (k ? k.label : n.kind) + ")";
+    const body = this.bodyOf(n);
+    const each = body ? (n.kind === "map" ? "; each item: " : "; each round: ") + body : "";
+    g.setAttribute("aria-label", label + " (" + (n.kind || "no kind") + ")" + each);
+    svg("title", null, g).textContent = label + " — " + n.id + " (" + (k ? k.label : n.kind) + ")" + each;
     svg("rect", { class: "node-halo", x: -5, y: -5, width: w + 10, height: h + 10, rx: 14 }, g);
     svg("rect", { class: "node-shadow", y: 2, width: w, height: h, rx: 10 }, g);
     svg("rect", { class: "node-body", width: w, height: h, rx: 10 }, g);
@@ -121,7 +135,9 @@ export class Canvas {
     }
     const room = w - 48 - 12;
     svg("text", { class: "node-label", x: 48, y: head / 2 - 3 }, g).textContent = fit(label, room, "650 13px " + FONT).text;
-    svg("text", { class: "node-id", x: 48, y: head / 2 + 13 }, g).textContent = fit(n.id, room, "11px " + MONO).text;
+    const idLine = svg("text", { class: "node-id", x: 48, y: head / 2 + 13 }, g);
+    idLine.textContent = fit(body ? n.id + " · " + body : n.id, room, "11px " + MONO).text;
+    if (body) idLine.setAttribute("data-testid", "node-body-" + n.id);
     if (lay.named) svg("line", { class: "node-divider", x1: 10, x2: w - 10, y1: head - 4, y2: head - 4 }, g);
     svg("circle", { class: "in-port", cx: 0, cy: h / 2, r: 4 }, g);
     lay.ports.forEach((p, i) => {

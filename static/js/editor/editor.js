@@ -351,7 +351,7 @@ export class Editor {
     if (!n) return;
     this.history.checkpoint(`field:${id}:${path}`);
     Model.setPath(n, path, value);
-    if (path === "label" || path === "config.outcomes") this.canvas.refreshNode(id);
+    if (path === "label" || path === "config.outcomes" || path === "config" || path === "config.graph" || path === "config.version") this.canvas.refreshNode(id);
     this.changed();
   }
 

@@ -303,24 +303,26 @@ export class Panel {
 
   // setMapBody switches a map's body between one step and a graph, or sets the step's kind,
   // and asks for the form again: the fields of either come from the server's kind catalogue.
-  setMapBody(change) {
+  async setMapBody(change) {
     const id = this.current.id;
     const n = this.ed.model.node(id);
     if (!n) return;
     const cfg = Object.assign({}, n.config && typeof n.config === "object" ? n.config : {});
     const old = cfg.node && typeof cfg.node === "object" && !Array.isArray(cfg.node) ? cfg.node : null;
-    let field = "config.node.kind";
+    const field = "config.node.kind";
     let said;
+    let focus = null;
     if (change.mode === "graph") {
       if (cfg.graph !== undefined && !old) return;
       delete cfg.node;
       if (cfg.graph === undefined) cfg.graph = ""; // an empty graph body keeps the mode
-      field = "config.graph";
-      said = "Each item now runs a graph: give its id.";
+      focus = '[data-body-mode][value="graph"]';
+      said = "Each item now runs a graph: give its id below.";
     } else if (change.mode === "node") {
       if (cfg.graph === undefined) return;
       for (const k of ["graph", "version", "input"]) delete cfg[k];
-      said = "Each item now runs one step: choose its kind.";
+      focus = '[data-body-mode][value="node"]';
+      said = "Each item now runs one step: choose its kind below.";
     } else {
       if (old && old.kind === change.kind) return;
       if (change.kind) cfg.node = { kind: change.kind };
@@ -334,8 +336,11 @@ export class Panel {
     this.ed.history.breakRun();
     this.ed.setNodeField(id, "config", cfg);
     this.ed.history.breakRun();
-    this.showNode(id, { focus: true, field });
     this.ed.announce(said);
+    // A switch keeps the focus on the radio chosen, so that arrow keys go on working.
+    await this.showNode(id, focus ? {} : { focus: true, field });
+    const el = focus && this.current.id === id && this.nodePanel.querySelector(focus);
+    if (el) el.focus();
   }
 
   // refreshGraphRef puts the server's summary of the graph a graph field names (its name,
