@@ -390,7 +390,7 @@ func TestApprovalConfigProblems(t *testing.T) {
 		{"no assignee", `{"title": "t"}`, "config.assignee"},
 		{"bad assignee", `{"title": "t", "assignee": "ann"}`, "config.assignee"},
 		{"bad template", `{"title": "{{ input. }}", "assignee": "user:ann"}`, "config.title"},
-		{"secret", `{"title": "{{ secrets.KEY }}", "assignee": "user:ann"}`, "config"},
+		{"secret", `{"title": "{{ secrets.KEY }}", "assignee": "user:ann"}`, "config.title"},
 		{"bad form", `{"title": "t", "assignee": "user:ann", "form": {"type": "object", "oneOf": []}}`, "config.form"},
 		{"bad outcome", `{"title": "t", "assignee": "user:ann", "outcomes": ["Yes!"]}`, "config.outcomes[0]"},
 		{"twice", `{"title": "t", "assignee": "user:ann", "outcomes": ["ok", "ok"]}`, "config.outcomes[1]"},

@@ -12,10 +12,9 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/workflow"
 
-	"trellis/designer"
 	"trellis/internal/testsvc"
+	"trellis/store/storetest"
 )
 
 // TestDurableAcrossRestart is the durability promise: a finished run can still be read
@@ -178,22 +177,6 @@ func TestRetryingHTTPSurvivesRestart(t *testing.T) {
 	}
 }
 
-// askKind is a test-only stand-in for a human step: it marks its node waiting and holds
-// until the run is cancelled.
-type askKind struct{}
-
-func init() { registerKind("test_ask", askKind{}) }
-
-func (askKind) compile(*designer.Node, *problemList) any { return nil }
-func (askKind) ports(*designer.Node, any) []string       { return []string{designer.PortOut} }
-func (askKind) historyEvents(*designer.Node, any) int    { return 5 }
-func (askKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
-	x.setWaiting(ctx, true)
-	err := workflow.NewTimer(ctx, 24*time.Hour).Get(ctx, nil)
-	x.setWaiting(ctx, false)
-	return nodeResult{Output: "asked"}, err
-}
-
 // TestWaitingRunsAndCancellation: a run with a node waiting for a person is listed and
 // shown as waiting; cancelling it cancels its subgraph run too.
 func TestWaitingRunsAndCancellation(t *testing.T) {
@@ -202,8 +185,9 @@ func TestWaitingRunsAndCancellation(t *testing.T) {
 	}
 	ctx := context.Background()
 	child := mustGraph(t, childSlow)
-	cl := startCluster(t, t.TempDir(), Deps{Versions: memVersions{"slow@1": child}})
-	g := mustGraph(t, `{"nodes": [{"id": "ask", "kind": "test_ask"},
+	db := storetest.MustOpen(t)
+	cl := startCluster(t, t.TempDir(), Deps{Tasks: storeTasks{db}, Versions: memVersions{"slow@1": child}})
+	g := mustGraph(t, `{"nodes": [{"id": "ask", "kind": "approval", "config": {"title": "Go on?", "assignee": "user:cy"}},
 		{"id": "sub", "kind": "subgraph", "config": {"graph": "slow", "version": 1}}], "edges": []}`)
 	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "asking", Version: 1, Definition: g, StartedBy: "cy"})
 	if err != nil {

@@ -137,7 +137,7 @@ func compileInlineBody(id string, b designer.InlineNode, ps *problemList) *planN
 		return nil
 	}
 	k, _ := kindFor(b.Kind)
-	pn := &planNode{node: &node, kind: k, retry: compileRetry(&node, &own), timeout: compileTimeout(&node, &own),
+	pn := &planNode{node: &node, kind: k, retry: compileRetry(&node), timeout: compileTimeout(&node),
 		cfg: &nodeConfig{}}
 	_, problems := pn.config()
 	own = append(own, problems...)

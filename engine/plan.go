@@ -154,10 +154,16 @@ const (
 	defaultTimeout     = 60 * time.Second
 )
 
-// compile turns a definition into a plan or a *DefinitionError, compiling every node's
-// config: it is the whole check a definition passes before a run starts. It is pure, so its
-// result may be cached and shared between workflow executions and replays.
+// compile turns a definition into a plan or a *DefinitionError: it is the whole check a
+// definition passes before a run starts. The rules of a graph are designer's, so designer
+// validates first and its problems are the answer; then the plan is built, every node's
+// config compiled into what its kind executes, and the history size estimated, which is
+// the engine's own. It is pure, so its result may be cached and shared between workflow
+// executions and replays.
 func compile(g *designer.Graph) (*plan, error) {
+	if ps := designer.Validate(g, designer.ValidateEnv{}); len(ps) > 0 {
+		return nil, &DefinitionError{Problems: ps}
+	}
 	p, err := compilePlan(g, true)
 	if err == nil {
 		p.checked.Do(func() {})
@@ -165,22 +171,18 @@ func compile(g *designer.Graph) (*plan, error) {
 	return p, err
 }
 
-// compileStructure is compile without the node configs, which are left to planNode.config:
-// ids, kinds, retries, timeouts, edges, ports, when, output, cycles and size are checked.
+// compileStructure builds the plan without validating and without the node configs, which
+// are left to planNode.config: a run's first workflow task, for a definition that compile
+// accepted when the run started. What it still refuses is what the plan cannot be built
+// from (an edge to no node, an unknown kind or port, an expression that does not compile,
+// a cycle) and a history too long.
 func compileStructure(g *designer.Graph) (*plan, error) { return compilePlan(g, false) }
 
 func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 	var ps problemList
-	if g.Format != designer.Format {
-		ps = append(ps, designer.Problem{Field: "format",
-			Message: fmt.Sprintf("unknown format %q, want %q", g.Format, designer.Format)})
-	}
 	p := &plan{graph: g, index: make(map[string]int, len(g.Nodes)),
 		nodes: make([]planNode, len(g.Nodes)),
 		in:    make([][]int, len(g.Nodes)), out: make([][]int, len(g.Nodes))}
-	if len(g.Nodes) == 0 {
-		ps = append(ps, designer.Problem{Field: "nodes", Message: "a graph needs at least one node"})
-	}
 	p.compileNodes(&ps, configs)
 	p.compileEdges(&ps, configs)
 	if g.Output != "" {
@@ -212,15 +214,13 @@ func compilePlan(g *designer.Graph, configs bool) (*plan, error) {
 	return p, nil
 }
 
-// compileNodes indexes the graph's nodes and checks each one's id, join, on_error, retry,
-// timeout and kind (and config, when configs).
+// compileNodes indexes the graph's nodes and resolves each one's kind, retry policy and
+// timeout (and config, when configs). The values' rules (ids, join, on_error, durations)
+// are designer's, checked by compile before a run starts.
 func (p *plan) compileNodes(ps *problemList, configs bool) {
 	g := p.graph
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
-		if !designer.ValidNodeID(n.ID) {
-			ps.nodef(n.ID, "id", "id %q must match ^%s$", n.ID, designer.NodeIDPattern)
-		}
 		if _, dup := p.index[n.ID]; dup {
 			ps.nodef(n.ID, "id", "duplicate node id %q", n.ID)
 			continue
@@ -228,17 +228,9 @@ func (p *plan) compileNodes(ps *problemList, configs bool) {
 		p.index[n.ID] = i
 		pn := &p.nodes[i]
 		pn.node = n
-		if j := n.JoinMode(); j != designer.JoinAll && j != designer.JoinAny {
-			ps.nodef(n.ID, "join", "join must be %q or %q, not %q", designer.JoinAll, designer.JoinAny, j)
-		}
-		switch pn.onError = g.ErrorPolicyOf(n); pn.onError {
-		case designer.OnErrorFail, designer.OnErrorContinue, designer.OnErrorHold:
-		default:
-			ps.nodef(n.ID, "on_error", "on_error must be %q, %q or %q, not %q", designer.OnErrorFail,
-				designer.OnErrorContinue, designer.OnErrorHold, pn.onError)
-		}
-		pn.retry = compileRetry(n, ps)
-		pn.timeout = compileTimeout(n, ps)
+		pn.onError = g.ErrorPolicyOf(n)
+		pn.retry = compileRetry(n)
+		pn.timeout = compileTimeout(n)
 		k, ok := kindFor(n.Kind)
 		if !ok {
 			ps.nodef(n.ID, "kind", "unknown kind %q", n.Kind)
@@ -306,62 +298,46 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func compileRetry(n *designer.Node, ps *problemList) *temporal.RetryPolicy {
+// compileRetry is the node's retry policy, with graph-format.md's defaults for what it
+// leaves out (designer checks the values before a run starts).
+func compileRetry(n *designer.Node) *temporal.RetryPolicy {
 	rp := &temporal.RetryPolicy{MaximumAttempts: defaultAttempts, InitialInterval: defaultInitial,
 		BackoffCoefficient: defaultBackoff, MaximumInterval: defaultMaxInterval}
 	r := n.Retry
 	if r == nil {
 		return rp
 	}
-	if r.MaxAttempts < 0 {
-		ps.nodef(n.ID, "retry.max_attempts", "must be at least 1")
-	} else if r.MaxAttempts > 0 {
+	if r.MaxAttempts > 0 {
 		rp.MaximumAttempts = int32(min(r.MaxAttempts, 1000))
 	}
-	if r.Backoff != 0 {
-		if r.Backoff < 1 {
-			ps.nodef(n.ID, "retry.backoff", "must be at least 1")
-		}
+	if r.Backoff >= 1 {
 		rp.BackoffCoefficient = r.Backoff
 	}
-	if d, ok := positiveDuration(n.ID, "retry.initial_interval", r.InitialInterval, ps); ok {
+	if d, ok := positiveDuration(r.InitialInterval); ok {
 		rp.InitialInterval = d
 	}
-	if d, ok := positiveDuration(n.ID, "retry.max_interval", r.MaxInterval, ps); ok {
+	if d, ok := positiveDuration(r.MaxInterval); ok {
 		rp.MaximumInterval = d
 	}
-	if rp.MaximumInterval < rp.InitialInterval {
-		if r.MaxInterval != "" {
-			ps.nodef(n.ID, "retry.max_interval", "is shorter than initial_interval")
-		} else {
-			rp.MaximumInterval = rp.InitialInterval
-		}
-	}
+	rp.MaximumInterval = max(rp.MaximumInterval, rp.InitialInterval)
 	return rp
 }
 
-func compileTimeout(n *designer.Node, ps *problemList) time.Duration {
-	if d, ok := positiveDuration(n.ID, "timeout", n.Timeout, ps); ok {
+func compileTimeout(n *designer.Node) time.Duration {
+	if d, ok := positiveDuration(n.Timeout); ok {
 		return d
 	}
 	return defaultTimeout
 }
 
-// positiveDuration parses an optional duration field; ok is false when it is empty or bad.
-func positiveDuration(node, field, s string, ps *problemList) (time.Duration, bool) {
+// positiveDuration parses an optional duration field; ok is false when it is empty or not
+// a positive duration.
+func positiveDuration(s string) (time.Duration, bool) {
 	if s == "" {
 		return 0, false
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil {
-		ps.nodef(node, field, "%q is not a duration like 30s or 5m", s)
-		return 0, false
-	}
-	if d <= 0 {
-		ps.nodef(node, field, "must be positive")
-		return 0, false
-	}
-	return d, true
+	return d, err == nil && d > 0
 }
 
 // findCycle returns the ids along one cycle, or nil when the graph is acyclic.

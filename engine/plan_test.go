@@ -32,14 +32,14 @@ func TestCompileProblems(t *testing.T) {
 		{name: "unknown kind", graph: `{"nodes": [{"id": "a", "kind": "email", "config": {}}], "edges": []}`,
 			want: `node "a" field kind: unknown kind "email"`},
 		{name: "bad id", graph: `{"nodes": [{"id": "A-1", "kind": "transform", "config": {"value": "1"}}], "edges": []}`,
-			want: `field id: id "A-1" must match`},
+			want: `node "A-1" field id: id "A-1" must start with a lowercase letter`},
 		{name: "duplicate id", graph: `{"nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}},
-			{"id": "a", "kind": "transform", "config": {"value": "2"}}], "edges": []}`, want: `duplicate node id "a"`},
+			{"id": "a", "kind": "transform", "config": {"value": "2"}}], "edges": []}`, want: `duplicate id "a"`},
 		{name: "edge to a missing node", graph: `{"nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}}],
-			"edges": [{"from": "a", "to": "zz"}]}`, want: `edge 0 field to: no node "zz"`},
+			"edges": [{"from": "a", "to": "zz"}]}`, want: `edge 0 field to: the edge goes to node "zz", which does not exist`},
 		{name: "port the source lacks", graph: `{"nodes": [{"id": "a", "kind": "wait", "config": {"duration": "1s"}},
 			{"id": "b", "kind": "transform", "config": {"value": "1"}}], "edges": [{"from": "a", "to": "b", "port": "error"}]}`,
-			want: `node "a" (wait) has no port "error"`},
+			want: `edge 0 field port: node "a" has no port "error"; its ports are out`},
 		{name: "approval ports are its outcomes", graph: `{"nodes": [{"id": "r", "kind": "approval", "config": {"title": "t", "assignee": "user:x", "outcomes": ["yes", "no"]}},
 			{"id": "b", "kind": "transform", "config": {"value": "1"}}], "edges": [{"from": "r", "to": "b", "port": "approve"}]}`,
 			want: `has no port "approve"; its ports are yes, no`},
@@ -47,7 +47,7 @@ func TestCompileProblems(t *testing.T) {
 			{"id": "b", "kind": "transform", "config": {"value": "1"}}, {"id": "c", "kind": "transform", "config": {"value": "1"}},
 			{"id": "d", "kind": "transform", "config": {"value": "1"}}],
 			"edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}, {"from": "c", "to": "b"}, {"from": "c", "to": "d"}]}`,
-			want: "cycle through nodes b → c → b"},
+			want: "cycle: b → c → b"},
 		{name: "when that does not compile has a column", graph: `{"nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}},
 			{"id": "b", "kind": "transform", "config": {"value": "1"}}], "edges": [{"from": "a", "to": "b", "when": "input. > 2"}]}`,
 			want: "edge 0 field when column 10", col: 10},
@@ -57,13 +57,15 @@ func TestCompileProblems(t *testing.T) {
 			want: `node "t" field config.value`},
 		{name: "bad retry and timeout", graph: `{"nodes": [{"id": "h", "kind": "http", "config": {"url": "http://x"},
 			"retry": {"initial_interval": "soon", "backoff": 0.5}, "timeout": "-1s"}], "edges": []}`,
-			want: `field retry.backoff: must be at least 1`},
+			want: `field retry.backoff: retry.backoff must be from 1 to 100`},
 		{name: "bad expect", graph: `{"nodes": [{"id": "h", "kind": "http", "config": {"url": "http://x", "expect": ["9xx"]}}], "edges": []}`,
-			want: `field config.expect: "9xx" is not a status code`},
+			want: `field config.expect[0]: "9xx" is not a status`},
 		{name: "wait needs duration or until", graph: `{"nodes": [{"id": "w", "kind": "wait", "config": {}}], "edges": []}`,
-			want: `node "w" field config: give duration or until`},
+			want: `node "w" field config.duration: a wait node needs a duration`},
 		{name: "subgraph version must be a number or latest", graph: `{"nodes": [{"id": "s", "kind": "subgraph", "config": {"graph": "g", "version": "newest"}}], "edges": []}`,
-			want: `version must be a number or "latest"`},
+			want: `version must be a version number or "latest"`},
+		{name: "designer's rules apply", graph: `{"nodes": [{"id": "a", "kind": "transform", "retry": {"max_attempts": 2}, "config": {"value": "1"}}], "edges": []}`,
+			want: `node "a" field retry: retry applies only to llm and http nodes`},
 		{name: "bad join", graph: `{"nodes": [{"id": "a", "kind": "transform", "join": "some", "config": {"value": "1"}}], "edges": []}`,
 			want: `field join: join must be`},
 	}
@@ -88,6 +90,29 @@ func TestCompileProblems(t *testing.T) {
 				t.Errorf("problems = %+v, want column %d", de, tt.col)
 			}
 		})
+	}
+}
+
+// TestCompileStructureBuildsWithoutRules: a run's first workflow task builds the plan of a
+// definition compile accepted at the start, without validating it again; it refuses only
+// what no plan can be built from, in the engine's words.
+func TestCompileStructureBuildsWithoutRules(t *testing.T) {
+	g := mustGraph(t, `{"nodes": [{"id": "a", "kind": "transform", "retry": {"max_attempts": 2}, "config": {"value": "1"}}], "edges": []}`)
+	if _, err := compileStructure(&g); err != nil {
+		t.Fatalf("compileStructure refused what only designer's rules forbid: %v", err)
+	}
+	for graph, want := range map[string]string{
+		`{"nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}}], "edges": [{"from": "a", "to": "zz"}]}`: `edge 0 field to: no node "zz"`,
+		`{"nodes": [{"id": "a", "kind": "email", "config": {}}], "edges": []}`:                                          `unknown kind "email"`,
+		`{"nodes": [{"id": "a", "kind": "wait", "config": {"duration": "1s"}}, {"id": "b", "kind": "transform", "config": {"value": "1"}}],
+			"edges": [{"from": "a", "to": "b", "port": "error"}]}`: `node "a" (wait) has no port "error"`,
+		`{"nodes": [{"id": "a", "kind": "transform", "config": {"value": "1"}}, {"id": "b", "kind": "transform", "config": {"value": "1"}}],
+			"edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]}`: "cycle through nodes a → b → a",
+	} {
+		g := mustGraph(t, graph)
+		if _, err := compileStructure(&g); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("compileStructure(%s) = %v, want %q", graph, err, want)
+		}
 	}
 }
 
