@@ -162,22 +162,10 @@ func parseExpect(list []any) ([]statusRange, error) {
 }
 
 func (httpKind) compile(n *designer.Node, ps *problemList) any {
-	var c designer.HTTPConfig
-	if !decodeConfig(n, &c, ps) {
-		return nil
-	}
-	t, field, err := compileHTTP(c)
-	if err != nil {
-		ps.node(n.ID, field, err)
-		return nil
-	}
-	return &httpNode{config: c, refs: t.refs}
+	return compileActivityConfig(n, ps, compileHTTP)
 }
 
-type httpNode struct {
-	config designer.HTTPConfig
-	refs   designer.Refs
-}
+func (t *httpTemplates) references() designer.Refs { return t.refs }
 
 func (httpKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 
@@ -185,7 +173,7 @@ func (httpKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 func (httpKind) historyEvents(*designer.Node, any) int { return 3 + workflowTaskEvents }
 
 func (httpKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
-	c := x.cfg.(*httpNode)
+	c := x.cfg.(*activityConfig[designer.HTTPConfig])
 	// The scope never holds secrets; the activity adds them.
 	req := httpRequest{RunID: x.r.in.RunID, NodeID: x.node.ID, Config: c.config, Scope: x.scope(c.refs)}
 	out, attempts, err := runActivity[any](ctx, x, activityHTTP, req)

@@ -83,22 +83,10 @@ func compileLLM(c designer.LLMConfig) (*llmTemplates, string, error) {
 }
 
 func (llmKind) compile(n *designer.Node, ps *problemList) any {
-	var c designer.LLMConfig
-	if !decodeConfig(n, &c, ps) {
-		return nil
-	}
-	t, field, err := compileLLM(c)
-	if err != nil {
-		ps.node(n.ID, field, err)
-		return nil
-	}
-	return &llmNode{config: c, refs: t.refs}
+	return compileActivityConfig(n, ps, compileLLM)
 }
 
-type llmNode struct {
-	config designer.LLMConfig
-	refs   designer.Refs
-}
+func (t *llmTemplates) references() designer.Refs { return t.refs }
 
 func (llmKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 
@@ -106,7 +94,7 @@ func (llmKind) ports(n *designer.Node, _ any) []string { return specPorts(n) }
 func (llmKind) historyEvents(*designer.Node, any) int { return 3 + workflowTaskEvents }
 
 func (llmKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
-	c := x.cfg.(*llmNode)
+	c := x.cfg.(*activityConfig[designer.LLMConfig])
 	req := llmRequest{RunID: x.r.in.RunID, NodeID: x.node.ID, Config: c.config, Scope: x.scope(c.refs)}
 	out, attempts, err := runActivity[any](ctx, x, activityLLM, req)
 	return nodeResult{Output: out, Attempts: attempts}, err
