@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
+	"trellis/engine"
 	"trellis/store"
 )
 
@@ -129,6 +133,35 @@ func (s *killableServe) doctorHealthy(t *testing.T, data string) {
 	if code != 0 || !strings.HasPrefix(lastLine(out), "healthy: ") {
 		t.Fatalf("doctor: exit %d\n%s\n%s", code, out, errOut)
 	}
+}
+
+// temporal is a client of serve's embedded Temporal frontend, dialled as doctor does.
+func (s *killableServe) temporal(t *testing.T, data string) client.Client {
+	t.Helper()
+	tc, err := dialDoctor(context.Background(), &temporalFlags{address: s.frontend, namespace: engine.Namespace}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	return tc
+}
+
+// waitRetrying waits until the run's pending activity name has failed and waits for its
+// next attempt.
+func waitRetrying(t *testing.T, tc client.Client, runID, name string) {
+	t.Helper()
+	waitUntil(t, name+" of "+runID+" has failed and is retried", func() (bool, string) {
+		d, err := tc.DescribeWorkflowExecution(context.Background(), runID, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetActivityType().GetName() == name {
+				return pa.GetAttempt() >= 2 && pa.GetLastFailure() != nil, fmt.Sprintf("attempt %d, failure %v", pa.GetAttempt(), pa.GetLastFailure())
+			}
+		}
+		return false, name + " is not pending"
+	})
 }
 
 // checkIntegrity runs PRAGMA integrity_check on both SQLite files of a data dir (the

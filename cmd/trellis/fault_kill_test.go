@@ -397,7 +397,8 @@ func (f *inFlight) answered() bool {
 
 // (d) and (e), with the store held locked by the test: a reviewer decides through the
 // API, and the run takes the decision (its node stops waiting) but cannot close the task in
-// the store; a publish is sent and waits to write. Serve is killed -9 with both requests in
+// the store (the closing activity fails on the lock and waits to be retried); a publish is
+// sent and waits to write. Serve is killed -9 with both requests in
 // flight, then the lock is let go. After the restart the decision is applied exactly once
 // and the task ends decided with its outcome and reviewer; the graph has the whole new
 // version or none, and publishing again works.
@@ -421,6 +422,8 @@ func faultDecisionNotClosed(t *testing.T, r *faultRig) func() {
 	r.s.waitRunState(t, r.ana, runID, "(d) the run took the decision", func(run map[string]any) bool {
 		return nodeOf(run, "review")["status"] == "running"
 	})
+	// The run closes the task in the store before it answers: that write fails on the lock.
+	waitRetrying(t, r.s.temporal(t, r.data), runID, "approval.decided")
 	if code, out := r.s.get(t, r.rev, "/tasks/"+task); code != http.StatusOK || out.(map[string]any)["state"] != store.TaskOpen {
 		t.Fatalf("(d) the task while the store is locked = %d %v, want still open", code, out)
 	}
