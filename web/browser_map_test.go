@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -170,5 +171,21 @@ func TestBrowserMapGraphBody(t *testing.T) {
 	cfg, _ = draftNode(t, app, id, "map_1")["config"].(map[string]any)
 	if _, has := cfg["graph"]; has {
 		t.Fatalf("the graph stays in the draft after switching back: %v", cfg)
+	}
+
+	// A new graph for the body: created as a draft, named in the map, linked.
+	b.keys(kb.ArrowRight)
+	b.waitVisible("new-body-graph")
+	b.click("new-body-graph")
+	b.waitJS("the new graph linked", `document.activeElement?.dataset.testid === "graph-ref-link-config.graph"`)
+	if got := b.text("graph-ref-config.graph"); !strings.Contains(got, "Each with a graph: each item") || !strings.Contains(got, "not published yet") {
+		t.Errorf("the new body graph is shown as %q", got)
+	}
+	b.waitSaved()
+	cfg, _ = draftNode(t, app, id, "map_1")["config"].(map[string]any)
+	newID, _ := cfg["graph"].(string)
+	g, err := app.DB.GetGraph(context.Background(), newID)
+	if err != nil || g.Name != "Each with a graph: each item" || !strings.Contains(string(g.Draft), `"output":"nodes.each.output"`) {
+		t.Fatalf("the new body graph %q: %v %+v", newID, err, g)
 	}
 }

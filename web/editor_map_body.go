@@ -113,6 +113,40 @@ func isJSONObject(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &m) == nil && m != nil
 }
 
+// Starter body graphs, as the "new body graph" action creates them: a map's gets each item
+// as its input (the map's input expression defaults to item); a loop's gets {state, iteration}
+// and hands on the state unchanged until it is drawn (graph-format.md, Repeating work).
+const (
+	mapBodyStarter = `{"format":"` + designer.Format + `","name":"","nodes":[{"id":"each","kind":"transform","position":{"x":0,"y":0},` +
+		`"config":{"value":"input"}}],"edges":[],"output":"nodes.each.output"}`
+	loopBodyStarter = `{"format":"` + designer.Format + `","name":"",` +
+		`"input":{"type":"object","required":["iteration"],"properties":{"state":{"description":"The last round's result; the first state in round 1."},` +
+		`"iteration":{"type":"integer","minimum":1,"description":"This round's number, from 1."}}},` +
+		`"nodes":[{"id":"round","kind":"transform","position":{"x":0,"y":0},"config":{"value":"input.state"}}],"edges":[],"output":"nodes.round.output"}`
+)
+
+// bodyGraphStarters offer a new body graph beside the graph field of a loop and of a map's
+// graph body.
+func bodyGraphStarters(p *templates.NodeFormProps) {
+	set := func(list []templates.NodeField, def, name string) {
+		for i := range list {
+			if list[i].Name == "config.graph" && list[i].DataType == string(designer.FieldString) {
+				list[i].NewGraph, list[i].NewGraphName = def, name
+			}
+		}
+	}
+	switch p.Kind {
+	case designer.KindLoop:
+		set(p.Config, loopBodyStarter, "one round")
+	case designer.KindMap:
+		for i := range p.Config {
+			if b := p.Config[i].Body; b != nil {
+				set(b.Graph, mapBodyStarter, "each item")
+			}
+		}
+	}
+}
+
 // graphRefs sums up, under each graph field of the form (a subgraph's, a loop's, a map's graph
 // body), the graph it names: its name and the version that runs, with links to open it.
 func (s *Server) graphRefs(ctx context.Context, p *templates.NodeFormProps) error {

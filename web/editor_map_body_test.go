@@ -131,6 +131,36 @@ func TestEditorMapBodyForm(t *testing.T) {
 	})
 }
 
+// TestEditorBodyGraphStarters: the new body graphs the editor offers are valid graphs whose
+// input fits: a loop's takes {state, iteration}; the action is offered beside a loop's graph and
+// a map's graph body, not beside a subgraph's.
+func TestEditorBodyGraphStarters(t *testing.T) {
+	for name, def := range map[string]string{"map": mapBodyStarter, "loop": loopBodyStarter} {
+		g, probs, err := designer.ParseAndValidate([]byte(def), designer.DefaultLimits, designer.ValidateEnv{})
+		if err != nil || len(probs) > 0 {
+			t.Fatalf("%s starter: %v %v", name, err, probs)
+		}
+		if name == "loop" && !strings.Contains(string(g.Input), `"state"`) || name == "loop" && !strings.Contains(string(g.Input), `"iteration"`) {
+			t.Errorf("the loop starter's input is %s", g.Input)
+		}
+	}
+	app := newEditorApp(t)
+	c := app.signedIn("ada", store.RoleAnalyst)
+	id := createGraphIn(t, app, "Starters", "")
+	for node, want := range map[string]bool{
+		`{"id":"a","kind":"loop","config":{"max_iterations":3}}`:                 true,
+		`{"id":"a","kind":"map","config":{"items":"[1]","graph":""}}`:            true,
+		`{"id":"a","kind":"map","config":{"items":"[1]","node":{"kind":"llm"}}}`: false,
+		`{"id":"a","kind":"subgraph","config":{"graph":"x"}}`:                    false,
+	} {
+		r := nodeForm(t, c, id, rawNode(t, node))
+		wantStatus(t, r, http.StatusOK)
+		if got := strings.Contains(r.Body, `data-testid="new-body-graph"`); got != want {
+			t.Errorf("%s: new body graph offered = %v, want %v", node, got, want)
+		}
+	}
+}
+
 // between is the part of s from the first from to the next to after it.
 func between(t *testing.T, s, from, to string) string {
 	t.Helper()

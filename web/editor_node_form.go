@@ -45,6 +45,7 @@ func (s *Server) editorNodeForm(c echo.Context) error {
 	if err := s.graphRefs(ctx, &props); err != nil {
 		return err
 	}
+	bodyGraphStarters(&props)
 	if node.Kind == designer.KindAgent {
 		if err := s.agentToolsForm(ctx, &props, id, req.Node, problems); err != nil {
 			return err

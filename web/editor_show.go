@@ -44,6 +44,7 @@ type editorURLs struct {
 	NodeForm string `json:"node_form"` // POST a node, get its settings form
 	Preview  string `json:"preview"`   // POST a transform's value, get it evaluated with the last run
 	Overview string `json:"overview"`  // the graph's page
+	Graphs   string `json:"graphs"`    // POST a new graph (API): a map's or loop's body
 	Dagre    string `json:"dagre"`     // the layout library, loaded on first use
 }
 
@@ -95,6 +96,7 @@ func (s *Server) editorShow(c echo.Context) error {
 			NodeForm: "/graphs/" + id + "/edit/node-form",
 			Preview:  "/graphs/" + id + "/edit/preview",
 			Overview: "/graphs/" + id,
+			Graphs:   "/api/v1/graphs",
 			Dagre:    static.URL(editorDagreFile),
 		},
 	}

@@ -5,7 +5,7 @@
 // fixed) and shown with its problem, never dropped.
 
 import { AgentTools } from "./agent_tools.js";
-import { html, request, truncate } from "./dom.js";
+import { errorMessage, html, request, truncate } from "./dom.js";
 import { ID_PATTERN, Model } from "./model.js";
 
 const VALUE_PLACEHOLDER = { expression: "{ total: input.amount * 2 }", json: '{"total": "{{ input.amount }}"}' };
@@ -343,6 +343,31 @@ export class Panel {
     if (el) el.focus();
   }
 
+  // newBodyGraph creates a draft graph to run as this node's body, from the server's starter
+  // whose input fits, names it in the node and shows its link.
+  async newBodyGraph(btn) {
+    const id = this.current.id;
+    const seq = this.seq;
+    const def = JSON.parse(btn.dataset.definition);
+    def.name = `${this.ed.model.doc.name || "Graph"}: ${btn.dataset.nameSuffix}`.slice(0, 200);
+    btn.disabled = true;
+    const res = await request("POST", this.ed.urls.graphs, { name: def.name, definition: def });
+    btn.disabled = false;
+    if (!res.ok) {
+      const msg = res.status === 0 ? "The graph could not be created: the server cannot be reached." : errorMessage(res, "The graph could not be created.");
+      this.ed.announce(msg, true);
+      return;
+    }
+    if (seq !== this.seq || this.current.id !== id) return;
+    this.ed.history.breakRun();
+    this.ed.setNodeField(id, "config.graph", res.body.id);
+    this.ed.history.breakRun();
+    await this.showNode(id, {});
+    const link = this.current.id === id && this.nodePanel.querySelector('[data-testid="graph-ref-link-config.graph"]');
+    if (link) link.focus();
+    this.ed.announce(`Created the draft graph “${res.body.name}”. Open it to draw the work, and publish it before this graph.`);
+  }
+
   // refreshGraphRef puts the server's summary of the graph a graph field names (its name,
   // version and links) under the field, leaving the rest of the form, and the focus, alone.
   async refreshGraphRef(host) {
@@ -431,6 +456,8 @@ export class Panel {
         return this.show({ reload: true });
       case "preview":
         return this.preview(t);
+      case "new-body-graph":
+        return this.newBodyGraph(t);
       case "toggle-panel":
         return this.ed.panes.toggle("panel");
       case "toggle-problems":
