@@ -330,3 +330,33 @@ func TestTimelineOperatorSteps(t *testing.T) {
 		t.Errorf("call's steps = %s\nwant %s", got, want)
 	}
 }
+
+// TestTimelinePauses: the recorded pause and resume are one paused time on the run's
+// timeline, with who paused it and why, and who resumed it; the slow node's call, in flight
+// when the run was paused, ends inside it, and the next node starts after it.
+func TestTimelinePauses(t *testing.T) {
+	tl, err := BuildTimeline(loadHistory(t, "testdata/histories/paused.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl.Pauses) != 1 {
+		t.Fatalf("pauses = %s", toJSON(tl.Pauses))
+	}
+	p := tl.Pauses[0]
+	if p.By != "dev" || p.Comment != "look first" || p.To == nil || p.ResumedBy != "dev" || !p.To.After(p.From) {
+		t.Fatalf("pause = %s", toJSON(p))
+	}
+	for _, e := range tl.Entries {
+		switch {
+		case e.Node == "" || e.Step == StepOperator:
+			t.Errorf("a pause or resume drawn as a node's step: %s", toJSON(e))
+		case e.Node == "slow" && e.EndedAt != nil && (e.EndedAt.Before(p.From) || e.EndedAt.After(*p.To)):
+			t.Errorf("slow ended at %v, outside the pause %v – %v", e.EndedAt, p.From, p.To)
+		case e.Node == "next" && e.StartedAt != nil && e.StartedAt.Before(*p.To):
+			t.Errorf("next started at %v, before the resume at %v", e.StartedAt, p.To)
+		}
+	}
+	if tl.EndedAt == nil || tl.Status != RunCompleted {
+		t.Errorf("run = %s %v", tl.Status, tl.EndedAt)
+	}
+}

@@ -89,6 +89,8 @@ type Timeline struct {
 	// Moves are the run's moves to other versions (migrate.go); Version and Definition
 	// are those of the last one.
 	Moves []TimelineMove `json:"moves,omitempty"`
+	// Pauses are the times an operator paused the run, oldest first.
+	Pauses []TimelinePause `json:"pauses,omitempty"`
 }
 
 // BuildTimeline reads a run's history (oldest event first). pending, for a run still going,
@@ -142,6 +144,8 @@ type timelineBuilder struct {
 	wftStarted map[int64]time.Time     // workflow task started event id → time
 	wftDone    map[int64]int64         // workflow task completed event id → its started event id
 	moves      map[string]*moveStep    // migrate update id → the move asked for
+	controls   map[string]controlStep  // control update id → the pause or resume asked for
+	taskStart  time.Time               // when the last completed workflow task started
 }
 
 func (b *timelineBuilder) add(e TimelineEntry) int {
@@ -164,7 +168,9 @@ func (b *timelineBuilder) event(ev *historypb.HistoryEvent) {
 	case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
 		b.wftStarted[id] = at
 	case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-		b.wftDone[id] = ev.GetWorkflowTaskCompletedEventAttributes().GetStartedEventId()
+		started := ev.GetWorkflowTaskCompletedEventAttributes().GetStartedEventId()
+		b.wftDone[id] = started
+		b.taskStart = b.wftStarted[started]
 	case enumspb.EVENT_TYPE_MARKER_RECORDED:
 		b.marker(ev, at)
 	default:
@@ -331,7 +337,8 @@ func (b *timelineBuilder) updateEvent(ev *historypb.HistoryEvent, at time.Time, 
 		if ps := req.GetInput().GetArgs().GetPayloads(); len(ps) > 0 {
 			arg = payloadJSON(&commonpb.Payloads{Payloads: ps[:1]})
 		}
-		if b.moveAccepted(req.GetInput().GetName(), req.GetMeta().GetUpdateId(), arg) {
+		if b.moveAccepted(req.GetInput().GetName(), req.GetMeta().GetUpdateId(), arg) ||
+			b.controlAccepted(req.GetInput().GetName(), req.GetMeta().GetUpdateId(), arg, at) {
 			return true
 		}
 		node := decisionNode(arg)
@@ -349,7 +356,8 @@ func (b *timelineBuilder) updateEvent(ev *historypb.HistoryEvent, at time.Time, 
 			Decision: arg, seq: id})
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 		a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
-		if b.moveCompleted(a.GetMeta().GetUpdateId(), a.GetOutcome().GetFailure() == nil, at) {
+		if b.moveCompleted(a.GetMeta().GetUpdateId(), a.GetOutcome().GetFailure() == nil, at) ||
+			b.controlCompleted(a.GetMeta().GetUpdateId(), a.GetOutcome().GetFailure() == nil) {
 			return true
 		}
 		i, ok := b.updates[a.GetMeta().GetUpdateId()]

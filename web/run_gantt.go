@@ -206,8 +206,36 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 		}
 	}
 	p.Height = y + 2
+	p.Pauses = ganttPauses(tl, f, in.now)
 	ganttZoomLinks(&p, in, f)
 	return p
+}
+
+// ganttPauses shades the times an operator held the run paused and says each in words.
+func ganttPauses(tl *engine.Timeline, f ganttFrame, now time.Time) []templates.TimelinePause {
+	var out []templates.TimelinePause
+	for _, ps := range tl.Pauses {
+		end, text := now, "Paused "+ganttOffset(ps.From.Sub(tl.StartedAt))+" into the run by "+ps.By
+		if ps.Comment != "" {
+			text += " (" + ps.Comment + ")"
+		}
+		switch {
+		case ps.To != nil:
+			end = *ps.To
+			text += "; resumed " + runDuration(ps.To.Sub(ps.From)) + " later by " + ps.ResumedBy
+			if ps.ResumeComment != "" {
+				text += " (" + ps.ResumeComment + ")"
+			}
+		case tl.EndedAt != nil:
+			end = *tl.EndedAt
+			text += "; still paused when the run ended"
+		default:
+			text += "; still paused"
+		}
+		x0, x1 := max(f.x(ps.From), 0), min(f.x(end), 100)
+		out = append(out, templates.TimelinePause{X: x0, W: max(x1-x0, 0.3), Shown: x1 >= 0 && x0 <= 100, Text: text})
+	}
+	return out
 }
 
 // ganttFrame is the part of a run a timeline draws: from and to are offsets from the run's

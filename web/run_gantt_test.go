@@ -217,3 +217,41 @@ func TestBuildGanttLanes(t *testing.T) {
 		t.Errorf("bars = %+v, want the timer in a second lane", bars)
 	}
 }
+
+// TestGanttPauses: an operator's pause is shaded over the plot where it was and said in words
+// with who and why; one still open at the end of the run says so; a zoomed window that
+// does not reach it draws no shade but keeps the words.
+func TestGanttPauses(t *testing.T) {
+	tl := diamondTimeline()
+	tl.Pauses = []engine.TimelinePause{
+		{From: *at(2000), By: "dev", Comment: "look first", To: at(4000), ResumedBy: "ops"},
+		{From: *at(9600), By: "dev"},
+	}
+	p := buildGantt(ganttInput{tl: tl, statuses: map[string]string{}, now: *tl.EndedAt, link: testLink})
+	if len(p.Pauses) != 2 {
+		t.Fatalf("pauses = %+v", p.Pauses)
+	}
+	first, second := p.Pauses[0], p.Pauses[1]
+	if !first.Shown || first.X < 19.9 || first.X > 20.1 || first.W < 19.9 || first.W > 20.1 {
+		t.Errorf("first pause at %.1f%% for %.1f%%, want 20%% for 20%%", first.X, first.W)
+	}
+	if want := "Paused 2s into the run by dev (look first); resumed 2.00 s later by ops"; first.Text != want {
+		t.Errorf("first pause says %q, want %q", first.Text, want)
+	}
+	if !strings.HasSuffix(second.Text, "still paused when the run ended") || second.X+second.W > 100.01 {
+		t.Errorf("second pause = %+v", second)
+	}
+	var b strings.Builder
+	if err := templates.Timeline(p).Render(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), `data-testid="tl-paused"`); n != 2 || !strings.Contains(b.String(), "look first") {
+		t.Errorf("the page shades %d pauses or lacks the comment", n)
+	}
+
+	zoomed := buildGantt(ganttInput{tl: tl, statuses: map[string]string{}, now: *tl.EndedAt, link: testLink,
+		view: ganttView{From: 5 * time.Second, To: 9 * time.Second}})
+	if zoomed.Pauses[0].Shown || zoomed.Pauses[1].Shown || zoomed.Pauses[0].Text != first.Text {
+		t.Errorf("zoomed to 5s–9s: %+v", zoomed.Pauses)
+	}
+}
