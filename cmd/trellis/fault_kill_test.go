@@ -139,7 +139,7 @@ func faultHTTPInFlight(t *testing.T, r *faultRig) func() {
 	return func() {
 		t.Helper()
 		run := r.s.waitEnded(t, r.ana, id)
-		if run["status"] != "completed" || fmt.Sprint(nodeOf(run, "call")["output"].(map[string]any)["body"]) != "map[path:/a]" {
+		if run["status"] != "completed" || fmt.Sprint(field(nodeOf(run, "call")["output"], "body")) != "map[path:/a]" {
 			t.Errorf("(a) run = %v", run)
 		}
 		calls := r.svc.callsTo("/a")
@@ -177,7 +177,7 @@ func faultWaitPending(t *testing.T, r *faultRig) func() {
 		run := r.s.waitEnded(t, r.ana, id)
 		pause := nodeOf(run, "pause")
 		started, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(pause["started_at"]))
-		until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(pause["output"].(map[string]any)["waited_until"]))
+		until, err := time.Parse(time.RFC3339Nano, fmt.Sprint(field(pause["output"], "waited_until")))
 		if run["status"] != "completed" || nodeOf(run, "after")["output"] != "woke" || err != nil {
 			t.Fatalf("(b) run = %v", run)
 		}
@@ -317,6 +317,12 @@ func faultMapAndLoop(t *testing.T, r *faultRig) func() {
 	}
 }
 
+// field is v's member name when v is a JSON object, else nil.
+func field(v any, name string) any {
+	o, _ := v.(map[string]any)
+	return o[name]
+}
+
 // itemsInOrder says the map's output lists items 0 to 5, in order, each with its answer.
 func itemsInOrder(out []byte) bool {
 	var o struct {
@@ -424,7 +430,7 @@ func faultDecisionNotClosed(t *testing.T, r *faultRig) func() {
 	})
 	// The run closes the task in the store before it answers: that write fails on the lock.
 	waitRetrying(t, r.s.temporal(t, r.data), runID, "approval.decided")
-	if code, out := r.s.get(t, r.rev, "/tasks/"+task); code != http.StatusOK || out.(map[string]any)["state"] != store.TaskOpen {
+	if code, out := r.s.get(t, r.rev, "/tasks/"+task); code != http.StatusOK || field(out, "state") != store.TaskOpen {
 		t.Fatalf("(d) the task while the store is locked = %d %v, want still open", code, out)
 	}
 	publish := r.s.send(r.ana, http.MethodPost, "/graphs/"+pubGraph+"/versions", map[string]any{"note": "during the crash"})
@@ -478,7 +484,7 @@ func faultPublishWhole(t *testing.T, r *faultRig, graph string, draft map[string
 		v := r.s.must(t, r.ana, http.MethodGet, "/graphs/"+graph+"/versions/1", nil, http.StatusOK)
 		got, _ := json.Marshal(v["nodes"])
 		want, _ := json.Marshal(draft["nodes"])
-		if string(got) != string(want) || versions[0].(map[string]any)["hash"] == "" {
+		if hash, _ := field(versions[0], "hash").(string); string(got) != string(want) || hash == "" {
 			t.Fatalf("(e) version 1 after the crash = %v, want the draft's nodes %s", v, want)
 		}
 		r.s.must(t, r.ana, http.MethodPost, "/graphs/"+graph+"/versions", map[string]any{"note": "same"}, http.StatusConflict)
