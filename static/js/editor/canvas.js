@@ -8,7 +8,7 @@ import { routeEdge, routePath, labelPoint } from "./route.js";
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 const MONO = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace';
-const KNOWN_ICONS = new Set(["transform", "http", "llm", "approval", "wait", "subgraph"]);
+const KNOWN_ICONS = new Set(["transform", "http", "llm", "agent", "approval", "wait", "subgraph", "map", "loop"]);
 const MIN_ZOOM = 0.1;
 const MAX_ZOOM = 2.5;
 
