@@ -458,6 +458,14 @@ func faultDecisionNotClosed(t *testing.T, r *faultRig) func() {
 	// the caller restarts serve; then:
 	return func() {
 		t.Helper()
+		// The reviewer, whose request failed, decides again at once, maybe before the task
+		// is closed: the run still has the first decision, and refuses this one.
+		if code, out := r.s.call(t, r.rev, http.MethodPost, "/tasks/"+task+"/decision",
+			map[string]any{"outcome": "approve", "comment": "again"}); code != http.StatusConflict {
+			t.Errorf("(d) deciding again after the restart = %d %v, want 409", code, out)
+		} else {
+			t.Logf("(d) deciding again after the restart: %v", out)
+		}
 		run := r.s.waitEnded(t, r.ana, runID)
 		review := nodeOf(run, "review")
 		rout, _ := review["output"].(map[string]any)
