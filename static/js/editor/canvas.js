@@ -527,7 +527,7 @@ export class Canvas {
     const v = this.view;
     const x0 = p.x * v.k + v.x;
     const y0 = p.y * v.k + v.y;
-    const x1 = x0 + s.w * v.k;
+    const x1 = x0 + (s.w + 40) * v.k; // with the exits' names, which stand outside the box
     const y1 = y0 + s.h * v.k;
     // Pan as little as needed to bring it in, with a margin.
     const m = 32;
