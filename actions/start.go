@@ -50,26 +50,36 @@ func (a *Actions) StartRun(ctx context.Context, req StartRequest) (*Started, err
 			return nil, err
 		}
 	}
-	v, err := a.PickVersion(ctx, req.GraphID, asked)
+	v, def, err := a.versionFor(ctx, req.GraphID, asked, req.Input)
 	if err != nil {
 		return nil, err
-	}
-	def, err := ParseVersion(v)
-	if err != nil {
-		return nil, err
-	}
-	sch, err := InputSchema(v, def)
-	if err != nil {
-		return nil, err
-	}
-	if errs := CheckInput(sch, req.Input); len(errs) > 0 {
-		return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("The input does not fit the input schema of version %d.", v.Version), Input: errs}
 	}
 	id, err := a.start(ctx, engine.StartRunRequest{GraphID: v.GraphID, Version: v.Version, Definition: *def, Input: req.Input, StartedBy: req.By, RunID: runID})
 	if err != nil {
 		return nil, err
 	}
 	return &Started{RunID: id, Version: v.Version}, nil
+}
+
+// versionFor picks the version a run starts on (0: the latest) and checks input against
+// its input schema.
+func (a *Actions) versionFor(ctx context.Context, graphID string, version int, input any) (*store.Version, *designer.Graph, error) {
+	v, err := a.PickVersion(ctx, graphID, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := ParseVersion(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	sch, err := InputSchema(v, def)
+	if err != nil {
+		return nil, nil, err
+	}
+	if errs := CheckInput(sch, input); len(errs) > 0 {
+		return nil, nil, &Error{Kind: Invalid, Message: fmt.Sprintf("The input does not fit the input schema of version %d.", v.Version), Input: errs}
+	}
+	return v, def, nil
 }
 
 // InputSchema compiles a version's input schema. Versions were checked when published, so a

@@ -212,20 +212,8 @@ func (t *Triggers) checkScheduledInput(ctx context.Context, graphID string, vers
 			return nil, invalidField("input", "The input is not valid JSON.", 0)
 		}
 	}
-	v, err := t.a.PickVersion(ctx, graphID, version)
-	if err != nil {
+	if _, _, err := t.a.versionFor(ctx, graphID, version, input); err != nil {
 		return nil, err
-	}
-	def, err := ParseVersion(v)
-	if err != nil {
-		return nil, err
-	}
-	sch, err := InputSchema(v, def)
-	if err != nil {
-		return nil, err
-	}
-	if errs := CheckInput(sch, input); len(errs) > 0 {
-		return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("The input does not fit the input schema of version %d.", v.Version), Input: errs}
 	}
 	return input, nil
 }
@@ -363,26 +351,19 @@ func (t *Triggers) DeleteSchedule(ctx context.Context, graphID, id, by string) e
 // 90/10 split is 90/10 across firings; without a split it is the latest not retired. It
 // satisfies engine.ScheduleResolver: a refusal wraps engine.ErrScheduleRefused.
 func (t *Triggers) ResolveScheduled(ctx context.Context, graphID string, version int, input any, runID string) (int, *designer.Graph, error) {
-	var v *store.Version
 	asked, err := version, error(nil)
 	if asked == 0 {
 		asked, err = t.a.routeVersion(ctx, graphID, runID, input)
 	}
 	if err == nil {
-		v, err = t.a.PickVersion(ctx, graphID, asked)
-	}
-	if err == nil {
+		var v *store.Version
 		var def *designer.Graph
-		if def, err = ParseVersion(v); err == nil {
-			var sch *designer.Schema
-			if sch, err = InputSchema(v, def); err == nil {
-				if errs := CheckInput(sch, input); len(errs) > 0 {
-					err = refusef(Invalid, "the input does not fit the input schema of version %d: %s %s", v.Version, errs[0].Path, errs[0].Message)
-				}
-			}
-			if err == nil {
-				return v.Version, def, nil
-			}
+		if v, def, err = t.a.versionFor(ctx, graphID, asked, input); err == nil {
+			return v.Version, def, nil
+		}
+		if ae := (*Error)(nil); errors.As(err, &ae) && len(ae.Input) > 0 {
+			// The firing's failure says which part of the input does not fit.
+			err = refusef(Invalid, "%s %s: %s", strings.TrimSuffix(ae.Message, "."), ae.Input[0].Path, ae.Input[0].Message)
 		}
 	}
 	var ae *Error

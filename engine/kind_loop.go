@@ -5,7 +5,6 @@ import (
 	"maps"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -155,22 +154,8 @@ type childBody struct {
 // run starts the body as the child run childID and waits for its result. Cancelling the
 // parent cancels the child; the child of a draft test run is a draft run too.
 func (b childBody) run(ctx workflow.Context, x *nodeExec, childID string, input any, what string) (any, error) {
-	version := b.version
-	if x.r.in.Version == DraftVersion {
-		version = DraftVersion
-	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            childID,
-		WaitForCancellation:   true,
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: runSearchAttributes(b.graph, version, x.r.in.StartedBy),
-		StaticSummary:         fmt.Sprintf("%s of %s", what, x.r.rootRunID()),
-	})
-	in := RunInput{RunID: childID, GraphID: b.graph, Version: version, Definition: b.def,
-		Input: input, StartedBy: x.r.in.StartedBy}
-	var out any
-	if err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, in).Get(ctx, &out); err != nil {
+	out, err := runChild(ctx, x, childID, b.graph, b.version, b.def, input, fmt.Sprintf("%s of %s", what, x.r.rootRunID()))
+	if err != nil {
 		if temporal.IsCanceledError(err) {
 			return nil, err
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -85,25 +84,8 @@ func (subgraphKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, erro
 		return nodeResult{Attempts: attempts}, err
 	}
 	childID := x.r.in.RunID + "." + x.node.ID
-	// The child of a draft test run is a draft run too (version 0, its id starts "draft-"
-	// as the parent's does), so that it never counts as a run of the version it runs. Search
-	// attributes and input are not matched on replay, so runs in flight replay unchanged.
-	version := c.version
-	if x.r.in.Version == DraftVersion {
-		version = DraftVersion
-	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            childID,
-		WaitForCancellation:   true,
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: runSearchAttributes(c.graph, version, x.r.in.StartedBy),
-		StaticSummary:         fmt.Sprintf("subgraph %s of %s", x.node.ID, x.r.in.RunID),
-	})
-	child := RunInput{RunID: childID, GraphID: c.graph, Version: version, Definition: def,
-		Input: input, StartedBy: x.r.in.StartedBy}
-	var out any
-	if err := workflow.ExecuteChildWorkflow(cctx, WorkflowName, child).Get(ctx, &out); err != nil {
+	out, err := runChild(ctx, x, childID, c.graph, c.version, def, input, fmt.Sprintf("subgraph %s of %s", x.node.ID, x.r.in.RunID))
+	if err != nil {
 		if temporal.IsCanceledError(err) {
 			return nodeResult{Attempts: attempts}, err
 		}
