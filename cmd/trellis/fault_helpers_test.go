@@ -166,12 +166,13 @@ func waitRetrying(t *testing.T, tc client.Client, runID, name string) {
 
 // checkIntegrity runs PRAGMA integrity_check on both SQLite files of a data dir (the
 // store and Temporal's), which serve must not be using. It checks copies, with their
-// write-ahead logs, so that opening them changes nothing in the data dir.
+// write-ahead logs (or a rollback journal), so that opening them changes nothing in the
+// data dir.
 func checkIntegrity(t *testing.T, data string) {
 	t.Helper()
 	for _, name := range []string{store.DBFileName, temporalDBFile} {
 		dir := t.TempDir()
-		for _, suffix := range []string{"", "-wal"} {
+		for _, suffix := range []string{"", "-wal", "-journal"} {
 			b, err := os.ReadFile(filepath.Join(data, name+suffix))
 			if os.IsNotExist(err) && suffix != "" {
 				continue
@@ -183,29 +184,69 @@ func checkIntegrity(t *testing.T, data string) {
 				t.Fatal(err)
 			}
 		}
-		db, err := sql.Open("sqlite3", filepath.Join(dir, name))
-		if err != nil {
+		if res, err := integrityCheck(filepath.Join(dir, name)); err != nil || len(res) != 1 || res[0] != "ok" {
+			t.Errorf("%s: integrity_check = %q, %v", name, res, err)
+		}
+	}
+}
+
+// integrityCheck is what PRAGMA integrity_check says of the SQLite file at path.
+func integrityCheck(path string) ([]string, error) {
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.Query("PRAGMA integrity_check")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var res []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return res, err
+		}
+		res = append(res, s)
+	}
+	return res, rows.Err()
+}
+
+// TestFaultIntegrityCheckFindsDamage: the check the kill tests make of the SQLite files
+// finds a damaged one.
+func TestFaultIntegrityCheckFindsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", "CREATE INDEX t_v ON t (v)",
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO t SELECT i, printf('value %d', i) FROM n"} {
+		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
-		var res []string
-		rows, err := db.Query("PRAGMA integrity_check")
-		if err != nil {
-			t.Fatalf("%s: integrity_check: %v", name, err)
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			res = append(res, s)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
-		if len(res) != 1 || res[0] != "ok" {
-			t.Errorf("%s: integrity_check = %q", name, res)
-		}
+	}
+	db.Close()
+	if res, err := integrityCheck(path); err != nil || len(res) != 1 || res[0] != "ok" {
+		t.Fatalf("a sound file: %q, %v", res, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 8*4096 {
+		t.Fatalf("the file has %d bytes, too few to damage a page in the middle", len(b))
+	}
+	// Scribble over the cells of a page in the middle, keeping its header.
+	for i := 6*4096 + 200; i < 7*4096; i++ {
+		b[i] = 0x5a
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := integrityCheck(path); err == nil && len(res) == 1 && res[0] == "ok" {
+		t.Fatal("integrity_check says a damaged file is ok")
 	}
 }
 
