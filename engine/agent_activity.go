@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 
+	"go.temporal.io/sdk/activity"
+
 	"trellis/engine/llm"
 )
 
 // turn is the agent's model turn: the llm activity's provider, key and templates, with the
-// agent's tools and the conversation so far. Each turn is one activity, so a finished turn
-// is in history and never asked again.
+// agent's tools and the conversation so far. Each turn is one (local) activity, so a
+// finished turn is in history and never asked again.
 func (a *llmActivity) turn(ctx context.Context, req agentTurnRequest) (activityResult[agentTurn], error) {
 	var zero activityResult[agentTurn]
 	t, field, err := cachedLLMTemplates(req.Config)
@@ -58,6 +60,9 @@ func (a *llmActivity) turn(ctx context.Context, req agentTurnRequest) (activityR
 	cost := -1.0
 	if c, ok := llmOutput(pc, model, false, resp)["cost"].(float64); ok {
 		out.Cost, cost = &c, c
+	}
+	if n := len(req.Messages); n > 0 && activity.GetInfo(ctx).IsLocalActivity {
+		out.Results = req.Messages[n-1].ToolResults
 	}
 	a.metrics.observeLLM(name, model, resp.Usage.PromptTokens, resp.Usage.CompletionTokens, cost)
 	return resultOf(ctx, out), nil

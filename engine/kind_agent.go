@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -190,6 +191,9 @@ type agentTurn struct {
 	PromptTokens     int            `json:"prompt_tokens"`
 	CompletionTokens int            `json:"completion_tokens"`
 	Cost             *float64       `json:"cost,omitempty"`
+	// Results are, for a local turn (whose input history does not keep), the results of the
+	// previous turn's calls that this turn was sent, for the run page's conversation.
+	Results []llm.ToolResult `json:"results,omitempty"`
 }
 
 // agentCall is one tool call as the node's output lists it.
@@ -233,10 +237,11 @@ func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) 
 	if err != nil {
 		return nodeResult{Attempts: r.attempts}, err
 	}
+	local := workflow.GetVersion(ctx, changeAgentLocalTurns, workflow.DefaultVersion, 1) == 1
 	for r.steps < r.a.maxSteps {
 		r.steps++
 		req := agentTurnRequest{RunID: x.r.in.RunID, NodeID: x.node.ID, Config: r.a.llm, Scope: scope, Tools: specs, Messages: r.msgs}
-		turn, attempts, err := runActivity[agentTurn](ctx, x, activityAgentTurn, req)
+		turn, attempts, err := r.turn(ctx, req, local)
 		r.attempts += attempts
 		if err != nil {
 			return nodeResult{Attempts: r.attempts}, err
@@ -264,6 +269,37 @@ func (agentKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) 
 		}
 	}
 	return nodeResult{Port: designer.PortExhausted, Output: r.output(), Attempts: r.attempts}, nil
+}
+
+// changeAgentLocalTurns is the change that made a model turn a local activity. A regular
+// activity costs the turn two round trips through the server (the activity's dispatch and
+// the workflow task its end schedules) and history the whole transcript as its input each
+// turn; a local activity runs in the worker right after the workflow task that asks for it,
+// and history records its answer alone, when the workflow task it ran in completes, which
+// it does at once with the turn's tool calls (or, for a long turn, as the SDK heartbeats
+// it). A worker that dies after the model answered and before that completion asks again,
+// as it would for a regular activity whose end it had not yet reported. Tool calls stay
+// regular activities: their effects must not be repeated. Agents that started before the
+// change replay with their turns as activities.
+const changeAgentLocalTurns = "agent-local-turns"
+
+// agentTurnMaxTime bounds a local turn with all its retries (each attempt is bounded by
+// the node's timeout, and the retry policy bounds the attempts).
+const agentTurnMaxTime = 24 * time.Hour
+
+// turn asks the model for one turn: a local activity, or for agents from before
+// changeAgentLocalTurns an activity.
+func (r *agentRun) turn(ctx workflow.Context, req agentTurnRequest, local bool) (agentTurn, int, error) {
+	if !local {
+		return runActivity[agentTurn](ctx, r.x, activityAgentTurn, req)
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: r.x.pn.timeout,
+		ScheduleToCloseTimeout: agentTurnMaxTime, RetryPolicy: r.x.pn.retry, Summary: r.x.node.ID})
+	var res activityResult[agentTurn]
+	if err := workflow.ExecuteLocalActivity(lctx, activityAgentTurn, req).Get(ctx, &res); err != nil {
+		return agentTurn{}, attemptsOf(err, r.x.pn.retry.MaximumAttempts), err
+	}
+	return res.Output, max(int(res.Attempt), 1), nil
 }
 
 // loadTools is the tools on offer: a graph tool's definition is loaded (through the store's

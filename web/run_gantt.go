@@ -464,7 +464,11 @@ func ganttBarTitle(node string, e *engine.TimelineEntry, sched, start, end time.
 	case engine.StepDecision:
 		b.WriteString(" · decision")
 	case engine.StepLocal:
-		b.WriteString(" · evaluated")
+		if e.Name == agentTurnActivity { // an agent's model turn, run in the worker
+			fmt.Fprintf(&b, " · model turn, attempt %d", e.Attempt)
+		} else {
+			b.WriteString(" · evaluated")
+		}
 	}
 	b.WriteString(" · " + e.Status)
 	if open {

@@ -52,7 +52,8 @@ func splitAgents(tl *engine.Timeline) (agents map[string]*ganttAgent, taken map[
 		return nil, nil
 	}
 	agents, taken = map[string]*ganttAgent{}, map[int]bool{}
-	turns := map[string]int{} // agent → turns seen so far
+	turns := map[string]int{}       // agent → turns seen so far
+	lastFailed := map[string]bool{} // agent → its last turn entry was a failed attempt
 	rowOf := func(node string, step, call int) *ganttAgentRow {
 		a := agents[node]
 		if a == nil {
@@ -75,9 +76,12 @@ func splitAgents(tl *engine.Timeline) (agents map[string]*ganttAgent, taken map[
 		e := &tl.Entries[i]
 		switch node, step, call, ok := agentStepOf(e, tl.RunID, ids); {
 		case ok && call < 0:
-			if e.Attempt <= 1 || turns[node] == 0 {
+			// A turn's attempts are one activity's entries, numbered; a local turn records
+			// its last attempt alone, after any failed one that waited out a backoff.
+			if turns[node] == 0 || e.Step == engine.StepActivity && e.Attempt <= 1 || e.Step == engine.StepLocal && !lastFailed[node] {
 				turns[node]++
 			}
+			lastFailed[node] = e.Status == engine.NodeFailed
 			r := rowOf(node, turns[node], -1)
 			r.entries = append(r.entries, i)
 			taken[i] = true
@@ -115,7 +119,7 @@ func splitAgents(tl *engine.Timeline) (agents map[string]*ganttAgent, taken map[
 // agentStepOf says which agent's turn (call -1) or tool call an entry is a step of. A turn's
 // step is counted by the caller, from the order of the turns.
 func agentStepOf(e *engine.TimelineEntry, runID string, agents map[string]bool) (node string, step, call int, ok bool) {
-	if agents[e.Node] && e.Step == engine.StepActivity && e.Name == agentTurnActivity {
+	if agents[e.Node] && isAgentTurn(e) {
 		return e.Node, 0, -1, true
 	}
 	var parts []string
@@ -157,7 +161,7 @@ func agentTurnCalls(rowOf func(string, int, int) *ganttAgentRow, node string, st
 			Name string `json:"name"`
 		} `json:"tool_calls"`
 	}
-	if json.Unmarshal(e.Output, &res) != nil {
+	if json.Unmarshal(agentTurnOutput(e), &res) != nil {
 		return
 	}
 	for c, tc := range res.ToolCalls {
@@ -175,7 +179,7 @@ func agentResults(tl *engine.Timeline, a *ganttAgent) {
 			continue
 		}
 		for _, i := range r.entries {
-			if rs := agentTurnResults(tl.Entries[i].Input); rs != nil {
+			if rs := agentTurnResults(&tl.Entries[i]); rs != nil {
 				results[r.step-1] = rs
 			}
 		}
@@ -370,7 +374,7 @@ const (
 func agentAttempts(tl *engine.Timeline, entries []int) int {
 	n := 0
 	for _, i := range entries {
-		if e := &tl.Entries[i]; e.Step == engine.StepActivity {
+		if e := &tl.Entries[i]; e.Step == engine.StepActivity || e.Step == engine.StepLocal {
 			n = max(n, e.Attempt)
 		}
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -36,7 +37,7 @@ func agentGanttDoc(lookup, shop string) string {
 // turn fails once (a 500) and then answers. The run page's timeline has, under the agent's
 // row, a row per turn and per call in order (turn 1, its two calls, turn 2), labelled with
 // the tool names: the graph tool's row holds its child run, the rejected call's row its
-// wait for a person and is marked rejected, and turn 2's row both attempts, the first failed.
+// wait for a person and is marked rejected, and turn 2's row says it took two attempts.
 func TestGanttAgentRows(t *testing.T) {
 	shop := testsvc.Func(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -137,9 +138,13 @@ func TestGanttAgentRows(t *testing.T) {
 	if !strings.Contains(page.Body, "tool call refund (call 2 of turn 1) of agent: rejected") || !strings.Contains(page.Body, "rejected by bob: too much") {
 		t.Error("the rejected call's row does not say who rejected it and why")
 	}
-	if b := bars("agent/2"); strings.Count(b, `class="tl-bar tl-failed`) != 1 || strings.Count(b, `class="tl-bar tl-completed`) != 1 ||
-		!strings.Contains(b, "attempt 2 (agent.turn)") {
-		t.Errorf("turn 2's row should hold a failed and a completed attempt: %s", b)
+	// The turn runs in the worker (a local activity), which retries it there: one step, of
+	// two attempts.
+	if b := bars("agent/2"); strings.Count(b, `class="tl-bar tl-completed`) != 1 || !strings.Contains(b, "model turn, attempt 2") {
+		t.Errorf("turn 2's row should hold its completed second attempt: %s", b)
+	}
+	if !strings.Contains(page.Body, "model turn 2 of agent: completed") || !strings.Contains(page.Body, "2 attempts") {
+		t.Error("turn 2's row does not say it took two attempts")
 	}
 	if b := bars("agent"); !strings.Contains(b, "2 model turns, 2 tool calls") {
 		t.Errorf("the agent's own row lacks the bar over its turns: %s", b)
@@ -199,5 +204,36 @@ func TestGanttAgentSteps(t *testing.T) {
 	}
 	if p.Height != float64(len(p.Rows))*ganttRowHeight+2 {
 		t.Errorf("height %v for %d rows", p.Height, len(p.Rows))
+	}
+}
+
+// TestAgentTurnsLocal: turns recorded as local activities (their result wraps the answer,
+// which also carries the results the turn was sent) give the inspector the same
+// conversation, and the timeline a row per turn.
+func TestAgentTurnsLocal(t *testing.T) {
+	local := func(out string) *engine.TimelineEntry {
+		return &engine.TimelineEntry{Node: "ag", Step: engine.StepLocal, Name: agentTurnActivity, Attempt: 1,
+			Status: engine.NodeCompleted, Output: []byte(`{"output": ` + out + `, "attempt": 1}`)}
+	}
+	entries := []*engine.TimelineEntry{
+		local(`{"text": "Looking.", "tool_calls": [{"id": "c1", "name": "lookup", "args": {"id": "A-7"}}]}`),
+		local(`{"text": "Shipped.", "results": [{"call_id": "c1", "name": "lookup", "content": "{\"status\":\"shipped\"}"}]}`),
+	}
+	var out any
+	_ = json.Unmarshal([]byte(`{"text": "Shipped.", "steps": 2, "tool_calls": [{"step": 1, "name": "lookup", "args": {"id": "A-7"}, "status": "completed"}]}`), &out)
+	turns := agentTurns(entries, out)
+	if len(turns) != 2 || turns[0].Text != "Looking." || turns[1].Text != "Shipped." || len(turns[0].Calls) != 1 ||
+		!strings.Contains(turns[0].Calls[0].Result, `"status": "shipped"`) {
+		t.Fatalf("turns = %+v", turns)
+	}
+	tl := &engine.Timeline{RunID: "run-x", Definition: designer.Graph{Nodes: []designer.Node{{ID: "ag", Kind: designer.KindAgent}}},
+		Status: engine.RunCompleted, StartedAt: t0, EndedAt: at(1000)}
+	for i, e := range entries {
+		e.ScheduledAt, e.StartedAt, e.EndedAt = at(i*500), at(i*500), at(i*500+100)
+		tl.Entries = append(tl.Entries, *e)
+	}
+	p := buildGantt(ganttInput{tl: tl, statuses: map[string]string{"ag": engine.NodeCompleted}, now: *at(1000), link: testLink})
+	if got := strings.Join(rowIDs(p), " "); got != "ag ag/1 ag/1/0 ag/2" || p.Rows[2].Label != "ag · turn 1 · lookup" {
+		t.Fatalf("rows = %s (%+v)", got, p.Rows)
 	}
 }

@@ -456,6 +456,9 @@ func (rv *runView) inspectorSteps(p *templates.RunInspectorProps, entries []*eng
 		}
 		if e.Output != nil {
 			output = e.Output
+			if isAgentTurn(e) {
+				output = agentTurnOutput(e)
+			}
 		}
 		if e.Decision != nil {
 			p.Decision = runPrettyRaw(e.Decision)

@@ -24,11 +24,11 @@ func agentTurns(entries []*engine.TimelineEntry, out any) []templates.RunAgentTu
 	var turns []templates.RunAgentTurnView
 	results := map[int][]agentToolResult{} // by the turn whose calls they answer
 	for _, e := range entries {
-		if e.Step != engine.StepActivity || e.Name != agentTurnActivity {
+		if !isAgentTurn(e) {
 			continue
 		}
 		if (e.Status == engine.NodeRunning || e.Status == engine.NodeCompleted) && len(turns) > 0 {
-			results[len(turns)] = agentTurnResults(e.Input)
+			results[len(turns)] = agentTurnResults(e)
 		}
 		if e.Status == engine.NodeRunning {
 			turns = append(turns, templates.RunAgentTurnView{Turn: len(turns) + 1, Pending: true})
@@ -41,7 +41,7 @@ func agentTurns(entries []*engine.TimelineEntry, out any) []templates.RunAgentTu
 				Args json.RawMessage `json:"args"`
 			} `json:"tool_calls"`
 		}
-		if e.Status != engine.NodeCompleted || json.Unmarshal(e.Output, &res) != nil {
+		if e.Status != engine.NodeCompleted || json.Unmarshal(agentTurnOutput(e), &res) != nil {
 			continue // a failed attempt; the turn is the attempt that completed
 		}
 		t := templates.RunAgentTurnView{Turn: len(turns) + 1, Text: res.Text}
@@ -127,18 +127,47 @@ type agentToolResult struct {
 	IsError bool   `json:"is_error"`
 }
 
-// agentTurnResults reads, from a turn activity's input, the results of the previous turn's
-// calls: the last message of the conversation, in the order of the calls.
-func agentTurnResults(input json.RawMessage) []agentToolResult {
+// agentTurnResults reads the results of the previous turn's calls that a turn was sent, in
+// the order of the calls: from a turn activity's input, the last message of the
+// conversation; a local turn (whose input history does not keep) says them in its answer.
+func agentTurnResults(e *engine.TimelineEntry) []agentToolResult {
+	if e.Step == engine.StepLocal {
+		var out struct {
+			Results []agentToolResult `json:"results"`
+		}
+		_ = json.Unmarshal(agentTurnOutput(e), &out)
+		return out.Results
+	}
 	var req struct {
 		Messages []struct {
 			ToolResults []agentToolResult
 		} `json:"messages"`
 	}
-	if json.Unmarshal(input, &req) != nil || len(req.Messages) == 0 {
+	if json.Unmarshal(e.Input, &req) != nil || len(req.Messages) == 0 {
 		return nil
 	}
 	return req.Messages[len(req.Messages)-1].ToolResults
+}
+
+// isAgentTurn says whether an agent's entry is one of its model turns: an activity, or since
+// the engine's change agent-local-turns a local activity.
+func isAgentTurn(e *engine.TimelineEntry) bool {
+	return (e.Step == engine.StepActivity || e.Step == engine.StepLocal) && e.Name == agentTurnActivity
+}
+
+// agentTurnOutput is a turn's answer: a local activity's recorded result wraps it as the
+// activity's result, which the timeline unwraps for activities alone.
+func agentTurnOutput(e *engine.TimelineEntry) json.RawMessage {
+	if e.Step != engine.StepLocal {
+		return e.Output
+	}
+	var w struct {
+		Output json.RawMessage `json:"output"`
+	}
+	if json.Unmarshal(e.Output, &w) == nil && w.Output != nil {
+		return w.Output
+	}
+	return e.Output
 }
 
 // agentResultMax bounds a result as the inspector shows it.
