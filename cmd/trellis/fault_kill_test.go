@@ -40,6 +40,7 @@ type faultRig struct {
 	killedAt  time.Time // when serve was last killed
 }
 
+// tokens creates fresh API tokens for the demo analyst and reviewer.
 func (r *faultRig) tokens(t *testing.T) {
 	t.Helper()
 	for _, u := range []struct {
