@@ -30,6 +30,12 @@ const (
 	routePad = 5.0
 	// RouteRadius rounds the corners of a route.
 	RouteRadius = 8.0
+	// RouteLabelClear is how far past its exit an edge's label may start: room for the
+	// exit's name beside the dot ("error" in 10 px type, 9 px out, and a margin).
+	RouteLabelClear = 40.0
+	// routeLabelNear is how close to the exit's height a label (20 high) may come to the
+	// names of the exits (20 apart) beside it.
+	routeLabelNear = 30.0
 	// routeTries is how many routes of each shape are tried before the plain one is taken.
 	routeTries = 24
 )
@@ -209,16 +215,29 @@ func RoutePath(pts []RoutePoint) string {
 	return b.String()
 }
 
-// RouteLabelPoint is where an edge's label goes: the middle of its longest horizontal run.
-func RouteLabelPoint(pts []RoutePoint) RoutePoint {
-	best, bestLen := RoutePoint{}, -1.0
+// RouteLabelPoint is where the label of an edge goes, its middle, for a label width wide:
+// the middle of the route's longest horizontal run. Beside the exit its name sits (the editor
+// names out and error just outside the node, above the edges that leave them), so a run near
+// the exit's height counts only from RouteLabelClear past the exit, and a label on it never
+// starts before that point, however short the run.
+func RouteLabelPoint(pts []RoutePoint, width float64) RoutePoint {
+	best, bestLen, found := RoutePoint{}, math.Inf(-1), false
 	for i := 0; i+1 < len(pts); i++ {
 		a, b := pts[i], pts[i+1]
-		if math.Abs(a.Y-b.Y) < 0.5 && math.Abs(a.X-b.X) > bestLen {
-			best, bestLen = RoutePoint{(a.X + b.X) / 2, a.Y}, math.Abs(a.X-b.X)
+		if math.Abs(a.Y-b.Y) >= 0.5 {
+			continue
+		}
+		lo, hi := math.Min(a.X, b.X), math.Max(a.X, b.X)
+		x := (lo + hi) / 2
+		if start := pts[0].X + RouteLabelClear; math.Abs(a.Y-pts[0].Y) < routeLabelNear {
+			lo = math.Max(lo, start)
+			x = math.Max((lo+hi)/2, start+width/2)
+		}
+		if hi-lo > bestLen {
+			best, bestLen, found = RoutePoint{x, a.Y}, hi-lo, true
 		}
 	}
-	if bestLen < 0 && len(pts) > 0 {
+	if !found && len(pts) > 0 {
 		a, b := pts[0], pts[len(pts)-1]
 		best = RoutePoint{(a.X + b.X) / 2, (a.Y + b.Y) / 2}
 	}

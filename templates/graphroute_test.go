@@ -94,8 +94,74 @@ func TestRouteEdge(t *testing.T) {
 
 func TestRouteLabelPoint(t *testing.T) {
 	pts := []RoutePoint{{0, 0}, {20, 0}, {20, 100}, {-300, 100}, {-300, 50}, {-280, 50}}
-	if got := RouteLabelPoint(pts); got != (RoutePoint{-140, 100}) {
+	if got := RouteLabelPoint(pts, 60); got != (RoutePoint{-140, 100}) {
 		t.Errorf("label at %v, want the middle of the long run", got)
+	}
+	// Issue 11: a label near the exit's height starts RouteLabelClear past the exit, where the
+	// exit's name is out of the way, even on a run too short for it or one that starts
+	// beside the exit.
+	for _, tc := range []struct {
+		name  string
+		pts   []RoutePoint
+		width float64
+	}{
+		{"straight and short", []RoutePoint{{0, 0}, {90, 0}}, 80},
+		{"one step down, first run longest", []RoutePoint{{0, 0}, {60, 0}, {60, 10}, {100, 10}}, 60},
+		{"one step down, last run longest", []RoutePoint{{0, 0}, {40, 0}, {40, 20}, {100, 20}}, 60},
+		{"straight and long", []RoutePoint{{0, 0}, {400, 0}}, 100},
+	} {
+		got := RouteLabelPoint(tc.pts, tc.width)
+		if left := got.X - tc.width/2; left < tc.pts[0].X+RouteLabelClear-1e-9 {
+			t.Errorf("%s: label at %v starts at x %v, within %v of the exit", tc.name, got, left, RouteLabelClear)
+		}
+	}
+	// Far from the exit's height a run keeps its middle.
+	far := []RoutePoint{{0, 0}, {16, 0}, {16, 200}, {-200, 200}, {-200, 100}, {-184, 100}}
+	if got := RouteLabelPoint(far, 80); got != (RoutePoint{-92, 200}) {
+		t.Errorf("label at %v, want the middle of the run below", got)
+	}
+}
+
+// TestGraphSVGEdgeLabelsClearExits (issue 11): the label of an edge leaving a node's error
+// exit, and a condition edge beside it, start past the room where the exits are named: they
+// cover neither their source node nor the exits' names, even when the next node is close.
+func TestGraphSVGEdgeLabelsClearExits(t *testing.T) {
+	pos := func(x, y float64) *designer.Position { return &designer.Position{X: x, Y: y} }
+	g := &designer.Graph{
+		Nodes: []designer.Node{
+			{ID: "c", Kind: designer.KindHTTP, Position: pos(0, 0), OnError: "continue"},
+			{ID: "ok", Kind: designer.KindTransform, Position: pos(300, -40)},
+			{ID: "bad", Kind: designer.KindTransform, Position: pos(300, 60)},
+			{ID: "near", Kind: designer.KindTransform, Position: pos(260, 0)},
+		},
+		Edges: []designer.Edge{
+			{From: "c", To: "ok", When: "output.status == 200"},
+			{From: "c", To: "bad", Port: "error"},
+			{From: "c", To: "near", Port: "error", When: "true"},
+		},
+	}
+	var b strings.Builder
+	if err := GraphSVG(GraphSVGProps{Graph: g, ID: "l"}).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	labels := regexp.MustCompile(`<text class="gedge-label" x="([-0-9.]+)" y="([-0-9.]+)" text-anchor="middle">([^<]+)</text>`).FindAllStringSubmatch(b.String(), -1)
+	if len(labels) != len(g.Edges) {
+		t.Fatalf("%d edge labels for %d edges:\n%s", len(labels), len(g.Edges), b.String())
+	}
+	num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+	src := RouteBox{X: 0, Y: 0, W: svgNodeW, H: svgNodeH}
+	for _, m := range labels {
+		text := strings.ReplaceAll(m[3], "&gt;", ">")
+		x, y, w := num(m[1]), num(m[2]), svgLabelWidth(strings.ReplaceAll(text, "&#34;", `"`))
+		x0, x1, y0, y1 := x-w/2, x+w/2, y-9, y+3
+		// Where the exits are named: from the node's right side to RouteLabelClear past the
+		// exit, over the height of the exits.
+		names := RouteBox{X: src.X + src.W, Y: src.Y, W: 3.5 + RouteLabelClear, H: src.H}
+		for _, bx := range []RouteBox{src, names} {
+			if x1 > bx.X && x0 < bx.X+bx.W && y1 > bx.Y && y0 < bx.Y+bx.H {
+				t.Errorf("label %q at %v,%v (box x %v–%v) overlaps %v", text, x, y, x0, x1, bx)
+			}
+		}
 	}
 }
 

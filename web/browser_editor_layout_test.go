@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -75,10 +76,12 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 	b.screenshot("editor-routes")
 
 	// The editor's route.js routes exactly as the server's drawings do (templates/graphroute.go).
+	// Labels go to the same place too (for a label Width wide).
 	type routeCase struct {
 		Boxes    []templates.RouteBox `json:"boxes"`
 		From, To int
 		A, B     templates.RoutePoint
+		Width    float64
 	}
 	rnd := rand.New(rand.NewPCG(11, 8))
 	var cases []routeCase
@@ -94,6 +97,7 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 		f, to := c.Boxes[c.From], c.Boxes[c.To]
 		c.A = templates.RoutePoint{X: f.X + f.W + 5, Y: f.Y + 18 + float64(rnd.IntN(2))*20}
 		c.B = templates.RoutePoint{X: to.X - 4, Y: to.Y + to.H/2}
+		c.Width = float64(30 + rnd.IntN(150))
 		cases = append(cases, c)
 	}
 	data, err := json.Marshal(cases)
@@ -105,14 +109,17 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 		const r = await import(src);
 		const p = (q) => ({ x: q.X, y: q.Y });
 		return ` + string(data) + `.map((c) => { const boxes = c.boxes.map((b) => ({ x: b.X, y: b.Y, w: b.W, h: b.H }));
-			return r.routePath(r.routeEdge(p(c.A), p(c.B), boxes[c.From], boxes[c.To], boxes)); });
+			const pts = r.routeEdge(p(c.A), p(c.B), boxes[c.From], boxes[c.To], boxes), at = r.labelPoint(pts, c.Width);
+			return r.routePath(pts) + " label " + at.x + " " + at.y; });
 	})()`
 	js := browserRun(b, "route in the page", chromedp.Evaluate[[]string](script, chromedp.EvalAwaitPromise))
 	if len(js) != len(cases) {
 		t.Fatalf("route.js gave %d routes for %d cases", len(js), len(cases))
 	}
 	for i, c := range cases {
-		want := templates.RoutePath(templates.RouteEdge(c.A, c.B, c.Boxes[c.From], c.Boxes[c.To], c.Boxes))
+		pts := templates.RouteEdge(c.A, c.B, c.Boxes[c.From], c.Boxes[c.To], c.Boxes)
+		at := templates.RouteLabelPoint(pts, c.Width)
+		want := templates.RoutePath(pts) + " label " + jsNum(at.X) + " " + jsNum(at.Y)
 		if js[i] != want {
 			t.Fatalf("case %d %+v: route.js gives %q, graphroute.go %q", i, c, js[i], want)
 		}
@@ -122,6 +129,48 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 	b.do("move d", chromedp.Evaluate[chromedp.Void](`(() => { const ed = window.trellisEditor; ed.selectNodes(["d"]); ed.nudge(300, -120); })()`))
 	if bad := evalJS[[]string](b, edgesClearOfNodes); len(bad) > 0 {
 		t.Fatalf("after moving a node: %v", bad)
+	}
+}
+
+// jsNum formats a number as JavaScript's String(number) does for the values of a drawing.
+func jsNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// TestBrowserEditorEdgeLabelsClearPortNames (issue 11): the labels of edges leaving a node's
+// out and error exits (a condition, the error exit's name) cover neither exit's name beside
+// the node, also when the next node is close.
+func TestBrowserEditorEdgeLabelsClearPortNames(t *testing.T) {
+	app := newEditorApp(t)
+	app.user("ada", store.RoleAnalyst)
+	doc := `{"format":"trellis.graph/v1","name":"Labels","nodes":[
+		{"id":"c","kind":"http","position":{"x":0,"y":0},"config":{"url":"https://example.com"},"on_error":"continue"},
+		{"id":"ok","kind":"transform","position":{"x":300,"y":-40},"config":{"value":"1"}},
+		{"id":"bad","kind":"transform","position":{"x":300,"y":60},"config":{"value":"1"}},
+		{"id":"near","kind":"transform","position":{"x":260,"y":0},"config":{"value":"1"}}],
+		"edges":[{"from":"c","to":"ok","when":"output.status == 200"},{"from":"c","to":"bad","port":"error"},
+		{"from":"c","to":"near","port":"error","when":"true"}]}`
+	id := createGraphIn(t, app, "Labels", doc)
+	b := newBrowser(t, app)
+	b.viewport(1440, 900)
+	b.login("ada", testPassword)
+	b.openEditor(id)
+	b.fitView()
+	got := evalJS[map[string]any](b, `(() => {
+		const box = (el) => el.getBoundingClientRect();
+		const hit = (p, q) => p.right > q.left && p.left < q.right && p.bottom > q.top && p.top < q.bottom;
+		const names = [...document.querySelectorAll('[data-testid="node-c"] .port-label')];
+		const labels = [...document.querySelectorAll("#edge-labels-layer .edge-label")];
+		const bad = [];
+		for (const l of labels) for (const n of names) {
+			if (hit(box(l.querySelector("rect")), box(n))) bad.push(l.querySelector("text").textContent + " covers " + n.textContent);
+		}
+		return { names: names.map((n) => n.textContent), labels: labels.length, bad };
+	})()`)
+	if fmt.Sprint(got["names"]) != "[out error]" || got["labels"] != float64(3) {
+		t.Fatalf("want the exits named out and error and three edge labels, got %v", got)
+	}
+	if bad := got["bad"].([]any); len(bad) > 0 {
+		b.screenshot("editor-label-overlap")
+		t.Fatalf("edge labels cover the exits' names: %v", bad)
 	}
 }
 

@@ -228,6 +228,7 @@ export class Canvas {
         label = svg("g", { class: "edge-label", "data-index": i });
         const t = fit(text, 170, "550 11px " + FONT);
         const width = t.width + 16;
+        label.dataset.width = width;
         svg("rect", { x: -width / 2, y: -10, width, height: 20, rx: 10 }, label);
         svg("text", { y: 4, "text-anchor": "middle" }, label).textContent = t.text;
         svg("title", null, label).textContent = (e.port ? "exit: " + e.port : "") + (e.when ? (e.port ? "\n" : "") + "when: " + e.when : "");
@@ -260,7 +261,7 @@ export class Canvas {
     rec.hit.setAttribute("d", d);
     rec.g.classList.toggle("edge-dangling", !!p1.missing);
     if (rec.label) {
-      const at = labelPoint(pts);
+      const at = labelPoint(pts, Number(rec.label.dataset.width));
       rec.label.setAttribute("transform", `translate(${at.x} ${at.y})`);
     }
   }

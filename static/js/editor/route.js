@@ -12,6 +12,12 @@ const GAP = 14; // the clearance a route keeps from the boxes it passes
 const PAD = 5; // how close a segment may come to a box before it counts as crossing it
 const RADIUS = 8; // rounds the corners
 const TRIES = 24; // routes tried of each shape before the plain one is taken
+// LABEL_CLEAR is how far past its exit an edge's label may start: room for the exit's name
+// beside the dot ("error" in 10 px type, 9 px out, and a margin).
+export const LABEL_CLEAR = 40;
+// LABEL_NEAR is how close to the exit's height a label (20 high) may come to the names of the
+// exits (20 apart) beside it.
+const LABEL_NEAR = 30;
 
 // routeEdge returns the corners of the route from a (an exit on the right side of box from)
 // to b (the entry on the left side of box to), first and last included. boxes are every box
@@ -155,16 +161,29 @@ export function routePath(pts) {
   return d;
 }
 
-// labelPoint is where an edge's label goes: the middle of its longest horizontal run.
-export function labelPoint(pts) {
+// labelPoint is where the label of an edge goes, its middle, for a label width wide: the
+// middle of the route's longest horizontal run. Beside the exit its name sits (out and error
+// are named just outside the node, above the edges that leave them), so a run near the exit's
+// height counts only from LABEL_CLEAR past the exit, and a label on it never starts before
+// that point, however short the run.
+export function labelPoint(pts, width) {
   let best = null;
-  let bestLen = -1;
+  let bestLen = -Infinity;
   for (let i = 0; i + 1 < pts.length; i++) {
     const a = pts[i];
     const b = pts[i + 1];
-    if (Math.abs(a.y - b.y) < 0.5 && Math.abs(a.x - b.x) > bestLen) {
-      best = { x: (a.x + b.x) / 2, y: a.y };
-      bestLen = Math.abs(a.x - b.x);
+    if (Math.abs(a.y - b.y) >= 0.5) continue;
+    let lo = Math.min(a.x, b.x);
+    const hi = Math.max(a.x, b.x);
+    let x = (lo + hi) / 2;
+    const start = pts[0].x + LABEL_CLEAR;
+    if (Math.abs(a.y - pts[0].y) < LABEL_NEAR) {
+      lo = Math.max(lo, start);
+      x = Math.max((lo + hi) / 2, start + width / 2);
+    }
+    if (hi - lo > bestLen) {
+      best = { x, y: a.y };
+      bestLen = hi - lo;
     }
   }
   if (!best && pts.length) {
