@@ -204,13 +204,13 @@ func (a *approvalRun) check(req DecideRequest) error {
 	case w != nil && w.decision != nil:
 		by := w.decision.DecidedBy
 		if by == SystemActor {
-			return refuse(refusedDecided, refusalDetail{DecidedBy: by}, "Task %s was already decided automatically (%s) when it was due", req.Node, w.decision.Outcome)
+			return refuse(refusedDecided, refusalDetail{DecidedBy: by}, "The task of step %s was already decided automatically (%s) when it was due", req.Node, w.decision.Outcome)
 		}
-		return refuse(refusedDecided, refusalDetail{DecidedBy: by}, "Task %s was already decided by %s (%s)", req.Node, by, w.decision.Outcome)
+		return refuse(refusedDecided, refusalDetail{DecidedBy: by}, "The task of step %s was already decided by %s (%s)", req.Node, by, w.decision.Outcome)
 	case w == nil || !w.open:
 		return refuse(refusedNotWaiting, refusalDetail{}, "Node %s of this run is not waiting for a decision", req.Node)
 	case !designer.MayDecide(w.assignee, req.Claimer, req.By, req.Groups):
-		return refuse(refusedForbidden, refusalDetail{}, "Task %s is assigned to %s; %s may not decide it", req.Node, w.assignee, req.By)
+		return refuse(refusedForbidden, refusalDetail{}, "The task of step %s is assigned to %s; %s may not decide it", req.Node, w.assignee, req.By)
 	}
 	if probs := designer.CheckDecision(w.cfg.outcomes, w.cfg.form, req.Outcome, req.Comment, req.Data); len(probs) > 0 {
 		return refuse(refusedInvalid, refusalDetail{Problems: probs}, "The decision does not fit task %s: %s", req.Node, probs[0].Message)
