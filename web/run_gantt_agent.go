@@ -286,7 +286,13 @@ func agentRows(in ganttInput, f ganttFrame, agentRow *templates.TimelineRow, a *
 	}
 	sum := fmt.Sprintf("%s, %s", templates.Plural(turns, "model turn"), templates.Plural(a.calls, "tool call"))
 	agentRow.Title += "; " + sum
-	if sp, ok := agentRowSpan(in.tl, all, in.now); ok && sp.end.Sub(f.start) >= f.from && sp.start.Sub(f.start) <= f.to {
+	sp, ok := agentRowSpan(in.tl, all, in.now)
+	if ok && (agentRow.Status == engine.NodeRunning || agentRow.Status == engine.NodeWaiting) {
+		// A model turn under way is in history only once it has answered (it is a local
+		// activity): the agent's bar goes on to now while it runs.
+		sp.end, sp.open = maxTime(sp.end, in.now), true
+	}
+	if ok && sp.end.Sub(f.start) >= f.from && sp.start.Sub(f.start) <= f.to {
 		x0, x1 := max(f.x(sp.start), 0), min(f.x(sp.end), 100)
 		class := "tl-" + agentRow.Status
 		if agentRow.Status == engine.NodeWaiting {

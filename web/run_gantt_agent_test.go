@@ -237,3 +237,15 @@ func TestAgentTurnsLocal(t *testing.T) {
 		t.Fatalf("rows = %s (%+v)", got, p.Rows)
 	}
 }
+
+// TestGanttAgentRunning: while the agent runs, its bar over its turns and calls goes on to
+// now, though the turn under way (a local activity) is not in history yet.
+func TestGanttAgentRunning(t *testing.T) {
+	tl := agentTimeline()
+	tl.EndedAt, tl.Status = nil, engine.RunRunning
+	p := buildGantt(ganttInput{tl: tl, statuses: map[string]string{"ag": engine.NodeRunning}, now: *at(5000), link: testLink})
+	bars := p.Rows[0].Bars
+	if len(bars) != 2 || !bars[1].Open || bars[1].Class != "tl-running" || bars[1].X+bars[1].W < p.NowX-0.01 {
+		t.Fatalf("agent row bars = %+v, now at %v", bars, p.NowX)
+	}
+}
