@@ -17,6 +17,7 @@ import (
 	"trellis/engine/enginetest"
 	"trellis/internal/testsvc"
 	"trellis/store"
+	"trellis/templates"
 )
 
 // agentGanttDoc is an agent with a graph tool (lookup) and an http tool (refund) that waits
@@ -247,5 +248,22 @@ func TestGanttAgentRunning(t *testing.T) {
 	bars := p.Rows[0].Bars
 	if len(bars) != 2 || !bars[1].Open || bars[1].Class != "tl-running" || bars[1].X+bars[1].W < p.NowX-0.01 {
 		t.Fatalf("agent row bars = %+v, now at %v", bars, p.NowX)
+	}
+}
+
+// TestAgentAnswering: a running agent none of whose steps is open is waiting for its model
+// (a local turn is in history once answered); one with a call in flight or a turn activity
+// under way is not.
+func TestAgentAnswering(t *testing.T) {
+	tl := agentTimeline()
+	if !agentAnswering(tl, "ag", nil) {
+		t.Error("an agent with no step open is not waiting for its model")
+	}
+	tl.Entries = append(tl.Entries, engine.TimelineEntry{Node: "ag/2/0", Step: engine.StepActivity, Name: "http", Status: engine.NodeRunning})
+	if agentAnswering(tl, "ag", nil) {
+		t.Error("an agent with a call in flight is said to wait for its model")
+	}
+	if agentAnswering(agentTimeline(), "ag", []templates.RunAgentTurnView{{Turn: 1, Pending: true}}) {
+		t.Error("a turn activity under way is counted twice")
 	}
 }

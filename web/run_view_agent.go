@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"trellis/engine"
@@ -187,4 +188,23 @@ func agentResultText(content string) string {
 		text = text[:cut] + "\n… (cut; the whole result is in the run's history)"
 	}
 	return text
+}
+
+// agentAnswering says whether a running agent is waiting for its model: a turn under way is
+// a local activity, in history only once it has answered, so it shows as the agent running
+// with none of its steps (its tools' loading, its calls) open.
+func agentAnswering(tl *engine.Timeline, node string, turns []templates.RunAgentTurnView) bool {
+	if n := len(turns); n > 0 && turns[n-1].Pending {
+		return false // a turn activity in flight (agents from before local turns)
+	}
+	for i := range tl.Entries {
+		e := &tl.Entries[i]
+		if e.Node != node && !strings.HasPrefix(e.Node, node+"/") {
+			continue
+		}
+		if e.Status == engine.NodeRunning || e.Status == engine.NodePending || e.Status == engine.NodeWaiting {
+			return false
+		}
+	}
+	return true
 }
