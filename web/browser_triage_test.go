@@ -32,9 +32,9 @@ var triageGuesses = map[string]string{
 // TestBrowserTriage (issue 13): the shipped document-triage sample, published as it is, runs
 // against a local model server speaking the OpenAI protocol: its first map classifies four
 // documents, the two the model is unsure of wait as one task each for the reviewers, and the
-// run page in Chromium shows the map's per-item progress while it waits; once a reviewer
-// decides both (in one bulk decision), the page follows the run to its end by itself, with
-// both maps' items counted done.
+// run page in Chromium shows each map's per-item progress on its face while it waits; as a
+// reviewer decides one, then the other (in a bulk decision), the open page counts them by
+// itself and follows the run to its end, with both maps' items counted done.
 func TestBrowserTriage(t *testing.T) {
 	requireChromium(t)
 	doc, err := os.ReadFile("../cmd/trellis/samples/document-triage.json")
@@ -110,20 +110,34 @@ func TestBrowserTriage(t *testing.T) {
 	b.login("ada", testPassword)
 	b.open("/runs/" + runID)
 	b.do("wait for the waiting run", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="waiting"]`)))
-	b.waitJS("the classification's item count", `document.querySelector('[data-testid="node-classify"]')?.textContent.includes("4 of 4 items done")`)
+	// Each map says on its face how far its items are (and its tooltip says it in words).
+	b.waitVisible("node-line-classify")
+	b.waitJS("the classification's progress", `document.querySelector('[data-testid="node-line-classify"]').textContent === "4 of 4 done"`)
+	b.waitJS("the reviews' progress", `document.querySelector('[data-testid="node-line-check"]').textContent === "0 of 2 done"`)
+	if tip := evalJS[string](b, `document.querySelector('[data-testid="node-classify"] title').textContent`); !strings.Contains(tip, "4 of 4 items done") {
+		t.Errorf("the classification's tooltip says %q", tip)
+	}
 	b.screenshot("run-triage-waiting")
 
-	// A reviewer confirms both at once; the page follows the run to its end by itself.
+	// A reviewer confirms the first: the open page counts it by itself.
 	rev := app.memberAPI("rita", "reviewers")
+	wantStatus(t, rev.send(http.MethodPost, "/tasks/"+taskIDs[0]+"/decision", map[string]any{"outcome": "confirm",
+		"data": map[string]any{"category": "contract"}}), http.StatusOK)
+	b.waitJS("one review counted", `document.querySelector('[data-testid="node-line-check"]').textContent === "1 of 2 done"`)
+	if got := evalJS[string](b, `document.querySelector("#run-live").dataset.status`); got != "waiting" {
+		t.Errorf("with one review left the run page says %q", got)
+	}
+	// The other in a bulk decision (ticking both: the first is refused, already decided);
+	// the page follows the run to its end by itself.
 	d := rev.send(http.MethodPost, "/tasks/decisions", map[string]any{"task_ids": taskIDs, "outcome": "confirm",
-		"data": map[string]any{"category": "contract"}})
+		"data": map[string]any{"category": "other"}})
 	wantStatus(t, d, http.StatusOK)
-	if want := fmt.Sprintf(`"decided":["%s","%s"]`, taskIDs[0], taskIDs[1]); !strings.Contains(d.Body, want) {
-		t.Fatalf("decisions = %s, want %s", d.Body, want)
+	if want := fmt.Sprintf(`"decided":["%s"]`, taskIDs[1]); !strings.Contains(d.Body, want) || !strings.Contains(d.Body, `"code":"conflict"`) {
+		t.Fatalf("decisions = %s, want %s and the first refused", d.Body, want)
 	}
 	b.do("wait for the completed run", chromedp.WaitVisible(chromedp.CSS(`#run-live[data-status="completed"]`)))
-	b.waitJS("the reviews' item count", `document.querySelector('[data-testid="node-check"]')?.textContent.includes("2 of 2 items done")`)
-	b.waitJS("the classification's item count", `document.querySelector('[data-testid="node-classify"]')?.textContent.includes("4 of 4 items done")`)
+	b.waitJS("the reviews' progress", `document.querySelector('[data-testid="node-line-check"]')?.textContent === "2 of 2 done"`)
+	b.waitJS("the classification's progress", `document.querySelector('[data-testid="node-line-classify"]')?.textContent === "4 of 4 done"`)
 	b.screenshot("run-triage")
 
 	run, err := eng.GetRun(context.Background(), runID)

@@ -356,7 +356,7 @@ type runLiveState struct {
 // runNodeLive is one node's part: sig changes whenever anything drawn of it does, save
 // the growth of a step still going (the page stretches those itself).
 type runNodeLive struct {
-	sig, status, note string
+	sig, status, note, progress string
 }
 
 // newRunLiveState draws the live parts of a run the way the page does, for any viewer: no
@@ -383,7 +383,7 @@ func newRunLiveState(rv *runView) *runLiveState {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		n := runNodeLive{status: statuses[id], note: rv.nodeNote(id, statuses[id])}
+		n := runNodeLive{status: statuses[id], note: rv.nodeNote(id, statuses[id]), progress: rv.nodeProgress(id)}
 		n.sig = n.status + "|" + n.note + "|" + sigs[id]
 		st.nodes[id] = n
 		fmt.Fprintf(h, "%s=%s;", id, n.sig)
@@ -421,12 +421,14 @@ func (s *Server) runVersion(rv *runView) string {
 	return st.version
 }
 
-// runNodeEvent is one changed node in a run event: its status and tooltip note, and its
-// timeline bars (empty when it has none yet).
+// runNodeEvent is one changed node in a run event: its status and tooltip note, its
+// progress (a map's or a loop's, on its face), and its timeline bars (empty when it has
+// none yet).
 type runNodeEvent struct {
-	Status string `json:"status"`
-	Note   string `json:"note"`
-	Bars   string `json:"bars"`
+	Status   string `json:"status"`
+	Note     string `json:"note"`
+	Progress string `json:"progress,omitempty"`
+	Bars     string `json:"bars"`
 }
 
 // runEventData is a run event: the run's status and the parts that changed.
@@ -459,7 +461,7 @@ func runLiveDiff(prev, next *runLiveState) (liveEvent, bool) {
 		if prev.nodes[id].sig == n.sig {
 			continue
 		}
-		ne := runNodeEvent{Status: n.status, Note: n.note}
+		ne := runNodeEvent{Status: n.status, Note: n.note, Progress: n.progress}
 		if i, ok := next.rows[id]; ok && len(next.timeline.Rows[i].Bars) > 0 {
 			ne.Bars = renderHTML(ctx, templates.TimelineBars(next.timeline.Rows[i]))
 		}

@@ -164,6 +164,7 @@ func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps 
 
 	classes := make(map[string]string, len(statuses))
 	notes := make(map[string]string, len(statuses))
+	lines := map[string]string{}
 	count := map[string]int{}
 	for _, n := range tl.Definition.Nodes {
 		s := statuses[n.ID]
@@ -173,11 +174,14 @@ func (rv *runView) live(canCancel, canRerun, admin bool) templates.RunLiveProps 
 			classes[n.ID] += " is-selected"
 		}
 		notes[n.ID] = rv.nodeNote(n.ID, s)
+		if n.Kind == designer.KindMap || n.Kind == designer.KindLoop {
+			lines[n.ID] = rv.nodeProgress(n.ID)
+		}
 	}
 	p.Counts = runCounts(count)
 	p.Legend = runLegend(count, failedNode, rv.nodeName(failedNode), p.Status)
 	p.Graph = templates.GraphSVGProps{Graph: &tl.Definition, ID: "run-graph", Title: "Graph of run " + id + ", nodes coloured by status",
-		NodeClass: classes, NodeNote: notes}
+		NodeClass: classes, NodeNote: notes, NodeLine: lines}
 
 	p.Timeline = buildGantt(ganttInput{tl: tl, statuses: statuses, now: rv.now, view: rv.view, link: link})
 	// Failed attempts other than the one the error above already tells of: retries, and
@@ -220,6 +224,25 @@ func (rv *runView) nodeNote(id, status string) string {
 		}
 	}
 	return note
+}
+
+// nodeProgress is what a map's or a loop's face says of its progress ("3 of 12 done",
+// "round 2 of 4"), empty before it has any.
+func (rv *runView) nodeProgress(id string) string {
+	if rv.run == nil {
+		return ""
+	}
+	if p := rv.run.Nodes[id].Items; p != nil {
+		s := strconv.Itoa(p.Completed) + " of " + strconv.Itoa(p.Total) + " done"
+		if p.Failed > 0 {
+			s += ", " + strconv.Itoa(p.Failed) + " failed"
+		}
+		return s
+	}
+	if p := rv.run.Nodes[id].Rounds; p != nil {
+		return "round " + strconv.Itoa(p.Iteration) + " of " + strconv.Itoa(p.Max)
+	}
+	return ""
 }
 
 // itemProgressText says how far a map's items are: "8 of 20 items done, 1 failed".

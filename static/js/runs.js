@@ -54,6 +54,8 @@
     setStatus(g, n.status);
     var title = g && g.querySelector("title");
     if (title) title.textContent = title.textContent.replace(/: [^:]*$/, ": " + n.note);
+    var line = g && g.querySelector(".gnode-line");
+    if (line) line.textContent = n.progress || "";
     var row = root.querySelector('[data-testid="tl-row-' + esc + '"]');
     if (row) {
       setStatus(row, n.status);
