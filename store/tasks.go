@@ -78,20 +78,22 @@ type Task struct {
 	Waiting int
 }
 
-// TaskItem places a map item's task: item Index (from 0) of map node Node, of Total items
-// (0 when the run did not say).
+// TaskItem places a map item's task: item Index (from 0) of map node Node of run Run, of
+// Total items (0 when the run did not say). Run is the task's run, or for an item of a map
+// run in batches the run whose map it is (MapItemRun).
 type TaskItem struct {
 	Node  string
 	Index int
 	Total int
+	Run   string
 }
 
 // taskItemOf fills Task.Item from its columns.
-func taskItemOf(node sql.NullString, index, total sql.NullInt64) *TaskItem {
+func taskItemOf(node sql.NullString, index, total sql.NullInt64, run sql.NullString) *TaskItem {
 	if !node.Valid || !index.Valid {
 		return nil
 	}
-	return &TaskItem{Node: node.String, Index: int(index.Int64), Total: int(total.Int64)}
+	return &TaskItem{Node: node.String, Index: int(index.Int64), Total: int(total.Int64), Run: run.String}
 }
 
 // TaskDecision is how a task was decided.
@@ -338,7 +340,7 @@ func parseTaskID(id string) (int64, error) {
 }
 
 const taskColumns = `SELECT id, run_id, node_id, graph_id, version, title, instructions, assignee, form, outcomes, context,
-	state, due_at, created_at, claimed_by, outcome, data, comment, decided_by, decided_at, item_node, item_index, item_total FROM tasks`
+	state, due_at, created_at, claimed_by, outcome, data, comment, decided_by, decided_at, item_node, item_index, item_total, item_run FROM tasks`
 
 func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var t Task
@@ -347,14 +349,14 @@ func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
 	var outcomes string
 	var due, decidedAt sql.NullInt64
 	var d TaskDecision
-	var itemNode sql.NullString
+	var itemNode, itemRun sql.NullString
 	var itemIndex, itemTotal sql.NullInt64
 	if err := row.Scan(&id, &t.RunID, &t.NodeID, &t.GraphID, &t.Version, &t.Title, &t.Instructions, &t.Assignee,
 		&form, &outcomes, &taskCtx, &t.State, &due, &created, &t.ClaimedBy, &d.Outcome, &data, &d.Comment,
-		&d.DecidedBy, &decidedAt, &itemNode, &itemIndex, &itemTotal); err != nil {
+		&d.DecidedBy, &decidedAt, &itemNode, &itemIndex, &itemTotal, &itemRun); err != nil {
 		return nil, err
 	}
-	t.Item = taskItemOf(itemNode, itemIndex, itemTotal)
+	t.Item = taskItemOf(itemNode, itemIndex, itemTotal, itemRun)
 	t.ID = taskIDString(id)
 	if len(form) > 0 {
 		t.Form = json.RawMessage(form)

@@ -30,12 +30,25 @@ func MapItemOf(nodeID string) (node string, index int, ok bool) {
 	return node, index, err == nil
 }
 
-// ItemTasks lists the tasks of the items of map node in run runID whose index is from
-// first to last (both included), in item order: the siblings a map item's task links to.
-// It reads only those rows, however many items the map has.
+// MapItemRun is the run a map item's task is grouped under (TaskItem.Run): runID, or for a
+// task of a batch of a map's items (RUN.NODE.batchK, kind_map.go) RUN. Migration 0012
+// computes the column item_run by the same rule.
+func MapItemRun(runID, node string) string {
+	trimmed := strings.TrimRight(runID, "0123456789")
+	suffix := "." + node + ".batch"
+	if node == "" || len(trimmed) == len(runID) || len(trimmed) <= len(suffix) || !strings.HasSuffix(trimmed, suffix) {
+		return runID
+	}
+	return trimmed[:len(trimmed)-len(suffix)]
+}
+
+// ItemTasks lists the tasks of the items of map node of run runID (TaskItem.Run, so across
+// the map's batches) whose index is from first to last (both included), in item order: the
+// siblings a map item's task links to. It reads only those rows, however many items the
+// map has.
 func (db *DB) ItemTasks(ctx context.Context, runID, node string, first, last int) ([]ItemTask, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT id, item_index, state, outcome FROM tasks INDEXED BY tasks_by_item
-		WHERE run_id = ? AND item_node = ? AND item_index BETWEEN ? AND ? ORDER BY item_index`, runID, node, first, last)
+		WHERE item_run = ? AND item_node = ? AND item_index BETWEEN ? AND ? ORDER BY item_index`, runID, node, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("tasks of %s/%s: %w", runID, node, err)
 	}
@@ -57,7 +70,7 @@ func (db *DB) ItemTasks(ctx context.Context, runID, node string, first, last int
 // total a map item's task shows when its run did not give one.
 func (db *DB) CountItemTasks(ctx context.Context, runID, node string) (int, error) {
 	var n int
-	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tasks INDEXED BY tasks_by_item WHERE run_id = ? AND item_node = ?`,
+	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM tasks INDEXED BY tasks_by_item WHERE item_run = ? AND item_node = ?`,
 		runID, node).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count tasks of %s/%s: %w", runID, node, err)

@@ -138,7 +138,7 @@ func listTasksSQL(arms []taskArm, f TaskFilter, after *cursor, limit int, now in
 	var b strings.Builder
 	var args []any
 	b.WriteString(`SELECT t.id, t.run_id, t.node_id, t.graph_id, t.version, t.title, t.assignee, t.state, t.due_at, t.created_at,
-	t.claimed_by, t.outcome, t.decided_by, t.decided_at, t.outcomes, t.item_node, t.item_index, t.item_total FROM (`)
+	t.claimed_by, t.outcome, t.decided_by, t.decided_at, t.outcomes, t.item_node, t.item_index, t.item_total, t.item_run FROM (`)
 	for i, a := range arms {
 		if i > 0 {
 			b.WriteString("\n\tUNION\n")
@@ -170,7 +170,7 @@ func armWhere(a taskArm, f TaskFilter, after *cursor, now int64) (string, []any)
 		// An item task is listed only as its group's newest in this arm.
 		g, gargs := armConds(a, f, now, "g.")
 		where = append(where, `(item_node IS NULL OR id = (SELECT max(g.id) FROM tasks g INDEXED BY tasks_open_items
-			WHERE g.run_id = tasks.run_id AND g.item_node = tasks.item_node AND g.state = 'open' AND `+strings.Join(g, " AND ")+`))`)
+			WHERE g.item_run = tasks.item_run AND g.item_node = tasks.item_node AND g.state = 'open' AND `+strings.Join(g, " AND ")+`))`)
 		args = append(args, gargs...)
 	}
 	if after != nil {
@@ -202,7 +202,11 @@ func armConds(a taskArm, f TaskFilter, now int64, prefix string) ([]string, []an
 	if f.Overdue {
 		add("due_at IS NOT NULL AND "+prefix+"due_at < ?", now)
 	}
-	if f.Run != "" {
+	switch {
+	case f.Run != "" && f.ItemNode != "":
+		// A map's items, across its batches when it has them.
+		add("item_run = ?", f.Run)
+	case f.Run != "":
 		add("run_id = ?", f.Run)
 	}
 	if f.ItemNode != "" {
@@ -262,13 +266,13 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error) {
 		var id, created int64
 		var due, decided sql.NullInt64
 		var outcome, decidedBy, outcomes string
-		var itemNode sql.NullString
+		var itemNode, itemRun sql.NullString
 		var itemIndex, itemTotal sql.NullInt64
 		if err := rows.Scan(&id, &s.RunID, &s.NodeID, &s.GraphID, &s.Version, &s.Title, &s.Assignee, &s.State, &due, &created,
-			&s.ClaimedBy, &outcome, &decidedBy, &decided, &outcomes, &itemNode, &itemIndex, &itemTotal); err != nil {
+			&s.ClaimedBy, &outcome, &decidedBy, &decided, &outcomes, &itemNode, &itemIndex, &itemTotal, &itemRun); err != nil {
 			return page, fmt.Errorf("list tasks: %w", err)
 		}
-		s.Item = taskItemOf(itemNode, itemIndex, itemTotal)
+		s.Item = taskItemOf(itemNode, itemIndex, itemTotal, itemRun)
 		if err := json.Unmarshal([]byte(outcomes), &s.Outcomes); err != nil {
 			return page, fmt.Errorf("list tasks: outcomes of task %d: %w", id, err)
 		}
@@ -303,7 +307,7 @@ func (db *DB) groupItems(ctx context.Context, page TaskPage, arms []taskArm, f T
 			kept = append(kept, t)
 			continue
 		}
-		k := key{t.RunID, t.Item.Node}
+		k := key{t.Item.Run, t.Item.Node}
 		if seen[k] {
 			continue
 		}
@@ -315,10 +319,10 @@ func (db *DB) groupItems(ctx context.Context, page TaskPage, arms []taskArm, f T
 			ors = append(ors, "("+strings.Join(where, " AND ")+")")
 			args = append(args, wargs...)
 		}
-		q := `SELECT count(*) FROM tasks INDEXED BY tasks_open_items WHERE run_id = ? AND item_node = ? AND state = 'open' AND (` +
+		q := `SELECT count(*) FROM tasks INDEXED BY tasks_open_items WHERE item_run = ? AND item_node = ? AND state = 'open' AND (` +
 			strings.Join(ors, " OR ") + `)`
-		if err := db.db.QueryRowContext(ctx, q, append([]any{t.RunID, t.Item.Node}, args...)...).Scan(&t.Waiting); err != nil {
-			return page, fmt.Errorf("list tasks: count the items of %s/%s: %w", t.RunID, t.Item.Node, err)
+		if err := db.db.QueryRowContext(ctx, q, append([]any{t.Item.Run, t.Item.Node}, args...)...).Scan(&t.Waiting); err != nil {
+			return page, fmt.Errorf("list tasks: count the items of %s/%s: %w", t.Item.Run, t.Item.Node, err)
 		}
 		kept = append(kept, t)
 	}

@@ -54,8 +54,8 @@ func inboxRow(t store.Task, names map[string]string, p *templates.InboxProps) te
 		Overdue: t.Overdue(p.Now), ClaimedBy: t.ClaimedBy, Outcome: outcome, DecidedBy: by, DecidedAt: at}
 	if t.Item != nil && t.Waiting > 1 {
 		r.Group = &templates.InboxGroupRow{Node: t.Item.Node, Waiting: t.Waiting,
-			Value: templates.InboxGroupValue(t.Item.Node, t.RunID),
-			Href:  withInboxGroup(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, ""), t.RunID, t.Item.Node)}
+			Value: templates.InboxGroupValue(t.Item.Node, t.Item.Run),
+			Href:  withInboxGroup(templates.InboxQuery(p.Tab, p.Graph, p.Overdue, ""), t.Item.Run, t.Item.Node)}
 	}
 	return r
 }

@@ -242,12 +242,13 @@ func (s *Server) taskItem(c echo.Context, t *store.Task) *templates.TaskItem {
 		return nil
 	}
 	ctx := c.Request().Context()
-	node, index := t.Item.Node, t.Item.Index
+	// The map's run: for an item of a map run in batches, the run above the batch's.
+	node, index, run := t.Item.Node, t.Item.Index, t.Item.Run
 	item := &templates.TaskItem{Node: node, Number: index + 1, Total: t.Item.Total}
 	if item.Total == 0 {
-		item.Total = s.itemTotal(ctx, t.RunID, node)
+		item.Total = s.itemTotal(ctx, run, node)
 	}
-	siblings, err := s.deps.Tasks.ItemTasks(ctx, t.RunID, node, max(index-taskItemWindow, 0), index+taskItemWindow)
+	siblings, err := s.deps.Tasks.ItemTasks(ctx, run, node, max(index-taskItemWindow, 0), index+taskItemWindow)
 	if err != nil {
 		s.log.Warn("sibling tasks", slog.String("task", t.ID), slog.Any("error", err))
 	}
