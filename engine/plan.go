@@ -591,10 +591,15 @@ func (k *keyWriter) flag(set bool) {
 	}
 }
 
-// check finishes what compileStructure left to do: it compiles every node's config not
-// compiled yet and counts the history with them, refusing as compile would.
+// check finishes what compileStructure left to do: it validates the definition with designer,
+// compiles every node's config not compiled yet and counts the history with them, refusing
+// as compile would, so a plan a run's workflow task cached is no shortcut past the rules.
 func (p *plan) check() error {
 	p.checked.Do(func() {
+		if ps := designer.Validate(p.graph, designer.ValidateEnv{}); len(ps) > 0 {
+			p.checkErr = &DefinitionError{Problems: ps}
+			return
+		}
 		var ps problemList
 		for i := range p.nodes {
 			_, problems := p.nodes[i].config()

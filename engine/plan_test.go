@@ -240,6 +240,14 @@ func TestCompileCachedChecksConfigs(t *testing.T) {
 	if _, problems := p.nodes[1].config(); len(problems) != 1 || problems[0].Field != "config.value" {
 		t.Errorf("b's problems = %+v", problems)
 	}
+	// A plan a workflow task cached is not a way past designer's rules.
+	rule := mustGraph(t, `{"name": "cached against a rule", "nodes": [{"id": "a", "kind": "transform", "retry": {"max_attempts": 2}, "config": {"value": "1"}}], "edges": []}`)
+	if _, err := planCached(&rule); err != nil {
+		t.Fatalf("structure: %v", err)
+	}
+	if _, err := compileCached(&rule); err == nil || !strings.Contains(err.Error(), "retry applies only to llm and http nodes") {
+		t.Errorf("compileCached of a cached plan designer refuses = %v", err)
+	}
 	ok := layeredGraph(2, 2, "transform")
 	ok.Name = "cached and fine"
 	p1, err := planCached(&ok)
