@@ -439,6 +439,7 @@ type runEventData struct {
 	Duration string                  `json:"duration"`
 	Counts   string                  `json:"counts"`
 	Horizon  int64                   `json:"horizon"`
+	Layout   string                  `json:"layout"`
 	NowX     float64                 `json:"now_x"`
 	Nodes    map[string]runNodeEvent `json:"nodes"`
 }
@@ -453,7 +454,7 @@ func runLiveDiff(prev, next *runLiveState) (liveEvent, bool) {
 		return liveEvent{name: "snapshot", id: next.version, data: []byte("{}")}, true
 	}
 	d := runEventData{Version: next.version, Status: next.status, Duration: next.duration,
-		Horizon: next.timeline.Horizon, NowX: next.timeline.NowX, Nodes: map[string]runNodeEvent{}}
+		Horizon: next.timeline.Horizon, Layout: next.timeline.Layout(), NowX: next.timeline.NowX, Nodes: map[string]runNodeEvent{}}
 	ctx := context.Background()
 	d.Badge = renderHTML(ctx, templates.StatusBadge(next.status))
 	d.Counts = renderHTML(ctx, templates.RunCounts(next.counts))

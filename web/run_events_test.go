@@ -12,6 +12,7 @@ import (
 
 	"trellis/engine"
 	"trellis/store"
+	"trellis/templates"
 )
 
 // twoNapsDoc holds two http nodes open one after the other, each on its own service, so a
@@ -234,5 +235,37 @@ func TestRunEventsAccess(t *testing.T) {
 	app.Server.live.mu.Unlock()
 	if feeds != 0 {
 		t.Errorf("%d feeds left after shutdown", feeds)
+	}
+}
+
+// TestRunEventLayout: a run event names the timeline's layout (its rows and pauses), which the
+// page's timeline carries too, so that runs.js loads the timeline again when rows or a pause
+// appear that it cannot draw in place; a change of bars alone keeps the layout.
+func TestRunEventLayout(t *testing.T) {
+	_, events := synthHistory(t, 40)
+	before, after := runningView(t, events, 20), runningView(t, events, 21)
+	ctx := templates.WithViewer(context.Background(), &templates.Viewer{Name: "dev", Roles: []string{"developer"}})
+	var page strings.Builder
+	if err := templates.RunLive(before.live(true, true, false)).Render(ctx, &page); err != nil {
+		t.Fatal(err)
+	}
+	prev := newRunLiveState(before)
+	if want := `data-layout="` + prev.timeline.Layout() + `"`; !strings.Contains(page.String(), want) {
+		t.Fatalf("the page's timeline lacks %s", want)
+	}
+	layoutOf := func(next *runLiveState) string {
+		ev, changed := runLiveDiff(prev, next)
+		var d runEventData
+		if !changed || json.Unmarshal([]byte(ev.data), &d) != nil {
+			t.Fatalf("event %s %s", ev.name, ev.data)
+		}
+		return d.Layout
+	}
+	if got := layoutOf(newRunLiveState(after)); got != prev.timeline.Layout() {
+		t.Errorf("one more node's bars changed the layout: %s, was %s", got, prev.timeline.Layout())
+	}
+	after.tl.Pauses = []engine.TimelinePause{{From: after.now.Add(-time.Second), By: "dev"}}
+	if got := layoutOf(newRunLiveState(after)); got == prev.timeline.Layout() {
+		t.Errorf("a pause kept the layout %s", got)
 	}
 }

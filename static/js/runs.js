@@ -88,6 +88,13 @@
       load(here(), true);
       return;
     }
+    // New rows (an agent's turn or call, a map's item) or a pause cannot be drawn in place.
+    // A map shown expanded (?items=) has rows of its own; it keeps them.
+    var expandedMap = new URL(window.location.href).searchParams.get("items");
+    if (tl && !expandedMap && tl.hasAttribute("data-layout") && tl.getAttribute("data-layout") !== d.layout) {
+      load(here(), true);
+      return;
+    }
     root.setAttribute("data-status", d.status);
     var badge = root.querySelector('[data-testid="run-status"]');
     if (badge) badge.innerHTML = d.badge;
