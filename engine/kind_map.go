@@ -82,6 +82,19 @@ type mapBatchResult struct {
 	Failed *itemError `json:"failed,omitempty"`
 }
 
+// itemFailed records that item index failed with err; with on_item_error fail it stops the
+// batch: no more items start, and those in flight are cancelled.
+func (res *mapBatchResult) itemFailed(x *nodeExec, c *mapConfig, index int, err error, cancel workflow.CancelFunc) {
+	info := errorInfo(err)
+	e := itemError{Index: index, Message: info.Message, Type: info.Type}
+	res.Errors = append(res.Errors, e)
+	x.itemsDone(0, 1)
+	if !c.cont {
+		res.Failed = &e
+		cancel()
+	}
+}
+
 type itemError struct {
 	Index   int    `json:"index"`
 	Message string `json:"message"`
@@ -271,14 +284,7 @@ func runItems(ctx workflow.Context, x *nodeExec, c *mapConfig, body *planNode, c
 		case res.Failed != nil || ctx.Err() != nil:
 			// Cancelled because the map is stopping; not an error of its own.
 		default:
-			info := errorInfo(d.err)
-			e := itemError{Index: offset + d.i, Message: info.Message, Type: info.Type}
-			res.Errors = append(res.Errors, e)
-			x.itemsDone(0, 1)
-			if !c.cont {
-				res.Failed = &e
-				cancel()
-			}
+			res.itemFailed(x, c, offset+d.i, d.err, cancel)
 		}
 	}
 	if err := ctx.Err(); err != nil {

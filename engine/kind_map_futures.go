@@ -81,14 +81,7 @@ func runItemFutures(ctx workflow.Context, x *nodeExec, c *mapConfig, fk futureKi
 			case res.Failed != nil || ctx.Err() != nil:
 				// Cancelled because the map is stopping; not an error of its own.
 			default:
-				info := errorInfo(err)
-				e := itemError{Index: offset + it.i, Message: info.Message, Type: info.Type}
-				res.Errors = append(res.Errors, e)
-				x.itemsDone(0, 1)
-				if !c.cont {
-					res.Failed = &e
-					cancel()
-				}
+				res.itemFailed(x, c, offset+it.i, err, cancel)
 			}
 		}
 		inFlight = kept
