@@ -165,9 +165,9 @@ func GraphRunPage(p RunPageProps) templ.Component {
 					}
 					if v.Note != "" {
 						var templ_7745c5c3_Var7 string
-						templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(" — " + graphClip(v.Note, 60))
+						templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(" — " + ClipText(v.Note, 60))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/graph_run.templ`, Line: 55, Col: 42}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/graph_run.templ`, Line: 55, Col: 41}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 						if templ_7745c5c3_Err != nil {

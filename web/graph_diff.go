@@ -96,7 +96,7 @@ func (s *Server) graphDiff(c echo.Context) error {
 			label += " (retired)"
 		}
 		if v.Note != "" {
-			label += " — " + graphClipText(v.Note, 40)
+			label += " — " + templates.ClipText(v.Note, 40)
 		}
 		p.Choices = append(p.Choices, templates.DiffChoice{Value: strconv.Itoa(v.Version), Label: label})
 	}
@@ -243,13 +243,4 @@ func diffValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// graphClipText shortens s to n characters with an ellipsis.
-func graphClipText(s string, n int) string {
-	r := []rune(strings.Join(strings.Fields(s), " "))
-	if len(r) <= n {
-		return string(r)
-	}
-	return strings.TrimSpace(string(r[:n-1])) + "…"
 }

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"trellis/engine"
 	"trellis/templates"
@@ -179,7 +178,7 @@ func buildGantt(in ganttInput) templates.TimelineProps {
 	}
 	y := 0.0
 	for _, n := range ganttRowNodes(tl, spans, f.live, taken) {
-		row := templates.TimelineRow{Node: n.id, Label: ganttClip(n.label), Kind: n.kind, Status: in.statuses[n.id],
+		row := templates.TimelineRow{Node: n.id, Label: templates.ClipText(n.label, ganttLabelMax), Kind: n.kind, Status: in.statuses[n.id],
 			Y: y, Critical: p.HasCritical && crit[n.id], Selected: n.id == in.view.Node,
 			Select: in.link(ganttView{From: in.view.From, To: in.view.To, Node: n.id, Items: in.view.Items})}
 		if row.Status == "" {
@@ -526,13 +525,4 @@ func ganttOffset(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	}
 	return fmt.Sprintf("%dd%02dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-}
-
-func ganttClip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= ganttLabelMax {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:ganttLabelMax-1])) + "…"
 }

@@ -331,7 +331,7 @@ func agentRows(in ganttInput, f ganttFrame, agentRow *templates.TimelineRow, a *
 		case r.rejected != "":
 			row.Title += "; " + r.rejected
 		case r.refused != "":
-			row.Title += "; refused: " + ganttClipText(r.refused, 200)
+			row.Title += "; refused: " + templates.ClipText(r.refused, 200)
 		case row.Status == agentNotRun:
 			row.Title += "; not run: the agent ended first"
 		}
@@ -385,13 +385,4 @@ func agentAttempts(tl *engine.Timeline, entries []int) int {
 		}
 	}
 	return n
-}
-
-// ganttClipText cuts s to n runes.
-func ganttClipText(s string, n int) string {
-	r := []rune(strings.Join(strings.Fields(s), " "))
-	if len(r) <= n {
-		return string(r)
-	}
-	return string(r[:n-1]) + "…"
 }
