@@ -117,6 +117,10 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	return nil, lastErr
 }
 
+// maxQueuePollRPS bounds how often a history queue of the one shard reads its tasks: high
+// enough that a task is read as it is written, still a bound under a burst.
+const maxQueuePollRPS = 1000
+
 // startAttempts bounds the retries after a port was taken between the check and the bind.
 const startAttempts = 4
 
@@ -142,6 +146,13 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		// service walks every event batch for external payloads while gRPC may still be
 		// marshalling the same events: a data race inside the server that -race reports.
 		dynamicconfig.ExternalPayloadsEnabled.Key(): false,
+		// Each history queue reads its tasks at most 20 times a second per shard by default,
+		// a figure for clusters of hundreds of shards. This server has one shard, so it would
+		// be the whole server's limit: every workflow or activity task dispatched waited up to
+		// 50 ms for a read, most of an agent turn's time (make bench, agent_turn_overhead).
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():   maxQueuePollRPS,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():      maxQueuePollRPS,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): maxQueuePollRPS,
 	}
 	stopping, starting := new(atomic.Bool), new(atomic.Bool)
 	starting.Store(true)
