@@ -80,7 +80,8 @@ type Task struct {
 
 // TaskItem places a map item's task: item Index (from 0) of map node Node of run Run, of
 // Total items (0 when the run did not say). Run is the task's run, or for an item of a map
-// run in batches the run whose map it is (MapItemRun).
+// run in batches (RUN.NODE.batchK, kind_map.go) RUN, the run whose map it is: the column
+// item_run of migration 0012, the rule's one home.
 type TaskItem struct {
 	Node  string
 	Index int

@@ -30,18 +30,6 @@ func MapItemOf(nodeID string) (node string, index int, ok bool) {
 	return node, index, err == nil
 }
 
-// MapItemRun is the run a map item's task is grouped under (TaskItem.Run): runID, or for a
-// task of a batch of a map's items (RUN.NODE.batchK, kind_map.go) RUN. Migration 0012
-// computes the column item_run by the same rule.
-func MapItemRun(runID, node string) string {
-	trimmed := strings.TrimRight(runID, "0123456789")
-	suffix := "." + node + ".batch"
-	if node == "" || len(trimmed) == len(runID) || len(trimmed) <= len(suffix) || !strings.HasSuffix(trimmed, suffix) {
-		return runID
-	}
-	return trimmed[:len(trimmed)-len(suffix)]
-}
-
 // ItemTasks lists the tasks of the items of map node of run runID (TaskItem.Run, so across
 // the map's batches) whose index is from first to last (both included), in item order: the
 // siblings a map item's task links to. It reads only those rows, however many items the

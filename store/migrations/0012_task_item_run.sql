@@ -3,7 +3,7 @@
 -- since a decision must reach the batch that waits on it. item_run is RUN for those, and
 -- run_id for every other item task, so that the inbox groups a map's items, and a task links
 -- its siblings, across batches. It is computed, so nothing is backfilled or written twice;
--- store.MapItemRun is the same rule in Go.
+-- (The rule lives only here; store tests read its edge cases back through the column.)
 ALTER TABLE tasks ADD COLUMN item_run TEXT GENERATED ALWAYS AS (
 	CASE WHEN item_node IS NOT NULL
 		AND length(rtrim(run_id, '0123456789')) < length(run_id)
