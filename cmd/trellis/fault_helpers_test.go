@@ -33,7 +33,7 @@ var trellisBin struct {
 
 // trellisBinary builds cmd/trellis once and answers its path; the tests that kill serve
 // share it (each build costs a minute on a busy CI machine).
-func trellisBinary(t *testing.T) string {
+func trellisBinary(t testing.TB) string {
 	t.Helper()
 	trellisBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "trellis-bin-")

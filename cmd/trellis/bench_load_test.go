@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The load and restart benchmarks of issue 18, on `trellis serve` as a process of its own,
+// driven only through the JSON API (docs/api.md) as people and their scripts drive it:
+//
+//	load200_*          200 runs with an approval, started by 20 callers, decided by 20
+//	                   reviewers listing their tasks and deciding them
+//	restart1000_*      1,000 runs waiting (half on a wait node, half on an approval) across a
+//	                   SIGTERM and a start of serve on the same data dir
+//	waiting10k_rss_mb, restart10k_*   the same with 10,000 runs all waiting for people
+//	                   (make bench-scale only: TRELLIS_BENCH_SCALE=1)
+
+// loadApproval is a run with a human step: the task goes to the group the input names.
+const loadApproval = `{"format": "trellis.graph/v1", "name": "Load approval", "nodes": [
+	{"id": "ask", "kind": "approval", "config": {"title": "Approve {{ input.n }}", "assignee": "group:{{ input.group }}"}},
+	{"id": "done", "kind": "transform", "config": {"value": "'approved ' + string(input.n)"}}],
+  "edges": [{"from": "ask", "to": "done", "port": "approve"}]}`
+
+// loadWait is a run that waits until the time its input gives.
+const loadWait = `{"format": "trellis.graph/v1", "name": "Load wait", "nodes": [
+	{"id": "pause", "kind": "wait", "config": {"until": "input.at"}},
+	{"id": "done", "kind": "transform", "config": {"value": "'woke ' + string(input.n)"}}],
+  "edges": [{"from": "pause", "to": "done"}]}`
+
+// benchReviewerCount is how many reviewers decide at once, each through its own token.
+const benchReviewerCount = 20
+
+// reviewerPool is the reviewers deciding tasks concurrently through the API.
+type reviewerPool struct {
+	wants []atomic.Int64 // how many tasks reviewer i is to decide
+	mu    sync.Mutex
+	lat   []time.Duration // each accepted decision: request until its answer
+	wg    sync.WaitGroup
+}
+
+// startReviewers has reviewer i (tokens[i]) decide, as soon as they appear, the open tasks
+// of its group until it has decided wants(i) of them or ctx ends. Each decision is timed
+// from the request until its 200: the answer waits until the run has recorded the decision
+// (the "decide" workflow update) and closed the task in the store (an activity of the run),
+// then reads the task back (actions.Decide, engine.Decide, engine/kind_approval.go decide).
+func startReviewers(ctx context.Context, errs *errTally, base string, tokens []string, wants func(i int) int) *reviewerPool {
+	p := &reviewerPool{wants: make([]atomic.Int64, len(tokens))}
+	for i, token := range tokens {
+		p.wants[i].Store(int64(wants(i)))
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.review(ctx, errs, base, token, &p.wants[i])
+		}()
+	}
+	return p
+}
+
+// review is one reviewer's loop: list my open tasks, decide each, again. A task whose
+// decision was refused counts as done (and as an error), so that it is not tried forever.
+func (p *reviewerPool) review(ctx context.Context, errs *errTally, base, token string, want *atomic.Int64) {
+	tried := map[string]bool{}
+	for ctx.Err() == nil && int64(len(tried)) < want.Load() {
+		var tasks []struct {
+			ID string `json:"id"`
+		}
+		if !apiDo(errs, base, token, http.MethodGet, "/tasks?state=open&limit=200", nil, http.StatusOK, &tasks) {
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		fresh := 0
+		for _, t := range tasks {
+			if tried[t.ID] || ctx.Err() != nil {
+				continue
+			}
+			tried[t.ID] = true
+			fresh++
+			t0 := time.Now()
+			if apiDo(errs, base, token, http.MethodPost, "/tasks/"+url.PathEscape(t.ID)+"/decision",
+				map[string]any{"outcome": "approve"}, http.StatusOK, nil) {
+				d := time.Since(t0)
+				p.mu.Lock()
+				p.lat = append(p.lat, d)
+				p.mu.Unlock()
+			}
+		}
+		if fresh == 0 {
+			sleepCtx(ctx, 100*time.Millisecond)
+		}
+	}
+}
+
+// wait waits until every reviewer has decided its share (or ctx ended) and answers the
+// decisions' latencies.
+func (p *reviewerPool) wait() []time.Duration {
+	p.wg.Wait()
+	return p.lat
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// sharesOf counts the runs of ids (those that started) per reviewer, run i going to
+// reviewer i % reviewers.
+func sharesOf(ids []string, reviewers int) []int {
+	n := make([]int, reviewers)
+	for i, id := range ids {
+		if id != "" {
+			n[i%reviewers]++
+		}
+	}
+	return n
+}
+
+// BenchmarkLoad200: 200 runs with an approval, started by 20 concurrent callers while 20
+// reviewers (each a user with a token, alone in the group its tasks go to) list and decide
+// their tasks. runs/s is 200 over the time from the first start until the last run ended;
+// errors are answers other than the expected 2xx, plus runs that did not complete.
+func BenchmarkLoad200(b *testing.B) {
+	const runs = 200
+	data := benchDataDir(b)
+	analyst := benchUser(b, data, "ana", "analyst", "")
+	tokens := benchReviewers(b, data, benchReviewerCount)
+	s := startBenchServe(b, data, freeAddr(b))
+	defer s.stop(b)
+	graph := benchPublish(b, s.url, analyst, loadApproval)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var errs errTally
+	b.ResetTimer()
+	t0 := time.Now()
+	pool := startReviewers(ctx, &errs, s.url, tokens, func(i int) int { return (runs + benchReviewerCount - 1 - i) / benchReviewerCount })
+	ids := startRuns(&errs, s.url, analyst, graph, runs, benchReviewerCount, func(i int) map[string]any {
+		return map[string]any{"n": i, "group": benchGroup(i % benchReviewerCount)}
+	})
+	for i, n := range sharesOf(ids, benchReviewerCount) { // starts that failed leave no task
+		pool.wants[i].Store(int64(n))
+	}
+	lat := pool.wait()
+	rows := waitRunsEnded(b, s.url, analyst, []string{graph}, ids, 5*time.Minute)
+	b.StopTimer()
+	checkCompleted(&errs, ids, rows)
+
+	b.ReportMetric(runs/lastEnd(rows).Sub(t0).Seconds(), "runs/s")
+	b.ReportMetric(percentileMS(lat, 0.5), "decision_p50_ms_ms")
+	b.ReportMetric(percentileMS(lat, 0.99), "decision_p99_ms_ms")
+	b.ReportMetric(float64(errs.count()), "errors")
+	if errs.count() > 0 {
+		b.Fatalf("load200: %s\nserve's log:\n%s", &errs, s.logTail())
+	}
+}
+
+// restartFigures are what a restart benchmark measures.
+type restartFigures struct {
+	rssMB   float64 // serve's VmRSS with every run waiting, before the restart
+	readyS  float64 // the new serve's start until /healthz answers
+	resumeS float64 // the new serve's start until every run has ended
+}
+
+// BenchmarkRestart1000: 1,000 runs wait across a restart of the serve process (SIGTERM,
+// then a new serve on the same data dir): 500 on an approval, 500 on a wait node whose
+// time comes while serve is down, so that its timer fires once serve is back. resume_s is
+// from the new process's start until all 1,000 have ended, with 20 reviewers deciding the
+// approvals through the API from the moment /healthz answers.
+func BenchmarkRestart1000(b *testing.B) {
+	f := restartBench(b, 500, 500)
+	b.ReportMetric(f.resumeS, "resume_s_s")
+	b.ReportMetric(f.readyS, "ready_s_s")
+	b.ReportMetric(f.rssMB, "waiting_rss_mb_mb")
+}
+
+// restart10k is the 10,000-run restart, measured once for the two benchmarks that report
+// it (their names make the figures' names: waiting10k_rss_mb, restart10k_resume_s).
+var restart10k struct {
+	once sync.Once
+	f    restartFigures
+	ok   bool
+}
+
+func restart10kFigures(b *testing.B) restartFigures {
+	if os.Getenv("TRELLIS_BENCH_SCALE") == "" {
+		b.Skip("make bench-scale runs this (TRELLIS_BENCH_SCALE=1)")
+	}
+	restart10k.once.Do(func() {
+		restart10k.f = restartBench(b, 10000, 0)
+		restart10k.ok = true
+	})
+	if !restart10k.ok {
+		b.Fatal("the 10,000-run restart failed (see the benchmark that ran it first)")
+	}
+	return restart10k.f
+}
+
+// BenchmarkWaiting10k: the resident memory of serve holding 10,000 runs that wait for people
+// (the goal: under 1,024 MB).
+func BenchmarkWaiting10k(b *testing.B) {
+	b.ReportMetric(restart10kFigures(b).rssMB, "rss_mb_mb")
+}
+
+// BenchmarkRestart10k: those 10,000 runs across a restart of serve, from the new process's
+// start until all have been decided by 20 reviewers and ended (the goal: under 60 s).
+func BenchmarkRestart10k(b *testing.B) {
+	f := restart10kFigures(b)
+	b.ReportMetric(f.resumeS, "resume_s_s")
+	b.ReportMetric(f.readyS, "ready_s_s")
+}
+
+// restartBench starts `approvals` runs waiting on a task and `waits` on a wait node, waits
+// until all wait, restarts serve and measures until all have ended. Any error (a start or a
+// decision refused, a run that did not complete or ended before the restart) fails it.
+func restartBench(b *testing.B, approvals, waits int) restartFigures {
+	data := benchDataDir(b)
+	analyst := benchUser(b, data, "ana", "analyst", "")
+	tokens := benchReviewers(b, data, benchReviewerCount)
+	addr := freeAddr(b)
+	s1 := startBenchServe(b, data, addr)
+	ag := benchPublish(b, s1.url, analyst, loadApproval)
+	wg := benchPublish(b, s1.url, analyst, loadWait)
+	var errs errTally
+	fail := func(what string, s *benchServe) {
+		if errs.count() > 0 {
+			b.Fatalf("%s: %s\nserve's log:\n%s", what, &errs, s.logTail())
+		}
+	}
+
+	t0 := time.Now()
+	aIDs := startRuns(&errs, s1.url, analyst, ag, approvals, benchReviewerCount, func(i int) map[string]any {
+		return map[string]any{"n": i, "group": benchGroup(i % benchReviewerCount)}
+	})
+	fail("starting the approval runs", s1)
+	waitTasksOpen(b, s1.url, tokens, approvals)
+	// The wait runs' time: late enough that all of them are waiting and serve has been
+	// stopped by then (starting them takes about as long as the approvals took), so that the
+	// timers fire while serve is down and are due the moment it is back.
+	at := time.Now().Add(20*time.Second + time.Since(t0)*time.Duration(2*waits)/time.Duration(max(approvals, 1)))
+	wIDs := startRuns(&errs, s1.url, analyst, wg, waits, benchReviewerCount, func(i int) map[string]any {
+		return map[string]any{"n": i, "at": at.UTC().Format(time.RFC3339Nano)}
+	})
+	fail("starting the wait runs", s1)
+	waitTimersSet(b, s1.url, analyst, wIDs)
+	if waits > 0 && time.Until(at) < 5*time.Second {
+		b.Fatalf("the wait runs took too long to start: their time (%s) comes before serve can be stopped", at.Format(time.TimeOnly))
+	}
+	rss := s1.rssMB(b)
+	s1.stop(b)
+	if d := time.Until(at); waits > 0 && d > 0 {
+		time.Sleep(d + time.Second) // not measured: the timers become due while serve is down
+	}
+
+	s2 := startBenchServe(b, data, addr)
+	defer s2.stop(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	shares := sharesOf(aIDs, benchReviewerCount)
+	pool := startReviewers(ctx, &errs, s2.url, tokens, func(i int) int { return shares[i] })
+	pool.wait()
+	ids := append(aIDs, wIDs...)
+	rows := waitRunsEnded(b, s2.url, analyst, []string{ag, wg}, ids, 20*time.Minute)
+	checkCompleted(&errs, ids, rows)
+	for id, r := range rows {
+		if r.EndedAt.Before(s2.started) {
+			errs.add("run %s ended at %s, before the restart", id, r.EndedAt.Format(time.RFC3339Nano))
+		}
+	}
+	fail(fmt.Sprintf("restart of %d waiting runs", len(ids)), s2)
+	return restartFigures{rssMB: rss, readyS: s2.ready.Sub(s2.started).Seconds(), resumeS: lastEnd(rows).Sub(s2.started).Seconds()}
+}
+
+// waitTasksOpen waits until the reviewers' open tasks number want in all.
+func waitTasksOpen(b *testing.B, base string, tokens []string, want int) {
+	b.Helper()
+	var last string
+	for deadline := time.Now().Add(20 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+		n, err := countOpenTasks(base, tokens)
+		if err == nil && n >= want {
+			return
+		}
+		last = fmt.Sprintf("%d of %d tasks open (%v)", n, want, err)
+	}
+	b.Fatalf("gave up waiting for the tasks: %s", last)
+}
+
+// countOpenTasks is how many open tasks the reviewers see, all pages.
+func countOpenTasks(base string, tokens []string) (int, error) {
+	n := 0
+	for _, token := range tokens {
+		after := ""
+		for {
+			code, raw, h, err := apiCall(base, token, http.MethodGet, "/tasks?state=open&limit=200&after="+url.QueryEscape(after), nil)
+			if err != nil {
+				return n, err
+			}
+			if code != http.StatusOK {
+				return n, fmt.Errorf("GET /tasks = %d: %s", code, raw)
+			}
+			var page []struct{}
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return n, err
+			}
+			n += len(page)
+			if after = h.Get("X-Next-Cursor"); after == "" || len(page) == 0 {
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// waitTimersSet waits until each wait run has reached its wait node (its timer is set).
+func waitTimersSet(b *testing.B, base, token string, ids []string) {
+	b.Helper()
+	left := map[string]bool{}
+	for _, id := range ids {
+		if id != "" {
+			left[id] = true
+		}
+	}
+	var last string
+	for deadline := time.Now().Add(20 * time.Minute); len(left) > 0; time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			b.Fatalf("gave up waiting until %d wait runs reach their wait node; last: %s", len(left), last)
+		}
+		for id := range left {
+			var run struct {
+				Nodes map[string]struct {
+					Status string `json:"status"`
+				} `json:"nodes"`
+			}
+			code, raw, _, err := apiCall(base, token, http.MethodGet, "/runs/"+id, nil)
+			if err != nil || code != http.StatusOK || json.Unmarshal(raw, &run) != nil {
+				last = fmt.Sprintf("GET /runs/%s = %d %v: %s", id, code, err, raw)
+				continue
+			}
+			switch st := run.Nodes["pause"].Status; st {
+			case "running", "waiting":
+				delete(left, id)
+			default:
+				last = fmt.Sprintf("run %s: node pause is %q", id, st)
+			}
+		}
+	}
+}
