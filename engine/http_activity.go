@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"trellis/designer"
+	"trellis/internal/redaction"
 )
 
 const (
@@ -124,7 +125,7 @@ func (a *httpActivity) run(ctx context.Context, req httpRequest) (activityResult
 	if err != nil {
 		return activityResult[any]{}, activityFailure(ctx, ErrTypeSecret, true, "%v", err)
 	}
-	redact := redactor(secrets)
+	redact := redaction.New(secrets)
 	scope := maps.Clone(req.Scope)
 	if scope == nil {
 		scope = map[string]any{}
@@ -302,65 +303,6 @@ func (a *httpActivity) resolveSecrets(ctx context.Context, names []string) (map[
 		out[name] = v
 	}
 	return out, nil
-}
-
-// redactor hides secret values in text that may reach history or logs, in every encoding
-// secretForms knows, case-insensitively. Values shorter than 4 bytes are hidden only as
-// written: hiding every "a" in every form would say more than it hides.
-func redactor(secrets map[string]any) func(string) string {
-	var forms, exact []string
-	for _, v := range secrets {
-		sv, ok := v.(string)
-		switch {
-		case !ok || sv == "":
-		case len(sv) < 4:
-			exact = append(exact, sv)
-		default:
-			forms = append(forms, secretForms(sv)...)
-		}
-	}
-	return func(s string) string {
-		for _, f := range forms {
-			s = replaceFold(s, f, "[secret]")
-		}
-		for _, f := range exact {
-			s = strings.ReplaceAll(s, f, "[secret]")
-		}
-		return s
-	}
-}
-
-// replaceFold replaces old in s case-insensitively for ASCII (a secret echoed in another
-// case is still the secret). Only ASCII letters are folded, so lengths never change and a
-// non-ASCII letter elsewhere in s (İ lowers to three bytes) cannot turn folding off: the
-// redactor fuzz test found "İ" before a secret in mixed case keeping it whole.
-func replaceFold(s, old, repl string) string {
-	ls, lo := asciiLower(s), asciiLower(old)
-	if !strings.Contains(ls, lo) {
-		return s
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(ls, lo)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString(repl)
-		s, ls = s[i+len(old):], ls[i+len(old):]
-	}
-}
-
-// asciiLower lowers ASCII letters only, byte for byte.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // safeURL drops the query and credentials, which often carry keys.

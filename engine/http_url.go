@@ -1,20 +1,10 @@
 package engine
 
 import (
-	"net/url"
 	"strings"
 
 	"trellis/designer"
-)
-
-// urlPart is the part of a URL a template value lands in.
-type urlPart int
-
-const (
-	urlAuthority urlPart = iota
-	urlPath
-	urlQuery
-	urlFragment
+	"trellis/internal/urlpart"
 )
 
 // renderURL renders an http node's url so that a value can never change the URL's shape,
@@ -34,7 +24,7 @@ func renderURL(t *designer.Template, scope map[string]any) (string, error) {
 		case first && strings.TrimSpace(b.String()) == "":
 			b.WriteString(s)
 		default:
-			b.WriteString(escapeURLValue(s, urlPartAt(b.String())))
+			b.WriteString(urlpart.Escape(s, urlPartAt(b.String())))
 		}
 		if expr {
 			first = false
@@ -45,55 +35,15 @@ func renderURL(t *designer.Template, scope map[string]any) (string, error) {
 
 // urlPartAt tells where text appended to prefix lands. Escaped values hold none of the
 // characters that end a part, so only the written text moves the answer.
-func urlPartAt(prefix string) urlPart {
+func urlPartAt(prefix string) urlpart.Part {
 	switch {
 	case strings.Contains(prefix, "#"):
-		return urlFragment
+		return urlpart.Fragment
 	case strings.Contains(prefix, "?"):
-		return urlQuery
+		return urlpart.Query
 	}
 	if i := strings.Index(prefix, "://"); i >= 0 && !strings.Contains(prefix[i+3:], "/") {
-		return urlAuthority
+		return urlpart.Authority
 	}
-	return urlPath
-}
-
-// escapeURLValue percent-encodes a value for the part of a URL it lands in.
-func escapeURLValue(s string, part urlPart) string {
-	switch part {
-	case urlAuthority:
-		// Sub-delimiters, ":" (port, user:password) and "[ ]" (IPv6) stay; "/", "?", "#"
-		// and "@" would end or split the authority.
-		return percentEncode(s, "!$&'()*+,;=:[]")
-	case urlPath:
-		return url.PathEscape(s)
-	case urlQuery:
-		return url.QueryEscape(s)
-	default:
-		return percentEncode(s, "!$&'()*+,;=:@/?")
-	}
-}
-
-// percentEncode encodes every byte of s but unreserved characters (RFC 3986) and keep.
-func percentEncode(s, keep string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0 ||
-			strings.IndexByte(keep, c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
-// urlForms are the ways a secret value can appear in a rendered URL, for redaction.
-func urlForms(s string) []string {
-	return []string{url.PathEscape(s), url.QueryEscape(s), escapeURLValue(s, urlAuthority), escapeURLValue(s, urlFragment)}
+	return urlpart.Path
 }

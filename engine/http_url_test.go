@@ -15,6 +15,7 @@ import (
 
 	"trellis/designer"
 	"trellis/internal/testsvc"
+	"trellis/internal/urlpart"
 )
 
 // urlValues are awkward values with their path-segment and query-value encodings.
@@ -168,7 +169,7 @@ func TestHTTPActivityQuery(t *testing.T) {
 			config: designer.HTTPConfig{URL: "http://127.0.0.1:1/{{ secrets.KEY }}/{{ input.v }}?a={{ secrets.KEY }}",
 				Query: map[string]string{"k": "{{ secrets.KEY }}"}},
 			wantType: ErrTypeHTTPTransport, wantMsg: "[secret]", retryable: true,
-			hidden: append(urlForms("p@ss w/rd#"), "p@ss", "ss%20w")},
+			hidden: append(urlpart.Forms("p@ss w/rd#"), "p@ss", "ss%20w")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"trellis/designer"
+	"trellis/internal/redaction"
 )
 
 // MCPServerConfig is an MCP server an admin configured: its streamable HTTP endpoint, and the
@@ -95,7 +96,7 @@ func (c *MCPClient) session(ctx context.Context, name string) (*mcp.ClientSessio
 		if token, err = c.secrets.Secret(ctx, cfg.HeaderSecret); err != nil {
 			return nil, redact, fmt.Errorf("MCP server %s: secret %s: %w", name, cfg.HeaderSecret, err)
 		}
-		redact = redactor(map[string]any{"token": token})
+		redact = redaction.New(map[string]any{"token": token})
 	}
 	next := c.base.Transport
 	if next == nil {

@@ -1,14 +1,12 @@
 package engine
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 
 	"trellis/designer"
+	"trellis/internal/urlpart"
 )
 
 // Secrets may only be interpolated whole (issue 18: {{ int(lower(secrets.S1)) }} put the
@@ -41,7 +39,7 @@ func SecretMisuse(src string, isURL bool) string {
 			if !wholeSecret.MatchString(expr) {
 				return fmt.Sprintf("{{ %s }} transforms or tests a secret: a secret may only be interpolated whole, as {{ secrets.NAME }}", expr)
 			}
-			if isURL && urlPartAt(before) == urlAuthority {
+			if isURL && urlPartAt(before) == urlpart.Authority {
 				return fmt.Sprintf("{{ %s }} puts a secret into the url's host, which leaves by DNS before any request: put it in a header, the path or the query", expr)
 			}
 		}
@@ -73,32 +71,6 @@ func HTTPSecretProblems(c designer.HTTPConfig) (field, msg string) {
 		return "config.body", m
 	}
 	return "", ""
-}
-
-// secretForms are the encodings of a secret value that redaction hides: as written, lower
-// and upper case, percent-encoded (path and query), base64 (standard and URL, padded or
-// not), and hex.
-func secretForms(v string) []string {
-	forms := []string{v, strings.ToLower(v), strings.ToUpper(v), url.PathEscape(v), url.QueryEscape(v),
-		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
-		base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
-		hex.EncodeToString([]byte(v)), strings.ToUpper(hex.EncodeToString([]byte(v)))}
-	forms = append(forms, urlForms(v)...)
-	// Longest first, so a longer form is not half-replaced by a shorter one inside it.
-	out := make([]string, 0, len(forms))
-	seen := map[string]bool{}
-	for _, f := range forms {
-		if f != "" && !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
-	}
-	for i := 1; i < len(out); i++ {
-		for k := i; k > 0 && len(out[k]) > len(out[k-1]); k-- {
-			out[k], out[k-1] = out[k-1], out[k]
-		}
-	}
-	return out
 }
 
 // redactValue hides secrets in every string of a decoded JSON value (a response's body and

@@ -1,4 +1,4 @@
-package engine
+package redaction
 
 import (
 	"encoding/base64"
@@ -21,7 +21,7 @@ func FuzzRedactor(f *testing.F) {
 		if len(secret) < 4 || strings.ContainsAny(secret, "[]") || strings.Contains("[secret]", strings.ToLower(secret)) {
 			return // short secrets are hidden only as written; the mark itself is not a leak
 		}
-		redact := redactor(map[string]any{"S": secret})
+		redact := New(map[string]any{"S": secret})
 		b := []byte(secret)
 		for _, form := range []string{secret, strings.ToLower(secret), strings.ToUpper(secret), swapASCIICase(secret), url.QueryEscape(secret),
 			url.PathEscape(secret), base64.StdEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b), hex.EncodeToString(b)} {
