@@ -209,3 +209,74 @@ func (db *DB) OpenRunsByVersion(ctx context.Context, graphID string) (map[int]*V
 	}
 	return out, nil
 }
+
+// RollupOpenRun is a run the rollup holds open (no end recorded), as the reconciliation of
+// runs that ended without reporting (trellis doctor, serve's periodic pass) reads it.
+type RollupOpenRun struct {
+	RunID     string
+	GraphID   string
+	Version   int
+	Status    string
+	Seq       int64
+	StartedAt time.Time
+}
+
+// RollupOpenRuns lists up to limit runs the rollup holds open whose ids come after after,
+// in id order, so that a caller pages through them (after "" is the first page). It reads
+// the partial index of open rows, which holds only those.
+func (db *DB) RollupOpenRuns(ctx context.Context, after string, limit int) ([]RollupOpenRun, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("open rollup runs: %w: limit %d", ErrInvalid, limit)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT run_id, graph_id, version, status, seq, started_at FROM run_rollup INDEXED BY run_rollup_open
+		WHERE ended_at IS NULL AND run_id > ? ORDER BY run_id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("open rollup runs: %w", err)
+	}
+	defer rows.Close()
+	var out []RollupOpenRun
+	for rows.Next() {
+		var r RollupOpenRun
+		var at int64
+		if err := rows.Scan(&r.RunID, &r.GraphID, &r.Version, &r.Status, &r.Seq, &at); err != nil {
+			return nil, fmt.Errorf("open rollup runs: %w", err)
+		}
+		r.StartedAt = fromNanos(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RollupRunStillOpen says whether the run's row is still open at seq: nothing was recorded
+// for it since it was read.
+func (db *DB) RollupRunStillOpen(ctx context.Context, runID string, seq int64) (bool, error) {
+	var n int
+	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM run_rollup WHERE run_id = ? AND seq = ? AND ended_at IS NULL`,
+		runID, seq).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("rollup row of %s: %w", runID, err)
+	}
+	return n > 0, nil
+}
+
+// CloseRollupRun records the end of a run that ended without reporting it (terminated from
+// outside, timed out, past Temporal's retention): status and endedAt, the duration from the
+// row's start, no usage. Only a row still open at seq changes, so an end is recorded once
+// and a report that came meanwhile is kept. seq stays as it was: a later real report of the
+// run (a higher seq, as from a run reset to go on) still replaces this end. changed says
+// whether the row was closed.
+func (db *DB) CloseRollupRun(ctx context.Context, runID string, seq int64, status string, endedAt time.Time) (bool, error) {
+	if !endedStatuses[status] {
+		return false, fmt.Errorf("close rollup run %s: %w: %q is not an ended status", runID, ErrInvalid, status)
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE run_rollup SET status = ?, ended_at = ?, duration_ms = max((? - started_at) / 1000000, 0)
+		WHERE run_id = ? AND seq = ? AND ended_at IS NULL`, status, endedAt.UnixNano(), endedAt.UnixNano(), runID, seq)
+	if err != nil {
+		return false, fmt.Errorf("close rollup run %s: %w", runID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("close rollup run %s: %w", runID, err)
+	}
+	return n > 0, nil
+}

@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+// The run rollup's reconciliation. A run reports its end to the rollup from its own code, so
+// a run ended from outside (terminated, its run or execution timeout, a reset that left it)
+// stays open there: its version keeps an open run that is not, and its outcome is never
+// counted. The reconciliation asks Temporal about the rollup's open rows and records the end
+// of those that are closed. trellis doctor runs it (and repairs with --repair); serve runs
+// it in the background (ReconcileRollupInBackground).
+
+// RollupRun is a run the store's rollup holds open, at its last report's seq.
+type RollupRun struct {
+	RunID     string
+	GraphID   string
+	Version   int
+	Status    string
+	Seq       int64
+	StartedAt time.Time
+}
+
+// RollupStore is what the reconciliation needs of the store (enginestore.Tasks).
+type RollupStore interface {
+	// OpenRollupRuns pages through the open rows in run id order, after after.
+	OpenRollupRuns(ctx context.Context, after string, limit int) ([]RollupRun, error)
+	// RollupRunStillOpen says whether nothing was recorded for the run since seq.
+	RollupRunStillOpen(ctx context.Context, runID string, seq int64) (bool, error)
+	// CloseRollupRun records the end of a row still open at seq, keeping seq, so that a
+	// later real report still wins; changed is false when the row had moved on.
+	CloseRollupRun(ctx context.Context, runID string, seq int64, status string, endedAt time.Time) (changed bool, err error)
+}
+
+// RollupFinding is an open row whose run has ended in Temporal, or that Temporal no longer
+// has (deleted, or past the namespace's retention).
+type RollupFinding struct {
+	Run RollupRun
+	// Closed is Temporal's word for how the run ended ("Terminated"); "" when it is gone.
+	Closed string
+	// Status is the run status the end is recorded with; EndedAt Temporal's close time,
+	// or for a run that is gone the time it was found gone (its close time is lost).
+	Status  string
+	EndedAt time.Time
+	// Repaired says the end was recorded; RepairError why not.
+	Repaired    bool
+	RepairError string
+}
+
+// String is the finding as one line.
+func (f RollupFinding) String() string {
+	what := fmt.Sprintf("ended (%s) at %s", f.Closed, f.EndedAt.Format(time.RFC3339))
+	if f.Closed == "" {
+		what = "is no longer known to Temporal (deleted, or past the namespace's retention)"
+	}
+	s := fmt.Sprintf("open run in the version rollup %s (graph %s, version %d, %s): the run %s without reporting its end",
+		f.Run.RunID, f.Run.GraphID, f.Run.Version, f.Run.Status, what)
+	switch {
+	case f.RepairError != "":
+		s += "; not repaired: " + f.RepairError
+	case f.Repaired:
+		s += "; repaired: recorded as " + f.Status
+	}
+	return s
+}
+
+// RollupCheck is one pass over a page of the rollup's open rows.
+type RollupCheck struct {
+	Checked  int             // open rows looked at
+	Next     string          // the last row's run id, to go on from; "" when the rows ran out
+	Findings []RollupFinding // rows whose run ended
+}
+
+// errRollupStrangeCluster keeps a pass from closing rows of runs Temporal does not know
+// when the namespace has no Trellis runs at all: most likely not serve's cluster.
+var errRollupStrangeCluster = errors.New("the Temporal namespace has no Trellis runs at all: is this the cluster and namespace of serve?")
+
+// CheckRollup looks at up to limit open rows of the rollup after the run id after and
+// finds those whose run has ended; with repair it records their ends.
+func (e *Engine) CheckRollup(ctx context.Context, st RollupStore, after string, limit int, repair bool) (*RollupCheck, error) {
+	rows, err := st.OpenRollupRuns(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	chk := &RollupCheck{Checked: len(rows)}
+	if len(rows) == limit {
+		chk.Next = rows[len(rows)-1].RunID
+	}
+	gone := 0
+	for _, r := range rows {
+		f, err := e.rollupEnd(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if f == nil {
+			continue
+		}
+		// The store is read again after Temporal: an end recorded meanwhile is no finding.
+		if open, err := st.RollupRunStillOpen(ctx, r.RunID, r.Seq); err != nil {
+			return nil, err
+		} else if !open {
+			continue
+		}
+		if f.Closed == "" {
+			gone++
+		}
+		chk.Findings = append(chk.Findings, *f)
+	}
+	if !repair {
+		return chk, nil
+	}
+	var strange error
+	if gone > 0 {
+		strange = e.checkKnowsRuns(ctx)
+	}
+	for i := range chk.Findings {
+		f := &chk.Findings[i]
+		if f.Closed == "" && strange != nil {
+			f.RepairError = strange.Error()
+			continue
+		}
+		if _, err := st.CloseRollupRun(ctx, f.Run.RunID, f.Run.Seq, f.Status, f.EndedAt); err != nil {
+			f.RepairError = err.Error()
+			continue
+		}
+		// A row that moved on meanwhile was fixed by its run: nothing is wrong either way.
+		f.Repaired = true
+	}
+	return chk, nil
+}
+
+// rollupEnd asks Temporal about an open row's run: nil while it runs, else the finding.
+func (e *Engine) rollupEnd(ctx context.Context, r RollupRun) (*RollupFinding, error) {
+	desc, err := e.c.DescribeWorkflowExecution(ctx, r.RunID, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return &RollupFinding{Run: r, Status: RunFailed, EndedAt: time.Now().UTC()}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rollup: describe run %s: %w", r.RunID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	st := info.GetStatus()
+	if st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return nil, nil
+	}
+	return &RollupFinding{Run: r, Closed: closedWord(st), Status: runStatus(st, ""),
+		EndedAt: info.GetCloseTime().AsTime().UTC()}, nil
+}
+
+// closedWord names a close status as Temporal's CLI does ("Terminated", "TimedOut").
+func closedWord(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED)
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
+	}
+	return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
+}
+
+// checkKnowsRuns refuses (errRollupStrangeCluster) a namespace without a single run of the
+// interpreter, open or closed: rows whose runs it does not know prove nothing there.
+func (e *Engine) checkKnowsRuns(ctx context.Context) error {
+	resp, err := e.c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: e.opts.Namespace,
+		Query: fmt.Sprintf("WorkflowType = '%s'", WorkflowName)})
+	if err != nil {
+		return fmt.Errorf("count runs: %w", err)
+	}
+	if resp.GetCount() == 0 {
+		return errRollupStrangeCluster
+	}
+	return nil
+}
+
+// ReconcileRollup checks every open row of the rollup, a page of limit at a time.
+func (e *Engine) ReconcileRollup(ctx context.Context, st RollupStore, limit int, repair bool) (checked int, findings []RollupFinding, err error) {
+	after := ""
+	for {
+		chk, err := e.CheckRollup(ctx, st, after, limit, repair)
+		if err != nil {
+			return checked, findings, err
+		}
+		checked += chk.Checked
+		findings = append(findings, chk.Findings...)
+		if chk.Next == "" {
+			return checked, findings, nil
+		}
+		after = chk.Next
+	}
+}
+
+// Serve's background reconciliation: a first pass soon after start (runs terminated while
+// serve was down), then one every rollupEvery, each over at most rollupPassRows open rows
+// from where the last stopped, so that a pass costs at most that many describes.
+const (
+	rollupFirstPass = 30 * time.Second
+	rollupEvery     = 5 * time.Minute
+	rollupPassRows  = 500
+)
+
+// ReconcileRollupInBackground runs the reconciliation with repair until stop is called
+// (stop waits for a pass in progress to end), logging each end it records.
+func (e *Engine) ReconcileRollupInBackground(ctx context.Context, st RollupStore, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.reconcileRollupLoop(ctx, st, logger, rollupFirstPass, rollupEvery, rollupPassRows)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func (e *Engine) reconcileRollupLoop(ctx context.Context, st RollupStore, logger *slog.Logger, first, every time.Duration, rows int) {
+	t := time.NewTimer(first)
+	defer t.Stop()
+	after := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		chk, err := e.CheckRollup(ctx, st, after, rows, true)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("version rollup: reconcile ended runs", slog.Any("error", err))
+		default:
+			for _, f := range chk.Findings {
+				level := slog.LevelInfo
+				if !f.Repaired {
+					level = slog.LevelWarn
+				}
+				logger.Log(ctx, level, "version rollup: "+f.String())
+			}
+			after = chk.Next
+		}
+		t.Reset(every)
+	}
+}
