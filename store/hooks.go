@@ -11,12 +11,15 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"trellis/internal/hookauth"
 )
 
-// Hook auth modes: how a delivery to POST /hooks/{id} proves it knows the secret.
+// Hook auth modes: how a delivery to POST /hooks/{id} proves it knows the secret
+// (internal/hookauth checks it).
 const (
-	HookAuthHMAC   = "hmac"   // X-Trellis-Signature: sha256=HEX of the body
-	HookAuthBearer = "bearer" // Authorization: Bearer SECRET
+	HookAuthHMAC   = hookauth.HMAC   // X-Trellis-Signature: sha256=HEX of the body
+	HookAuthBearer = hookauth.Bearer // Authorization: Bearer SECRET
 )
 
 // HookKeyTTL is how long an Idempotency-Key is remembered.

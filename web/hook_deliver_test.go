@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"trellis/actions"
 	"trellis/engine"
+	"trellis/internal/hookauth"
 	"trellis/store"
 )
 
@@ -45,7 +45,7 @@ func deliver(t *testing.T, app *testApp, id string, body []byte, headers ...stri
 }
 
 func sign(secret string, body []byte) string {
-	return "sha256=" + hex.EncodeToString(actions.HookSignature(secret, body))
+	return "sha256=" + hex.EncodeToString(hookauth.Signature(secret, body))
 }
 
 func TestHookDeliveriesStartRuns(t *testing.T) {
@@ -74,7 +74,7 @@ func TestHookDeliveriesStartRuns(t *testing.T) {
 		} {
 			r := deliver(t, app, hookID, body, hdr...)
 			wantStatus(t, r, http.StatusUnauthorized)
-			if strings.Contains(r.Body, hex.EncodeToString(actions.HookSignature(secret, body))) || strings.Contains(r.Body, "run_id") {
+			if strings.Contains(r.Body, hex.EncodeToString(hookauth.Signature(secret, body))) || strings.Contains(r.Body, "run_id") {
 				t.Errorf("%s: answer tells too much: %s", name, r.Body)
 			}
 		}
