@@ -204,23 +204,32 @@ func (e *Engine) ReconcileRollup(ctx context.Context, st RollupStore, limit int,
 	}
 }
 
-// Serve's background reconciliation: a first pass soon after start (runs terminated while
-// serve was down), then one every rollupEvery, each over at most rollupPassRows open rows
-// from where the last stopped, so that a pass costs at most that many describes.
-const (
-	rollupFirstPass = 30 * time.Second
-	rollupEvery     = 5 * time.Minute
-	rollupPassRows  = 500
-)
+// RollupSchedule is when serve's background reconciliation runs: a first pass First after
+// start (runs terminated while serve was down), then one every Every, each over at most
+// Rows open rows from where the last stopped, so that a pass costs at most that many
+// describes. Zero fields take the defaults: 30 s, 5 minutes, 500 rows.
+type RollupSchedule struct {
+	First, Every time.Duration
+	Rows         int
+}
 
 // ReconcileRollupInBackground runs the reconciliation with repair until stop is called
 // (stop waits for a pass in progress to end), logging each end it records.
-func (e *Engine) ReconcileRollupInBackground(ctx context.Context, st RollupStore, logger *slog.Logger) (stop func()) {
+func (e *Engine) ReconcileRollupInBackground(ctx context.Context, st RollupStore, logger *slog.Logger, sched RollupSchedule) (stop func()) {
+	if sched.First <= 0 {
+		sched.First = 30 * time.Second
+	}
+	if sched.Every <= 0 {
+		sched.Every = 5 * time.Minute
+	}
+	if sched.Rows <= 0 {
+		sched.Rows = 500
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		e.reconcileRollupLoop(ctx, st, logger, rollupFirstPass, rollupEvery, rollupPassRows)
+		e.reconcileRollupLoop(ctx, st, logger, sched)
 	}()
 	return func() {
 		cancel()
@@ -228,8 +237,8 @@ func (e *Engine) ReconcileRollupInBackground(ctx context.Context, st RollupStore
 	}
 }
 
-func (e *Engine) reconcileRollupLoop(ctx context.Context, st RollupStore, logger *slog.Logger, first, every time.Duration, rows int) {
-	t := time.NewTimer(first)
+func (e *Engine) reconcileRollupLoop(ctx context.Context, st RollupStore, logger *slog.Logger, sched RollupSchedule) {
+	t := time.NewTimer(sched.First)
 	defer t.Stop()
 	after := ""
 	for {
@@ -238,7 +247,7 @@ func (e *Engine) reconcileRollupLoop(ctx context.Context, st RollupStore, logger
 			return
 		case <-t.C:
 		}
-		chk, err := e.CheckRollup(ctx, st, after, rows, true)
+		chk, err := e.CheckRollup(ctx, st, after, sched.Rows, true)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -250,10 +259,10 @@ func (e *Engine) reconcileRollupLoop(ctx context.Context, st RollupStore, logger
 				if !f.Repaired {
 					level = slog.LevelWarn
 				}
-				logger.Log(ctx, level, "version rollup: "+f.String())
+				logger.Log(ctx, level, "version rollup: "+f.String(), slog.String("run_id", f.Run.RunID))
 			}
 			after = chk.Next
 		}
-		t.Reset(every)
+		t.Reset(sched.Every)
 	}
 }

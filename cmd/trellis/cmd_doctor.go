@@ -7,12 +7,14 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"trellis/actions"
 	"trellis/engine"
+	"trellis/enginestore"
 	"trellis/store"
 )
 
@@ -22,17 +24,25 @@ const doctorSynopsis = "doctor --temporal-address HOST:PORT [--data DIR] [--repa
 // that is up, so a frontend that does not answer is an address to fix, not to wait for.
 const doctorDialTimeout = 30 * time.Second
 
+// doctorRollupPage is how many open rows of the version rollup doctor reads at a time.
+const doctorRollupPage = 500
+
+// rollupSchedule is when serve reconciles the version rollup in the background (the zero
+// value: engine's defaults); tests make it quick.
+var rollupSchedule engine.RollupSchedule
+
 // errDoctorProblems is doctor's exit 1: it found problems and did not repair them all.
 var errDoctorProblems = errors.New("doctor")
 
-// runDoctor checks that the inbox agrees with the runs (actions.Doctor), printing one line
+// runDoctor checks that the inbox agrees with the runs (actions.Doctor) and that the
+// version rollup holds open only runs that are (engine.ReconcileRollup), printing one line
 // per finding and a summary, and with --repair makes the store follow the runs. It runs
 // while serve runs: the store through the data dir, the runs through serve's Temporal.
 func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout io.Writer) error {
 	var tf temporalFlags
 	fls := newFlagSet("doctor")
 	data := fls.String("data", defaultDataDir, "serve's data directory")
-	repair := fls.Bool("repair", false, "fix what is found: close stale tasks as cancelled, store missing tasks again")
+	repair := fls.Bool("repair", false, "fix what is found: close stale tasks as cancelled, store missing tasks again, record in the version rollup the end of runs that ended without reporting it")
 	tf.register(fls, false)
 	if err := parseCommand(fls, args, stdout, doctorSynopsis); err != nil {
 		return err
@@ -57,11 +67,19 @@ func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 		if err != nil {
 			return err
 		}
+		// The version rollup: runs it holds open that ended without reporting their end.
+		checked, rollup, err := eng.ReconcileRollup(ctx, enginestore.Tasks{DB: db}, doctorRollupPage, *repair)
+		if err != nil {
+			return err
+		}
 		for _, f := range rep.Findings {
 			fmt.Fprintln(stdout, f.String())
 		}
-		fmt.Fprintln(stdout, rep.Summary())
-		switch n := rep.Unrepaired(); {
+		for _, f := range rollup {
+			fmt.Fprintln(stdout, f.String())
+		}
+		fmt.Fprintln(stdout, doctorSummary(rep, checked, rollup))
+		switch n := rep.Unrepaired() + rollupUnrepaired(rollup); {
 		case n > 0 && *repair:
 			return fmt.Errorf("%w: %d problems could not be repaired", errDoctorProblems, n)
 		case n > 0:
@@ -69,6 +87,50 @@ func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 		}
 		return nil
 	})
+}
+
+// doctorSummary is doctor's last line: the inbox's summary, then the version rollup's.
+func doctorSummary(rep *actions.DoctorReport, checked int, rollup []engine.RollupFinding) string {
+	if len(rollup) == 0 {
+		return fmt.Sprintf("%s; the version rollup agrees with the runs (%s)", rep.Summary(), countOf(checked, "open run"))
+	}
+	verb := "have"
+	if len(rollup) == 1 {
+		verb = "has"
+	}
+	s := fmt.Sprintf("%s the version rollup holds open %s ended without reporting it (%s checked)",
+		countOf(len(rollup), "run"), verb, countOf(checked, "open run"))
+	switch n := rollupUnrepaired(rollup); {
+	case n == 0:
+		s += fmt.Sprintf("; %d repaired", len(rollup))
+	case n < len(rollup):
+		s += fmt.Sprintf("; %d repaired; %d not repaired", len(rollup)-n, n)
+	default:
+		s += fmt.Sprintf("; %d not repaired", n)
+	}
+	if len(rep.Findings) == 0 {
+		return fmt.Sprintf("%s: %s; the inbox is healthy: %s", countOf(len(rollup), "problem"), s, strings.TrimPrefix(rep.Summary(), "healthy: "))
+	}
+	_, tasks, _ := strings.Cut(rep.Summary(), ": ")
+	return fmt.Sprintf("%s: %s; and %s", countOf(len(rep.Findings)+len(rollup), "problem"), tasks, s)
+}
+
+// rollupUnrepaired counts the rollup's findings still wrong.
+func rollupUnrepaired(fs []engine.RollupFinding) int {
+	n := 0
+	for _, f := range fs {
+		if !f.Repaired {
+			n++
+		}
+	}
+	return n
+}
+
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // dialDoctor connects to Temporal as serve does. Without TLS or an API key the frontend is

@@ -20,6 +20,7 @@ import (
 
 	"trellis/actions"
 	"trellis/engine"
+	"trellis/enginestore"
 	"trellis/store"
 	"trellis/web"
 )
@@ -194,6 +195,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopWithin(logger, "worker", stopLimit, w.Stop)
 
 	eng := engine.New(tc, engine.Options{DecisionKey: decisionKey})
+	// Records the end of runs that ended without reporting it to the version rollup.
+	defer eng.ReconcileRollupInBackground(ctx, enginestore.Tasks{DB: db}, logger, rollupSchedule)()
 	// The daily digest of notifications is a Temporal schedule; creating it twice is a no-op.
 	if err := eng.EnsureDigestSchedule(ctx, "UTC"); err != nil {
 		logger.Warn("digest schedule", slog.Any("error", err))
