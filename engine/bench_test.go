@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -17,57 +20,41 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"trellis/designer"
+	"trellis/internal/testsvc"
 )
 
-// The benchmarks compare the interpreter with hand-written workflows through a test-only
-// kind, bench_noop, whose node runs the no-op activity "bench.noop" through runActivity,
-// the same path (options, retry policy, result envelope) http and llm nodes take. The
-// hand-written workflow calls that same activity with the same options, so the ratio
-// measures what the interpreter adds (compiling, scheduling, state, the bigger input) and
-// not the cost of any real work.
-const (
-	benchKind     = "bench_noop"
-	benchActivity = "bench.noop"
-	handWorkflow  = "BenchHandDiamond"
-)
+// The benchmarks compare the interpreter with hand-written workflows. Their nodes are `http`
+// nodes calling a local service that answers at once, and the hand-written workflow calls
+// the same http activity with the same request and options, so the ratio measures what the
+// interpreter adds (compiling, scheduling, state, the bigger input) and not the cost of any
+// real work. (A test-only kind would not do: a run's definition must pass designer.Validate,
+// which knows only the format's kinds.)
+const handWorkflow = "BenchHandDiamond"
 
-type benchNoopKind struct{}
-
-func init() {
-	registerKind(benchKind, benchNoopKind{})
-	registerActivity(benchActivity, func(*Deps) any { return benchNoop })
+// benchService answers every request at once with a small JSON body.
+func benchService(b *testing.B) string {
+	srv := testsvc.New(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok": true}`)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
 }
 
-// compile compiles a config like transform's the same way, so that a large graph of
-// bench_noop nodes costs what real nodes cost to compile.
-func (benchNoopKind) compile(n *designer.Node, ps *problemList) any {
-	if len(n.Config) == 0 {
-		return nil
-	}
-	return transformKind{}.compile(n, ps)
+// benchNode is an http node calling url.
+func benchNode(id, url string) string {
+	return fmt.Sprintf(`{"id": %q, "kind": "http", "config": {"url": %q}}`, id, url)
 }
 
-func (benchNoopKind) ports(*designer.Node, any) []string {
-	return []string{designer.PortOut, designer.PortError}
-}
-func (benchNoopKind) historyEvents(*designer.Node, any) int { return 3 + workflowTaskEvents }
-
-func (benchNoopKind) execute(ctx workflow.Context, x *nodeExec) (nodeResult, error) {
-	out, attempts, err := runActivity[any](ctx, x, benchActivity, x.node.ID)
-	return nodeResult{Output: out, Attempts: attempts}, err
-}
-
-func benchNoop(ctx context.Context, id string) (activityResult[any], error) {
-	return resultOf[any](ctx, id), nil
-}
-
-// handDiamond is the diamond written by hand: a root, 18 activities in parallel, a sink.
-func handDiamond(ctx workflow.Context, width int) (map[string]any, error) {
+// handDiamond is the diamond written by hand: a root, width activities in parallel, a sink,
+// each the http activity a node with config {"url": url} sends.
+func handDiamond(ctx workflow.Context, width int, url string) (map[string]any, error) {
 	run := func(id string) workflow.Future {
 		c := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{ActivityID: id, StartToCloseTimeout: defaultTimeout,
 			Summary: id, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: defaultAttempts,
 				InitialInterval: defaultInitial, BackoffCoefficient: defaultBackoff, MaximumInterval: defaultMaxInterval}})
-		return workflow.ExecuteActivity(c, benchActivity, id)
+		return workflow.ExecuteActivity(c, activityHTTP, httpRequest{RunID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+			NodeID: id, Config: designer.HTTPConfig{URL: url}, Scope: map[string]any{}})
 	}
 	var res activityResult[any]
 	if err := run("root").Get(ctx, &res); err != nil {
@@ -88,11 +75,11 @@ func handDiamond(ctx workflow.Context, width int) (map[string]any, error) {
 	return map[string]any{"sink": res.Output}, nil
 }
 
-func diamondGraph(width int) designer.Graph {
+func diamondGraph(width int, url string) designer.Graph {
 	var nodes, edges []string
-	nodes = append(nodes, `{"id": "root", "kind": "bench_noop"}`, `{"id": "sink", "kind": "bench_noop"}`)
+	nodes = append(nodes, benchNode("root", url), benchNode("sink", url))
 	for i := 0; i < width; i++ {
-		nodes = append(nodes, fmt.Sprintf(`{"id": "m%d", "kind": "bench_noop"}`, i))
+		nodes = append(nodes, benchNode(fmt.Sprintf("m%d", i), url))
 		edges = append(edges, fmt.Sprintf(`{"from": "root", "to": "m%d"}, {"from": "m%d", "to": "sink"}`, i, i))
 	}
 	return mustGraph(nil, `{"format": "trellis.graph/v1", "nodes": [`+strings.Join(nodes, ",")+`], "edges": [`+strings.Join(edges, ",")+`]}`)
@@ -122,11 +109,12 @@ func runToEnd(b *testing.B, cl *testCluster, g designer.Graph) string {
 func BenchmarkInterpreterOverhead(b *testing.B) {
 	cl := startBenchCluster(b)
 	ctx := context.Background()
-	g := diamondGraph(18)
+	url := benchService(b)
+	g := diamondGraph(18, url)
 	// Warm up both paths (worker caches, task queues).
 	runToEnd(b, cl, g)
 	hand := func() {
-		run, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: DefaultTaskQueue}, handWorkflow, 18)
+		run, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: DefaultTaskQueue}, handWorkflow, 18, url)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -166,14 +154,14 @@ func median(ds []time.Duration) time.Duration {
 
 // tenNodeGraph: a root activity, four activities in parallel, a transform after each, and
 // a transform that joins them.
-func tenNodeGraph() designer.Graph {
+func tenNodeGraph(url string) designer.Graph {
 	return mustGraph(nil, `{"format": "trellis.graph/v1", "nodes": [
-		{"id": "root", "kind": "bench_noop"},
-		{"id": "a1", "kind": "bench_noop"}, {"id": "a2", "kind": "bench_noop"}, {"id": "a3", "kind": "bench_noop"}, {"id": "a4", "kind": "bench_noop"},
-		{"id": "t1", "kind": "transform", "config": {"value": "nodes.a1.output + '!'"}},
-		{"id": "t2", "kind": "transform", "config": {"value": "nodes.a2.output + '!'"}},
-		{"id": "t3", "kind": "transform", "config": {"value": "nodes.a3.output + '!'"}},
-		{"id": "t4", "kind": "transform", "config": {"value": "nodes.a4.output + '!'"}},
+		`+benchNode("root", url)+`,
+		`+benchNode("a1", url)+`, `+benchNode("a2", url)+`, `+benchNode("a3", url)+`, `+benchNode("a4", url)+`,
+		{"id": "t1", "kind": "transform", "config": {"value": "string(nodes.a1.output.status) + '!'"}},
+		{"id": "t2", "kind": "transform", "config": {"value": "string(nodes.a2.output.status) + '!'"}},
+		{"id": "t3", "kind": "transform", "config": {"value": "string(nodes.a3.output.status) + '!'"}},
+		{"id": "t4", "kind": "transform", "config": {"value": "string(nodes.a4.output.status) + '!'"}},
 		{"id": "join", "kind": "transform", "config": {"value": "[nodes.t1.output, nodes.t2.output, nodes.t3.output, nodes.t4.output]"}}],
 	  "edges": [{"from": "root", "to": "a1"}, {"from": "root", "to": "a2"}, {"from": "root", "to": "a3"}, {"from": "root", "to": "a4"},
 		{"from": "a1", "to": "t1"}, {"from": "a2", "to": "t2"}, {"from": "a3", "to": "t3"}, {"from": "a4", "to": "t4"},
@@ -182,7 +170,7 @@ func tenNodeGraph() designer.Graph {
 
 func BenchmarkThroughput10Node(b *testing.B) {
 	cl := startBenchCluster(b)
-	g := tenNodeGraph()
+	g := tenNodeGraph(benchService(b))
 	runToEnd(b, cl, g)
 	const starters = 8
 	var next atomic.Int64
@@ -211,7 +199,8 @@ func BenchmarkThroughput10Node(b *testing.B) {
 // after a restart), which must stay far from the SDK's one-second deadlock limit.
 func BenchmarkLargeGraph2000(b *testing.B) {
 	cl := startBenchCluster(b)
-	g := largeBenchGraph()
+	url := benchService(b)
+	g := largeBenchGraph(url)
 	p, err := compile(&g)
 	if err != nil {
 		b.Fatal(err)
@@ -224,7 +213,7 @@ func BenchmarkLargeGraph2000(b *testing.B) {
 		b.StopTimer()
 		events, size = historySize(b, cl.c, id)
 		for range 3 {
-			firstTasks = append(firstTasks, coldFirstTask(b, cl))
+			firstTasks = append(firstTasks, coldFirstTask(b, cl, url))
 		}
 		b.StartTimer()
 	}
@@ -234,11 +223,20 @@ func BenchmarkLargeGraph2000(b *testing.B) {
 	b.ReportMetric(float64(median(firstTasks).Microseconds())/1000, "first_task_ms")
 }
 
-// largeBenchGraph is layeredGraph's 2,000 transforms as bench_noop nodes.
-func largeBenchGraph() designer.Graph {
+// largeBenchGraph is layeredGraph's 2,000 nodes as http nodes calling url, each after the
+// first layer with a template over a node before it, so that compiling them costs what
+// compiling real nodes does.
+func largeBenchGraph(url string) designer.Graph {
 	g := layeredGraph(20, 100, "transform")
 	for i := range g.Nodes {
-		g.Nodes[i].Kind = benchKind
+		n := &g.Nodes[i]
+		l, k := i/100, i%100
+		u := url + "/n"
+		if l > 0 {
+			u = fmt.Sprintf("%s/n?after={{ nodes.n%d_%d.output.status }}", url, l-1, k)
+		}
+		n.Kind = designer.KindHTTP
+		n.Config = json.RawMessage(fmt.Sprintf(`{"url": %q}`, u))
 	}
 	return g
 }
@@ -248,9 +246,9 @@ var coldRuns atomic.Int64
 // coldFirstTask starts a definition the worker has not seen, directly (StartRun would
 // compile it in this process first), and returns its first workflow task's time from
 // started to completed, as the server recorded it.
-func coldFirstTask(b *testing.B, cl *testCluster) time.Duration {
+func coldFirstTask(b *testing.B, cl *testCluster, url string) time.Duration {
 	ctx := context.Background()
-	g := largeBenchGraph()
+	g := largeBenchGraph(url)
 	g.Name = fmt.Sprintf("cold %d", coldRuns.Add(1))
 	run, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: DefaultTaskQueue}, WorkflowName,
 		RunInput{GraphID: "bench", Version: 1, Definition: g, StartedBy: "bench"})
