@@ -291,3 +291,17 @@ func historySize(b *testing.B, c client.Client, id string) (events, size int) {
 	}
 	return events, size
 }
+
+// TestBenchGraphsCompile keeps make bench's graphs startable: they go through the same
+// compile (designer's validation included) as any run, which make test would otherwise
+// never ask of them.
+func TestBenchGraphsCompile(t *testing.T) {
+	const url = "http://127.0.0.1:9/bench"
+	for name, g := range map[string]designer.Graph{
+		"diamond": diamondGraph(18, url), "ten nodes": tenNodeGraph(url), "large": largeBenchGraph(url),
+	} {
+		if _, err := compile(&g); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
