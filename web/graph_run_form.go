@@ -13,6 +13,7 @@ import (
 	"trellis/designer"
 	"trellis/store"
 	"trellis/templates"
+	"trellis/web/schemaform"
 )
 
 // graphRunForm builds the start-run form of a version from its input schema.
@@ -21,7 +22,7 @@ func graphRunForm(graphID string, version int, def *designer.Graph) (templates.R
 	if err != nil {
 		return templates.RunFormProps{}, NewError(http.StatusUnprocessableEntity, fmt.Sprintf("The input schema of version %d cannot be used: %v.", version, err))
 	}
-	p := templates.RunFormProps{GraphID: graphID, Version: version, Fields: schemaFormFields(sch)}
+	p := templates.RunFormProps{GraphID: graphID, Version: version, Fields: schemaform.Fields(sch)}
 	if len(p.Fields) == 0 {
 		p.JSON = "{}"
 	}
@@ -56,7 +57,7 @@ func startFromRunForm(c echo.Context, form *templates.RunFormProps, sch *designe
 	input, read, ok := readGraphRunForm(c, *form)
 	*form = read
 	if ok {
-		if n := len(jsonText(input)); n > maxGraphRunInput {
+		if n := len(schemaform.JSONText(input)); n > maxGraphRunInput {
 			form.Error = fmt.Sprintf("The input is %d bytes; a run input may be at most 256 KiB.", n)
 			return "", http.StatusRequestEntityTooLarge, nil
 		}
@@ -85,7 +86,7 @@ func startFromRunForm(c echo.Context, form *templates.RunFormProps, sch *designe
 // rest on the form.
 func runPlaceErrors(form *templates.RunFormProps, errs []designer.FieldError) {
 	for _, fe := range errs {
-		if steps := pointerSteps(fe.Path); !form.UseJSON && len(steps) > 0 && placeFieldError(form.Fields, steps[0], fe.Message) {
+		if steps := schemaform.PointerSteps(fe.Path); !form.UseJSON && len(steps) > 0 && schemaform.PlaceError(form.Fields, steps[0], fe.Message) {
 			continue
 		}
 		msg := fe.Message

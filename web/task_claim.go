@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"trellis/store"
+	"trellis/web/schemaform"
 )
 
 // claim claims or gives back a group task for the current user.
@@ -48,7 +49,7 @@ func (s *Server) taskClaim(claim bool) echo.HandlerFunc {
 				return serr
 			}
 			p := s.taskPageProps(c, t, sch)
-			p.Form.Fields = schemaFormFields(sch)
+			p.Form.Fields = schemaform.Fields(sch)
 			p.Error = ae.Message
 			return s.renderTaskPage(c, ae.Status, p)
 		}

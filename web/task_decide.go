@@ -11,6 +11,7 @@ import (
 	"trellis/designer"
 	"trellis/store"
 	"trellis/templates"
+	"trellis/web/schemaform"
 )
 
 // taskDecisionRequest is the body of POST /api/v1/tasks/{id}/decision.
@@ -76,7 +77,7 @@ func (s *Server) taskDecide(c echo.Context) error {
 	}
 	p := s.taskPageProps(c, t, sch)
 	outcome, comment := c.FormValue("outcome"), c.FormValue("comment")
-	data, fields, ok := readSchemaForm(c, templates.TaskFormNames, schemaFormFields(sch))
+	data, fields, ok := readSchemaForm(c, templates.TaskFormNames, schemaform.Fields(sch))
 	p.Form.Fields, p.Form.Comment = fields, comment
 	if !ok {
 		// The fields that could not be read are marked; mark what else does not fit too.

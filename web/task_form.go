@@ -7,6 +7,7 @@ import (
 	"trellis/actions"
 	"trellis/designer"
 	"trellis/templates"
+	"trellis/web/schemaform"
 )
 
 // taskSchema compiles a task's form; a failure means the rules changed since the run started.
@@ -36,7 +37,7 @@ func placeTaskProblems(form *templates.TaskDecisionForm, probs []TaskProblem) {
 			continue
 		}
 		if rest, ok := strings.CutPrefix(p.Field, "data."); ok {
-			if head, _, _ := strings.Cut(rest, "."); placeFieldError(form.Fields, head, msg) {
+			if head, _, _ := strings.Cut(rest, "."); schemaform.PlaceError(form.Fields, head, msg) {
 				continue
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"trellis/designer"
 	"trellis/store"
 	"trellis/templates"
+	"trellis/web/schemaform"
 )
 
 // taskFlashes are the confirmations a redirect back to the task page may ask for (?m=…).
@@ -37,7 +38,7 @@ func (s *Server) taskShow(c echo.Context) error {
 		return err
 	}
 	p := s.taskPageProps(c, t, sch)
-	p.Form.Fields = schemaFormFields(sch)
+	p.Form.Fields = schemaform.Fields(sch)
 	p.Flash = taskFlashes[c.QueryParam("m")]
 	p.VersionNote = s.taskVersionNote(c, t)
 	return s.renderTaskPage(c, http.StatusOK, p)
@@ -159,7 +160,7 @@ func taskDataRows(sch *designer.Schema, raw json.RawMessage) []templates.TaskDat
 	seen := map[string]bool{}
 	for _, f := range sch.Fields() {
 		if v, ok := data[f.Name]; ok {
-			rows = append(rows, templates.TaskDataRow{Label: schemaFieldLabel(f), Value: taskValueText(v)})
+			rows = append(rows, templates.TaskDataRow{Label: schemaform.Label(f), Value: taskValueText(v)})
 			seen[f.Name] = true
 		}
 	}
@@ -188,7 +189,7 @@ func taskValueText(v any) string {
 	case nil:
 		return "—"
 	}
-	return jsonText(v)
+	return schemaform.JSONText(v)
 }
 
 // taskHistory turns events into sentences.

@@ -1,4 +1,4 @@
-package web
+package schemaform
 
 import (
 	"bytes"
@@ -16,7 +16,13 @@ import (
 // schema, and the form renders with what was typed escaped (issue 18: JSON Schema form
 // handling). Nothing may panic.
 func FuzzSchemaForm(f *testing.F) {
-	f.Add([]byte(refundForm), "12.5")
+	// The form of web's test tasks: one control of each kind.
+	f.Add([]byte(`{"type": "object", "required": ["amount"], "properties": {
+	"amount": {"type": "number", "title": "Approved amount", "description": "In euros.", "minimum": 0},
+	"category": {"type": "string", "enum": ["refund", "goodwill"], "default": "refund"},
+	"urgent": {"type": "boolean", "title": "Urgent"},
+	"items": {"type": "integer", "minimum": 1},
+	"reason": {"type": "string", "title": "Reason"}}}`), "12.5")
 	f.Add([]byte(`{"type":"object","required":["a"],"properties":{"a":{"type":"string","enum":["x","<y>"],"default":"x"},
 		"b":{"type":"integer","minimum":1},"c":{"type":"boolean"},"d":{"type":"array","items":{"type":"string"}},
 		"e":{"type":"string","format":"date-time","title":"<b>when</b>"}}}`), `["a", "b"]`)
@@ -28,11 +34,11 @@ func FuzzSchemaForm(f *testing.F) {
 		if err != nil || sch == nil {
 			return
 		}
-		fields := schemaFormFields(sch)
+		fields := Fields(sch)
 		data := map[string]any{}
 		for i := range fields {
 			fields[i].Value = value
-			v, msg := schemaFieldValue(fields[i].Control, value)
+			v, msg := FieldValue(fields[i].Control, value)
 			if v != nil && msg != "" {
 				t.Fatalf("control %s: both a value and the error %q", fields[i].Control, msg)
 			}
@@ -41,8 +47,8 @@ func FuzzSchemaForm(f *testing.F) {
 			}
 		}
 		for _, fe := range sch.Validate(data) {
-			if steps := pointerSteps(fe.Path); len(steps) > 0 {
-				placeFieldError(fields, steps[0], fe.Message)
+			if steps := PointerSteps(fe.Path); len(steps) > 0 {
+				PlaceError(fields, steps[0], fe.Message)
 			}
 		}
 		var buf bytes.Buffer
