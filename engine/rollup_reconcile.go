@@ -38,6 +38,10 @@ type RollupStore interface {
 	// CloseRollupRun records the end of a row still open at seq, keeping seq, so that a
 	// later real report still wins; changed is false when the row had moved on.
 	CloseRollupRun(ctx context.Context, runID string, seq int64, status string, endedAt time.Time) (changed bool, err error)
+	// RecordRunReport and EarliestRollupStart are the backfill's (rollup_backfill.go).
+	RunRecorder
+	EarliestRollupStart(ctx context.Context) (t time.Time, ok bool, err error)
+	RollupHasRun(ctx context.Context, runID string) (bool, error)
 }
 
 // RollupFinding is an open row whose run has ended in Temporal, or that Temporal no longer
@@ -255,14 +259,29 @@ func (e *Engine) reconcileRollupLoop(ctx context.Context, st RollupStore, logger
 			logger.Warn("version rollup: reconcile ended runs", slog.Any("error", err))
 		default:
 			for _, f := range chk.Findings {
-				level := slog.LevelInfo
-				if !f.Repaired {
-					level = slog.LevelWarn
-				}
-				logger.Log(ctx, level, "version rollup: "+f.String(), slog.String("run_id", f.Run.RunID))
+				logRollup(ctx, logger, f.Repaired, f.String(), f.Run.RunID)
 			}
 			after = chk.Next
 		}
+		missing, err := e.BackfillRollup(ctx, st, time.Now().Add(-RollupBackfillGrace), sched.Rows, true)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Warn("version rollup: add runs from before it", slog.Any("error", err))
+		}
+		for _, m := range missing {
+			logRollup(ctx, logger, m.Repaired, m.String(), m.Report.RunID)
+		}
 		t.Reset(sched.Every)
 	}
+}
+
+// logRollup logs what a pass recorded (info), or could not (warn).
+func logRollup(ctx context.Context, logger *slog.Logger, repaired bool, msg, runID string) {
+	level := slog.LevelInfo
+	if !repaired {
+		level = slog.LevelWarn
+	}
+	logger.Log(ctx, level, "version rollup: "+msg, slog.String("run_id", runID))
 }

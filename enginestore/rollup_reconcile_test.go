@@ -197,3 +197,89 @@ func TestRollupReconcileGoneRuns(t *testing.T) {
 		t.Fatalf("the waiting run's row was closed: %+v", r)
 	}
 }
+
+// faultQuick ends at once.
+const faultQuick = `{"format": "trellis.graph/v1", "nodes": [
+	{"id": "done", "kind": "transform", "config": {"value": "'done ' + string(input.n)"}}], "edges": []}`
+
+// TestRollupBackfill: runs whose rows are taken out of the rollup stand for runs from before
+// it (which never report). The backfill finds those that started before the rollup's
+// earliest row, in visibility, and adds them newest first: the open one at seq 0 with its
+// live status, the completed one with Temporal's times; a limit of one a pass still adds
+// both over two passes; a third finds none; and the open one's own end report wins later.
+func TestRollupBackfill(t *testing.T) {
+	fc := startFaultCluster(t)
+	ctx := context.Background()
+	rs := enginestore.Tasks{DB: fc.db}
+	old := fc.start(t, faultQuick, 1)
+	fc.result(t, old)
+	oldDesc, err := fc.c.DescribeWorkflowExecution(ctx, old, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldInfo := oldDesc.GetWorkflowExecutionInfo()
+	waiting := fc.start(t, faultApproval, 2)
+	fc.waitNode(t, waiting, "review", engine.NodeWaiting)
+	fc.waitRollupOpen(t, waiting, engine.RunWaiting)
+	recent := fc.start(t, faultApproval, 3)
+	fc.waitNode(t, recent, "review", engine.NodeWaiting)
+	fc.waitRollupOpen(t, recent, engine.RunWaiting)
+	if r, ok := fc.rollupRow(t, old); !ok || r.status != engine.RunCompleted {
+		t.Fatalf("the quick run's row: %+v, %v", r, ok)
+	}
+	for _, id := range []string{old, waiting} {
+		fc.storeSQL(t, `DELETE FROM run_rollup WHERE run_id = ?`, id)
+		fc.storeSQL(t, `DELETE FROM run_node_rollup WHERE run_id = ?`, id)
+	}
+
+	if ms, err := fc.eng.BackfillRollup(ctx, rs, time.Now().Add(-engine.RollupBackfillGrace), 0, true); err != nil || len(ms) != 0 {
+		t.Fatalf("runs younger than the grace: %+v, %v", ms, err)
+	}
+	var ms []engine.RollupMissing
+	waitFor(t, "visibility has both runs' states", func() (bool, string) {
+		ms, err = fc.eng.BackfillRollup(ctx, rs, time.Now(), 0, false)
+		return err == nil && len(ms) == 2 && ms[0].Report.Status == engine.RunWaiting && ms[1].Report.Status == engine.RunCompleted,
+			fmt.Sprintf("%+v, %v", ms, err)
+	})
+	// Visibility keeps times to the microsecond.
+	start, end := oldInfo.GetStartTime().AsTime(), oldInfo.GetCloseTime().AsTime()
+	if ms[0].Report.RunID != waiting || ms[1].Report.RunID != old || ms[0].Report.EndedAt != nil ||
+		ms[1].Report.EndedAt == nil || !near(*ms[1].Report.EndedAt, end) || !near(ms[1].Report.StartedAt, start) {
+		t.Fatalf("found %+v, want %s open then %s from %s to %s", ms, waiting, old, start, end)
+	}
+	if _, ok := fc.rollupRow(t, waiting); ok {
+		t.Fatal("the report-only pass added a row")
+	}
+
+	ms, err = fc.eng.BackfillRollup(ctx, rs, time.Now(), 1, true)
+	if err != nil || len(ms) != 1 || ms[0].Report.RunID != waiting || !ms[0].Repaired {
+		t.Fatalf("first pass (limit 1): %+v, %v", ms, err)
+	}
+	if r, ok := fc.rollupRow(t, waiting); !ok || r.status != engine.RunWaiting || r.seq != 0 || r.ended.Valid {
+		t.Fatalf("the waiting run's added row: %+v, %v", r, ok)
+	}
+	ms, err = fc.eng.BackfillRollup(ctx, rs, time.Now(), 1, true)
+	if err != nil || len(ms) != 1 || ms[0].Report.RunID != old || !ms[0].Repaired {
+		t.Fatalf("second pass (limit 1): %+v, %v", ms, err)
+	}
+	if r, ok := fc.rollupRow(t, old); !ok || r.status != engine.RunCompleted || !near(time.Unix(0, r.started), start) ||
+		!near(time.Unix(0, r.ended.Int64), end) || r.dur.Int64 != ms[0].Report.EndedAt.Sub(ms[0].Report.StartedAt).Milliseconds() {
+		t.Fatalf("the quick run's added row: %+v, %v; want %s to %s", r, ok, start, end)
+	}
+	if ms, err := fc.eng.BackfillRollup(ctx, rs, time.Now(), 1, true); err != nil || len(ms) != 0 {
+		t.Fatalf("third pass: %+v, %v", ms, err)
+	}
+	stats, err := fc.db.VersionRollup(ctx, "fault", time.Time{})
+	if v := stats[1]; err != nil || v == nil || v.Runs[engine.RunCompleted] != 1 || v.Runs[engine.RunWaiting] != 2 {
+		t.Fatalf("version stats after the backfill: %+v, %v", v, err)
+	}
+
+	fc.decide(t, waiting, 7)
+	fc.result(t, waiting)
+	if r, _ := fc.rollupRow(t, waiting); r.status != engine.RunCompleted || !r.ended.Valid || r.seq == 0 {
+		t.Fatalf("the added run after its own end report: %+v", r)
+	}
+}
+
+// near says a and b are within a microsecond.
+func near(a, b time.Time) bool { return a.Sub(b).Abs() < time.Microsecond }

@@ -280,3 +280,25 @@ func (db *DB) CloseRollupRun(ctx context.Context, runID string, seq int64, statu
 	}
 	return n > 0, nil
 }
+
+// EarliestRollupStart is the start of the earliest run in the rollup (ok false when it has
+// none): the runs that started before it are from before the rollup existed.
+func (db *DB) EarliestRollupStart(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	if err := db.db.QueryRowContext(ctx, `SELECT min(started_at) FROM run_rollup`).Scan(&at); err != nil {
+		return time.Time{}, false, fmt.Errorf("earliest rollup start: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNanos(at.Int64), true, nil
+}
+
+// RollupHasRun says whether the rollup has a row for the run.
+func (db *DB) RollupHasRun(ctx context.Context, runID string) (bool, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM run_rollup WHERE run_id = ?`, runID).Scan(&n); err != nil {
+		return false, fmt.Errorf("rollup row of %s: %w", runID, err)
+	}
+	return n > 0, nil
+}

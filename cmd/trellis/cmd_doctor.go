@@ -68,18 +68,25 @@ func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 			return err
 		}
 		// The version rollup: runs it holds open that ended without reporting their end.
-		checked, rollup, err := eng.ReconcileRollup(ctx, enginestore.Tasks{DB: db}, doctorRollupPage, *repair)
-		if err != nil {
+		// And runs of published versions from before the rollup, which it does not have.
+		var rr rollupReport
+		if rr.checked, rr.ended, err = eng.ReconcileRollup(ctx, enginestore.Tasks{DB: db}, doctorRollupPage, *repair); err != nil {
+			return err
+		}
+		if rr.missing, err = eng.BackfillRollup(ctx, enginestore.Tasks{DB: db}, time.Now().Add(-engine.RollupBackfillGrace), 0, *repair); err != nil {
 			return err
 		}
 		for _, f := range rep.Findings {
 			fmt.Fprintln(stdout, f.String())
 		}
-		for _, f := range rollup {
+		for _, f := range rr.ended {
 			fmt.Fprintln(stdout, f.String())
 		}
-		fmt.Fprintln(stdout, doctorSummary(rep, checked, rollup))
-		switch n := rep.Unrepaired() + rollupUnrepaired(rollup); {
+		for _, m := range rr.missing {
+			fmt.Fprintln(stdout, m.String())
+		}
+		fmt.Fprintln(stdout, doctorSummary(rep, rr))
+		switch n := rep.Unrepaired() + rr.unrepaired(); {
 		case n > 0 && *repair:
 			return fmt.Errorf("%w: %d problems could not be repaired", errDoctorProblems, n)
 		case n > 0:
@@ -89,41 +96,67 @@ func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout io.Writer
 	})
 }
 
-// doctorSummary is doctor's last line: the inbox's summary, then the version rollup's.
-func doctorSummary(rep *actions.DoctorReport, checked int, rollup []engine.RollupFinding) string {
-	if len(rollup) == 0 {
-		return fmt.Sprintf("%s; the version rollup agrees with the runs (%s)", rep.Summary(), countOf(checked, "open run"))
-	}
-	verb := "have"
-	if len(rollup) == 1 {
-		verb = "has"
-	}
-	s := fmt.Sprintf("%s the version rollup holds open %s ended without reporting it (%s checked)",
-		countOf(len(rollup), "run"), verb, countOf(checked, "open run"))
-	switch n := rollupUnrepaired(rollup); {
-	case n == 0:
-		s += fmt.Sprintf("; %d repaired", len(rollup))
-	case n < len(rollup):
-		s += fmt.Sprintf("; %d repaired; %d not repaired", len(rollup)-n, n)
-	default:
-		s += fmt.Sprintf("; %d not repaired", n)
-	}
-	if len(rep.Findings) == 0 {
-		return fmt.Sprintf("%s: %s; the inbox is healthy: %s", countOf(len(rollup), "problem"), s, strings.TrimPrefix(rep.Summary(), "healthy: "))
-	}
-	_, tasks, _ := strings.Cut(rep.Summary(), ": ")
-	return fmt.Sprintf("%s: %s; and %s", countOf(len(rep.Findings)+len(rollup), "problem"), tasks, s)
+// rollupReport is what doctor found in the version rollup.
+type rollupReport struct {
+	checked int // open rows looked at
+	ended   []engine.RollupFinding
+	missing []engine.RollupMissing
 }
 
-// rollupUnrepaired counts the rollup's findings still wrong.
-func rollupUnrepaired(fs []engine.RollupFinding) int {
+func (r rollupReport) problems() int { return len(r.ended) + len(r.missing) }
+
+func (r rollupReport) unrepaired() int {
 	n := 0
-	for _, f := range fs {
+	for _, f := range r.ended {
 		if !f.Repaired {
 			n++
 		}
 	}
+	for _, m := range r.missing {
+		if !m.Repaired {
+			n++
+		}
+	}
 	return n
+}
+
+// summary is the rollup's part of doctor's last line when it has problems.
+func (r rollupReport) summary() string {
+	var parts []string
+	if n := len(r.ended); n > 0 {
+		verb := "have"
+		if n == 1 {
+			verb = "has"
+		}
+		parts = append(parts, fmt.Sprintf("%s the version rollup holds open %s ended without reporting it", countOf(n, "run"), verb))
+	}
+	if n := len(r.missing); n == 1 {
+		parts = append(parts, "1 run from before the version rollup is not in it")
+	} else if n > 1 {
+		parts = append(parts, fmt.Sprintf("%d runs from before the version rollup are not in it", n))
+	}
+	s := fmt.Sprintf("%s (%s checked)", strings.Join(parts, ", "), countOf(r.checked, "open run"))
+	switch n := r.unrepaired(); {
+	case n == 0:
+		s += fmt.Sprintf("; %d repaired", r.problems())
+	case n < r.problems():
+		s += fmt.Sprintf("; %d repaired; %d not repaired", r.problems()-n, n)
+	default:
+		s += fmt.Sprintf("; %d not repaired", n)
+	}
+	return s
+}
+
+// doctorSummary is doctor's last line: the inbox's summary, then the version rollup's.
+func doctorSummary(rep *actions.DoctorReport, rr rollupReport) string {
+	if rr.problems() == 0 {
+		return fmt.Sprintf("%s; the version rollup agrees with the runs (%s)", rep.Summary(), countOf(rr.checked, "open run"))
+	}
+	if len(rep.Findings) == 0 {
+		return fmt.Sprintf("%s: %s; the inbox is healthy: %s", countOf(rr.problems(), "problem"), rr.summary(), strings.TrimPrefix(rep.Summary(), "healthy: "))
+	}
+	_, tasks, _ := strings.Cut(rep.Summary(), ": ")
+	return fmt.Sprintf("%s: %s; and %s", countOf(len(rep.Findings)+rr.problems(), "problem"), tasks, rr.summary())
 }
 
 func countOf(n int, noun string) string {
