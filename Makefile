@@ -70,8 +70,9 @@ lint:
 bench:
 	@scripts/bench
 
-# bench-scale: the slow benchmarks (throughput_ratio, restart_resume_ratio; not in make test
-# nor make bench). TRELLIS_SCALE_RUNS sets how many runs wait across the restart (500).
+# bench-scale: the slow benchmarks (throughput_ratio, restart_resume_ratio, waiting10k_rss_mb,
+# restart10k_resume_s; not in make test nor make bench). TRELLIS_SCALE_RUNS sets how many runs
+# wait across the engine's worker restart (500).
 bench-scale:
 	@scripts/bench-scale
 
