@@ -283,5 +283,5 @@ func logRollup(ctx context.Context, logger *slog.Logger, repaired bool, msg, run
 	if !repaired {
 		level = slog.LevelWarn
 	}
-	logger.Log(ctx, level, "version rollup: "+msg, slog.String("run_id", runID))
+	logger.Log(ctx, level, msg, slog.String("run_id", runID))
 }

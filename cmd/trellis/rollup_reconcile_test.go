@@ -171,7 +171,7 @@ func TestRollupReconcileCommand(t *testing.T) {
 		return versionDraining(t, s.app, an, graphID)["total"] == float64(0) && failedRuns(t, s.app, an, graphID) == 3
 	})
 	for _, id := range []string{waiting, later} {
-		if !strings.Contains(s.app.out.String(), "version rollup: open run in the version rollup "+id) {
+		if !strings.Contains(s.app.out.String(), `msg="open run in the version rollup `+id) {
 			t.Fatalf("serve did not log the end of %s:\n%s", id, s.app.out)
 		}
 	}
