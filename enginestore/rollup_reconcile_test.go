@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"trellis/designer"
 	"trellis/engine"
@@ -283,3 +285,54 @@ func TestRollupBackfill(t *testing.T) {
 
 // near says a and b are within a microsecond.
 func near(a, b time.Time) bool { return a.Sub(b).Abs() < time.Microsecond }
+
+// TestRollupReconcileReset: a reset closes the run's execution (Temporal says terminated)
+// and goes on in a new one under the same id; the reconciliation asks for the run, not the
+// execution, so it leaves the row open, and the new execution's end is the one recorded.
+func TestRollupReconcileReset(t *testing.T) {
+	fc := startFaultCluster(t)
+	ctx := context.Background()
+	rs := enginestore.Tasks{DB: fc.db}
+	id := fc.start(t, faultApproval, 1)
+	fc.waitNode(t, id, "review", engine.NodeWaiting)
+	fc.waitRollupOpen(t, id, engine.RunWaiting)
+	first := fc.c.GetWorkflow(ctx, id, "").GetRunID()
+	var finish int64
+	it := fc.c.GetWorkflowHistory(ctx, id, first, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() && finish == 0 {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			finish = ev.GetEventId()
+		}
+	}
+	resp, err := fc.c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{Namespace: engine.Namespace,
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: first}, Reason: "test",
+		WorkflowTaskFinishEventId: finish, RequestId: "reset-" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := fc.c.DescribeWorkflowExecution(ctx, id, first)
+	if err != nil || old.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("the reset's old execution: %v, %v", old.GetWorkflowExecutionInfo().GetStatus(), err)
+	}
+	fc.waitNode(t, id, "review", engine.NodeWaiting)
+	if chk, err := fc.eng.CheckRollup(ctx, rs, "", 10, true); err != nil || chk.Checked != 1 || len(chk.Findings) != 0 {
+		t.Fatalf("pass after the reset: %+v, %v", chk, err)
+	}
+	if r, _ := fc.rollupRow(t, id); r.ended.Valid {
+		t.Fatalf("the reset run's row was closed: %+v", r)
+	}
+	fc.decide(t, id, 3)
+	fc.result(t, id)
+	now, err := fc.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil || now.GetWorkflowExecutionInfo().GetExecution().GetRunId() != resp.GetRunId() {
+		t.Fatalf("the run after its end: %v, %v", now, err)
+	}
+	waitFor(t, "the reset run's end is in the rollup", func() (bool, string) {
+		r, _ := fc.rollupRow(t, id)
+		return r.status == engine.RunCompleted && r.ended.Valid, fmt.Sprintf("%+v", r)
+	})
+}
