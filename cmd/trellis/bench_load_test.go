@@ -255,7 +255,7 @@ func restartBench(b *testing.B, approvals, waits int) restartFigures {
 		return map[string]any{"n": i, "group": benchGroup(i % benchReviewerCount)}
 	})
 	fail("starting the approval runs", s1)
-	waitTasksOpen(b, s1.url, tokens, approvals)
+	waitTasksOpen(b, s1.url, tokens, approvals, patience(approvals))
 	// The wait runs' time: late enough that all of them are waiting and serve has been
 	// stopped by then (their starts and first steps take less than the approvals' starts,
 	// first steps and task activities took), so that the timers come due while serve is
@@ -277,13 +277,13 @@ func restartBench(b *testing.B, approvals, waits int) restartFigures {
 
 	s2 := startBenchServe(b, data, addr)
 	defer s2.stop(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), patience(len(aIDs)+len(wIDs)))
 	defer cancel()
 	shares := sharesOf(aIDs, benchReviewerCount)
 	pool := startReviewers(ctx, &errs, s2.url, tokens, func(i int) int { return shares[i] })
 	pool.wait()
 	ids := append(aIDs, wIDs...)
-	rows := waitRunsEnded(b, s2.url, analyst, []string{ag, wg}, ids, 20*time.Minute)
+	rows := waitRunsEnded(b, s2.url, analyst, []string{ag, wg}, ids, patience(len(ids)))
 	checkCompleted(&errs, ids, rows)
 	for id, r := range rows {
 		if r.EndedAt.Before(s2.started) {
@@ -295,11 +295,15 @@ func restartBench(b *testing.B, approvals, waits int) restartFigures {
 	return f
 }
 
+// patience is how long a restart benchmark waits for n runs to reach a state: on a busy
+// 2-core machine the embedded server got through a few of their workflow tasks a second.
+func patience(n int) time.Duration { return 10*time.Minute + time.Duration(n)*300*time.Millisecond }
+
 // waitTasksOpen waits until the reviewers' open tasks number want in all.
-func waitTasksOpen(b *testing.B, base string, tokens []string, want int) {
+func waitTasksOpen(b *testing.B, base string, tokens []string, want int, limit time.Duration) {
 	b.Helper()
 	var last string
-	for deadline := time.Now().Add(20 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
 		n, err := countOpenTasks(base, tokens)
 		if err == nil && n >= want {
 			return
@@ -355,7 +359,7 @@ func waitTimersSet(b *testing.B, s *benchServe, data string, ids []string) {
 		}
 	}
 	var last string
-	for deadline := time.Now().Add(20 * time.Minute); len(left) > 0; time.Sleep(time.Second) {
+	for deadline := time.Now().Add(patience(len(left))); len(left) > 0; time.Sleep(time.Second) {
 		if time.Now().After(deadline) {
 			b.Fatalf("gave up waiting until %d wait runs start their timers; last: %s", len(left), last)
 		}
