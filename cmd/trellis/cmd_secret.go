@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -29,8 +28,7 @@ func runSecretSet(ctx context.Context, args []string, stdin io.Reader, stdout io
 	if err := store.ValidateSecretName(name); err != nil {
 		return fmt.Errorf("secret set: %w", err)
 	}
-	hostsGiven := false
-	fs.Visit(func(f *flag.Flag) { hostsGiven = hostsGiven || f.Name == "hosts" })
+	hostsGiven := flagGiven(fs, "hosts")
 	var hosts []string
 	if hostsGiven && strings.TrimSpace(*hostsFlag) != "*" {
 		var err error

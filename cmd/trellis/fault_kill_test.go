@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+
+	"trellis/engine"
 	"trellis/internal/testsvc"
 	"trellis/store"
 )
@@ -92,6 +95,12 @@ func TestFaultKillServe(t *testing.T) {
 	r.svcURL = testsvc.New(t, r.svc).URL
 	r.s = startKillableServe(t, r.bin, r.data)
 	r.tokens(t)
+	// serve keeps ended runs for --run-retention (30 days by default), not Temporal's day.
+	ns, err := r.s.temporal(t, r.data).WorkflowService().DescribeNamespace(context.Background(),
+		&workflowservice.DescribeNamespaceRequest{Namespace: engine.Namespace})
+	if err != nil || ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration() != engine.DefaultRetention {
+		t.Fatalf("the namespace's retention = %v (%v), want %s", ns.GetConfig().GetWorkflowExecutionRetentionTtl(), err, engine.DefaultRetention)
+	}
 
 	// Bring each run to its moment; each check runs after the restart.
 	checks := []func(){

@@ -118,6 +118,7 @@ type serveFlags struct {
 	outbound        outboundFlags
 	workerTokenFile string
 	dev, remoteOnly bool
+	retention       time.Duration
 	temporal        temporalFlags
 	observe         observeFlags
 }
@@ -264,12 +265,19 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
 	fs.BoolVar(&f.remoteOnly, "remote-workers-only", false, "leave runs and their http and llm nodes to 'trellis worker'; serve runs only the store's work (approval tasks, subgraph versions)")
+	fs.DurationVar(&f.retention, "run-retention", engine.DefaultRetention, "how long the embedded Temporal server keeps an ended run's history, which its run page and timeline read (at least 24h; with --temporal-address, set it on your namespace)")
 	f.temporal.register(fs, true)
 	if err := parseCommand(fs, args, stdout, "serve [--addr HOST:PORT] [--data DIR] [--dev] [--worker-token-file FILE [--remote-workers-only]] [Temporal flags]"); err != nil {
 		return f, false, err
 	}
 	if err := f.temporal.check(); err != nil {
 		return f, false, err
+	}
+	if f.retention < engine.MinRetention {
+		return f, false, usagef("serve: --run-retention %s is less than Temporal's least, 24h", f.retention)
+	}
+	if flagGiven(fs, "run-retention") && f.temporal.address != "" {
+		return f, false, usagef("serve: --run-retention is for the embedded server; with --temporal-address, set the retention on your namespace")
 	}
 	if err := checkMaxMapItems(f.maxMapItems); err != nil {
 		return f, false, err
@@ -344,6 +352,11 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 	// Embedded too: a data dir made by an older build lacks attributes added since.
 	if err := engine.EnsureSearchAttributes(ctx, tc, opts.Namespace); err != nil {
 		return fail(fmt.Errorf("register search attributes on %s: %w", opts.Namespace, err))
+	}
+	if f.temporal.address == "" {
+		if err := engine.EnsureRetention(ctx, tc, opts.Namespace, f.retention); err != nil {
+			return fail(err)
+		}
 	}
 	return tc, opts, stop, nil
 }

@@ -270,6 +270,8 @@ func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
 		{name: "bad public url", args: []string{"--public-url", "ftp://x"}, want: "--public-url"},
 		{name: "bad trusted proxy", args: []string{"--trusted-proxy", "10.0.0.1,10.0.0.0/33"}, want: "--trusted-proxy \"10.0.0.0/33\""},
 		{name: "no map items", args: []string{"--max-map-items", "0"}, want: "--max-map-items must be from 1 to 100000, not 0"},
+		{name: "short retention", args: []string{"--run-retention", "2h"}, want: "--run-retention 2h0m0s is less than Temporal's least, 24h"},
+		{name: "retention with remote cluster", args: []string{"--temporal-address", "h:7233", "--run-retention", "48h"}, want: "--run-retention is for the embedded server"},
 		{name: "too many map items", args: []string{"--max-map-items", "100001"}, want: "--max-map-items must be from 1 to 100000"},
 	}
 	for _, tt := range tests {
