@@ -95,11 +95,18 @@ func (p *benchProc) stop(tb testing.TB) {
 	}
 }
 
-// logTail is the end of the process's log, for failure messages.
+// logTail is, for failure messages, the process's first 20 errors and warnings (the cause of
+// an error answer is logged when it happens, long before the end) and the end of its log.
 func (p *benchProc) logTail() string {
 	b, _ := os.ReadFile(p.logPath)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.Join(lines[max(0, len(lines)-30):], "\n")
+	var bad []string
+	for _, l := range lines {
+		if len(bad) < 20 && (strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN")) {
+			bad = append(bad, l)
+		}
+	}
+	return strings.Join(bad, "\n") + "\n...\n" + strings.Join(lines[max(0, len(lines)-10):], "\n")
 }
 
 // rssMB is the process's resident memory (VmRSS in /proc/PID/status), in MiB.
