@@ -340,3 +340,45 @@ func TestApprovalHistoryIsRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionNotTakenInTime: a decision the run cannot take before the caller's deadline
+// (here no worker runs; after a restart, one busy replaying many runs) ends with an error
+// that is context.DeadlineExceeded, which callers answer as "not confirmed in time"
+// (503: "it may still take it; reload before deciding again"), not an internal error. The
+// SDK's own timeout error does not match it. Once a worker is back, deciding again works,
+// or is refused as already decided if the first one got through.
+func TestDecisionNotTakenInTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	ctx := context.Background()
+	db := storetest.MustOpen(t)
+	cl := approvalCluster(t, t.TempDir(), db)
+	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""),
+		Input: refundInput, StartedBy: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRun(t, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	cl.w.Stop()
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = cl.eng.Decide(dctx, id, "review", Decision{Outcome: "approve", Data: map[string]any{"amount": 1},
+		By: "bob", Groups: []string{"finance"}})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Decide with no worker = %v (%T), want context.DeadlineExceeded", err, errors.Unwrap(err))
+	}
+	w := NewWorker(cl.c, Deps{Tasks: storeTasks{db}, Logger: quietLogger()})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cl.w = w
+	err = cl.eng.Decide(ctx, id, "review", Decision{Outcome: "approve", Data: map[string]any{"amount": 1},
+		By: "bob", Groups: []string{"finance"}})
+	if err != nil && decisionReason(err) != DecisionDecided {
+		t.Fatalf("deciding again with the worker back = %v", err)
+	}
+	if run := waitRun(t, cl.eng, id, "ended", ended); run.Status != RunCompleted || run.Nodes["pay"].Status != NodeCompleted {
+		t.Fatalf("run after the worker came back = %s", toJSON(run))
+	}
+}

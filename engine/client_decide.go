@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -49,15 +48,10 @@ func (e *Engine) Decide(ctx context.Context, runID, nodeID string, d Decision) e
 	if len(e.opts.DecisionKey) > 0 {
 		req.Proof = decisionProof(e.opts.DecisionKey, runID, req)
 	}
-	h, err := e.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: runID, UpdateName: UpdateDecide,
-		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = h.Get(ctx, nil)
+	if err := e.runUpdate(ctx, runID, UpdateDecide, req, nil); err != nil {
+		return e.decideError(ctx, runID, nodeID, err)
 	}
-	if err == nil {
-		return nil
-	}
-	return e.decideError(ctx, runID, nodeID, err)
+	return nil
 }
 
 func (e *Engine) decideError(ctx context.Context, runID, nodeID string, err error) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"trellis/designer"
@@ -16,11 +15,7 @@ import (
 // version, a run that has ended or is already moving); nothing changed then.
 func (e *Engine) MigrateRun(ctx context.Context, runID string, req MigrateRequest) (MigrateResult, error) {
 	var res MigrateResult
-	h, err := e.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: runID, UpdateName: UpdateMigrate,
-		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = h.Get(ctx, &res)
-	}
+	err := e.runUpdate(ctx, runID, UpdateMigrate, req, &res)
 	if err == nil {
 		return res, nil
 	}

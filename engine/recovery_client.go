@@ -50,15 +50,33 @@ func (e *Engine) ResumeRun(ctx context.Context, runID, by, comment string) error
 
 // update sends a recovery update and waits until the run has recorded it.
 func (e *Engine) update(ctx context.Context, runID, name string, arg, result any) error {
+	if err := e.runUpdate(ctx, runID, name, arg, result); err != nil {
+		return e.recoveryError(ctx, runID, err)
+	}
+	return nil
+}
+
+// runUpdate sends update name to run runID and waits until the run has completed it. The SDK
+// reports an update that outlived ctx's deadline or the server's long poll as a
+// WorkflowUpdateServiceTimeoutOrCanceledError over a gRPC status, which errors.Is does not
+// match with context.DeadlineExceeded; here it does, so that callers answer "not confirmed in
+// time: it may still be taken" (503), not an internal error. A busy worker after a restart,
+// replaying many runs, is slow to take an update, and that is what callers must hear.
+func (e *Engine) runUpdate(ctx context.Context, runID, name string, arg, result any) error {
 	h, err := e.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: runID, UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err == nil {
 		err = h.Get(ctx, result)
 	}
-	if err == nil {
-		return nil
+	var late *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	if errors.As(err, &late) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		cause := context.DeadlineExceeded
+		if errors.Is(ctx.Err(), context.Canceled) {
+			cause = context.Canceled
+		}
+		return fmt.Errorf("%w: %w", cause, err)
 	}
-	return e.recoveryError(ctx, runID, err)
+	return err
 }
 
 func (e *Engine) recoveryError(ctx context.Context, runID string, err error) error {
