@@ -111,7 +111,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	}
 	var sw worker.Worker
 	if !deps.Remote {
-		sw = worker.New(c, StoreTaskQueue(tq), worker.Options{Interceptors: notifyInterceptors(deps.Notifier)})
+		sw = worker.New(c, StoreTaskQueue(tq), worker.Options{WorkerStopTimeout: stopGrace, Interceptors: notifyInterceptors(deps.Notifier)})
 		registerActivitiesWhere(sw, &deps, func(name string) bool { return storeActivities[name] })
 		if deps.StoreQueueOnly {
 			return sw
@@ -121,6 +121,7 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 		// Headroom only: a run's first workflow task compiles just the nodes it starts
 		// (changeNodeConfig); make bench measures how long that task takes.
 		DeadlockDetectionTimeout: 5 * time.Second,
+		WorkerStopTimeout:        stopGrace,
 		Interceptors: append(append([]interceptor.WorkerInterceptor{&runMetrics{}}, notifyInterceptors(deps.Notifier)...),
 			append(append(decisionProofInterceptors(deps.DecisionKey), waitCapInterceptors(deps.MaxWait)...),
 				mapLimitInterceptors(deps.MaxMapItems)...)...),
@@ -136,6 +137,12 @@ func NewWorker(c client.Client, deps Deps) worker.Worker {
 	registerActivities(w, &deps)
 	return &workerPair{Worker: w, store: sw}
 }
+
+// stopGrace is how long a stopping worker (serve's SIGTERM, a restart) lets activities in
+// flight finish and report. Cut off, an approval's task written to the store but not
+// reported is written again only after its 30 s StartToCloseTimeout, and decisions on it
+// wait that long: make bench's restart benchmark saw it for the tasks opened last.
+const stopGrace = 10 * time.Second
 
 // workerPair is the main queue's worker with the store queue's beside it; registering goes
 // to the main one.
