@@ -60,11 +60,7 @@ func TestServeKilledBetweenToolCallAndTurn(t *testing.T) {
 		t.Fatalf("provider set: %s", errOut)
 	}
 	s := startKillableServe(t, bin, data)
-	code, out, errOut := runCLI(t, "", "token", "create", "analyst", "--data", data)
-	if code != 0 {
-		t.Fatalf("token create: %s", errOut)
-	}
-	ana := strings.TrimSpace(out)
+	ana := cliTokens(t, data, "analyst")["analyst"]
 	doc := map[string]any{"format": "trellis.graph/v1", "name": "Refund agent", "nodes": []any{map[string]any{
 		"id": "agent", "kind": "agent", "timeout": "5s", "retry": map[string]any{"max_attempts": 5, "initial_interval": "1s"},
 		"config": map[string]any{"prompt": "Refund order A-7.", "json_schema": map[string]any{"type": "object", "required": []any{"reply"},

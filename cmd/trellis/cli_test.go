@@ -318,3 +318,17 @@ func TestUnwritableDataDir(t *testing.T) {
 		})
 	}
 }
+
+// cliTokens creates an API token for each user with `trellis token create`, by name.
+func cliTokens(t *testing.T, data string, users ...string) map[string]string {
+	t.Helper()
+	tokens := map[string]string{}
+	for _, u := range users {
+		code, out, errOut := runCLI(t, "", "token", "create", u, "--data", data)
+		if code != 0 {
+			t.Fatalf("token create %s: %s", u, errOut)
+		}
+		tokens[u] = strings.TrimSpace(out)
+	}
+	return tokens
+}

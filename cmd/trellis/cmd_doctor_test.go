@@ -47,14 +47,7 @@ func TestDoctorCommand(t *testing.T) {
 		t.Fatalf("doctor on another data dir: exit %d, %q", code, errOut)
 	}
 
-	tokens := map[string]string{}
-	for _, u := range []string{"analyst", "reviewer"} {
-		code, out, errOut := runCLI(t, "", "token", "create", u, "--data", data)
-		if code != 0 {
-			t.Fatalf("token create %s: %s", u, errOut)
-		}
-		tokens[u] = strings.TrimSpace(out)
-	}
+	tokens := cliTokens(t, data, "analyst", "reviewer")
 	g := app.api(t, tokens["analyst"], http.MethodPost, "/graphs", map[string]any{"name": "Doctor check", "definition": doctorGraph}, http.StatusCreated)
 	id := g["id"].(string)
 	app.api(t, tokens["analyst"], http.MethodPost, "/graphs/"+id+"/versions", map[string]any{"note": "v1"}, http.StatusCreated)

@@ -121,11 +121,7 @@ func TestServeMCPTools(t *testing.T) {
 			t.Fatalf("%v: %s", args, errOut)
 		}
 	}
-	code, out, errOut := runCLI(t, "", "token", "create", "analyst", "--data", data)
-	if code != 0 {
-		t.Fatalf("token create: %s", errOut)
-	}
-	ana := strings.TrimSpace(out)
+	ana := cliTokens(t, data, "analyst")["analyst"]
 	doc := func(server string) map[string]any {
 		return map[string]any{"format": "trellis.graph/v1", "name": "Order agent " + server, "nodes": []any{map[string]any{
 			"id": "agent", "kind": "agent", "config": map[string]any{"prompt": "Where is my order?", "tools": []any{map[string]any{

@@ -131,14 +131,7 @@ func TestServeKilledAfterRetry(t *testing.T) {
 
 	data := t.TempDir()
 	s := startKillableServe(t, bin, data)
-	tokens := map[string]string{}
-	for _, u := range []string{"analyst", "developer"} {
-		code, out, errOut := runCLI(t, "", "token", "create", u, "--data", data)
-		if code != 0 {
-			t.Fatalf("token create %s: %s", u, errOut)
-		}
-		tokens[u] = strings.TrimSpace(out)
-	}
+	tokens := cliTokens(t, data, "analyst", "developer")
 	ana, dev := tokens["analyst"], tokens["developer"]
 	doc := map[string]any{"format": "trellis.graph/v1", "name": "Held call", "on_error": "hold",
 		"nodes": []any{map[string]any{"id": "call", "kind": "http", "config": map[string]any{"url": svc.URL + "/x"},

@@ -114,14 +114,7 @@ func TestRollupReconcileCommand(t *testing.T) {
 	rollupSchedule = engine.RollupSchedule{First: time.Hour, Every: time.Hour}
 	t.Cleanup(func() { rollupSchedule = engine.RollupSchedule{} })
 	s := startRollupServe(t, data)
-	tokens := map[string]string{}
-	for _, u := range []string{"analyst", "reviewer"} {
-		code, out, errOut := runCLI(t, "", "token", "create", u, "--data", data)
-		if code != 0 {
-			t.Fatalf("token create %s: %s", u, errOut)
-		}
-		tokens[u] = strings.TrimSpace(out)
-	}
+	tokens := cliTokens(t, data, "analyst", "reviewer")
 	an := tokens["analyst"]
 	g := s.app.api(t, an, http.MethodPost, "/graphs", map[string]any{"name": "Rollup check", "definition": doctorGraph}, http.StatusCreated)
 	graphID := g["id"].(string)

@@ -49,14 +49,7 @@ func TestSupportAgentSample(t *testing.T) {
 		cancel()
 		app.waitStopped(t)
 	}()
-	tokens := map[string]string{}
-	for _, u := range []string{"analyst", "reviewer"} {
-		code, out, errOut := runCLI(t, "", "token", "create", u, "--data", data)
-		if code != 0 {
-			t.Fatalf("token create %s: %s", u, errOut)
-		}
-		tokens[u] = strings.TrimSpace(out)
-	}
+	tokens := cliTokens(t, data, "analyst", "reviewer")
 	started := app.api(t, tokens["analyst"], http.MethodPost, "/graphs/support-agent/runs",
 		map[string]any{"input": map[string]any{"customer": "ada@example.com", "message": "My jacket A-1007 arrived torn."}}, http.StatusCreated)
 	id, _ := started["run_id"].(string)

@@ -79,14 +79,7 @@ func TestScaleOutWorker(t *testing.T) {
 	if code, _, errOut := runCLI(t, secret+"\n", "secret", "set", "ORDERS_TOKEN", "--value-stdin", "--data", data); code != 0 {
 		t.Fatalf("secret set: %s", errOut)
 	}
-	tokens := map[string]string{}
-	for _, u := range []string{"analyst", "reviewer", "admin"} {
-		code, out, errOut := runCLI(t, "", "token", "create", u, "--data", data)
-		if code != 0 {
-			t.Fatalf("token create %s: %s", u, errOut)
-		}
-		tokens[u] = strings.TrimSpace(out)
-	}
+	tokens := cliTokens(t, data, "analyst", "reviewer", "admin")
 
 	// Without --serve-url a worker refuses to start, in one line saying what to configure.
 	code, _, errOut := runCLI(t, "", "worker", "--temporal-address", frontend)

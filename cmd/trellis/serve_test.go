@@ -155,14 +155,10 @@ func TestServeEndToEnd(t *testing.T) {
 	if code, _, errOut := runCLI(t, "s3cret-orders\n", "secret", "set", "ORDERS_TOKEN", "--value-stdin", "--data", data); code != 0 {
 		t.Fatalf("secret set: %s", errOut)
 	}
-	code, tokenOut, errOut := runCLI(t, "", "token", "create", "analyst", "--data", data)
-	if code != 0 {
-		t.Fatalf("token create: %s", errOut)
-	}
-	token := strings.TrimSpace(tokenOut)
+	token := cliTokens(t, data, "analyst")["analyst"]
 
 	// ... but a second serve on the same data dir is refused with a clear message.
-	code, _, errOut = runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--data", data)
+	code, _, errOut := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--data", data)
 	if code == 0 || !strings.Contains(errOut, "in use by another trellis process") {
 		t.Fatalf("second serve: code %d, stderr %q", code, errOut)
 	}
