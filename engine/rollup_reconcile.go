@@ -10,6 +10,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"trellis/designer"
 )
 
 // The run rollup's reconciliation. A run reports its end to the rollup from its own code, so
@@ -19,20 +21,10 @@ import (
 // of those that are closed. trellis doctor runs it (and repairs with --repair); serve runs
 // it in the background (ReconcileRollupInBackground).
 
-// RollupRun is a run the store's rollup holds open, at its last report's seq.
-type RollupRun struct {
-	RunID     string
-	GraphID   string
-	Version   int
-	Status    string
-	Seq       int64
-	StartedAt time.Time
-}
-
 // RollupStore is what the reconciliation needs of the store (enginestore.Tasks).
 type RollupStore interface {
 	// OpenRollupRuns pages through the open rows in run id order, after after.
-	OpenRollupRuns(ctx context.Context, after string, limit int) ([]RollupRun, error)
+	OpenRollupRuns(ctx context.Context, after string, limit int) ([]designer.RunReport, error)
 	// RollupRunStillOpen says whether nothing was recorded for the run since seq.
 	RollupRunStillOpen(ctx context.Context, runID string, seq int64) (bool, error)
 	// CloseRollupRun records the end of a row still open at seq, keeping seq, so that a
@@ -47,7 +39,7 @@ type RollupStore interface {
 // RollupFinding is an open row whose run has ended in Temporal, or that Temporal no longer
 // has (deleted, or past the namespace's retention).
 type RollupFinding struct {
-	Run RollupRun
+	Run designer.RunReport
 	// Closed is Temporal's word for how the run ended ("Terminated"); "" when it is gone.
 	Closed string
 	// Status is the run status the end is recorded with; EndedAt Temporal's close time,
@@ -142,7 +134,7 @@ func (e *Engine) CheckRollup(ctx context.Context, st RollupStore, after string, 
 }
 
 // rollupEnd asks Temporal about an open row's run: nil while it runs, else the finding.
-func (e *Engine) rollupEnd(ctx context.Context, r RollupRun) (*RollupFinding, error) {
+func (e *Engine) rollupEnd(ctx context.Context, r designer.RunReport) (*RollupFinding, error) {
 	desc, err := e.c.DescribeWorkflowExecution(ctx, r.RunID, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {

@@ -36,7 +36,7 @@ func TestRollupReconcileRows(t *testing.T) {
 	var ids []string
 	after := ""
 	for {
-		page, err := db.RollupOpenRuns(ctx, after, 2)
+		page, err := db.OpenRollupRuns(ctx, after, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestRollupReconcileRows(t *testing.T) {
 	if _, err := db.CloseRollupRun(ctx, "run-3", 3, "running", end); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("close as running: %v", err)
 	}
-	if _, err := db.RollupOpenRuns(ctx, "", 0); !errors.Is(err, store.ErrInvalid) {
+	if _, err := db.OpenRollupRuns(ctx, "", 0); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("limit 0: %v", err)
 	}
 	if at, ok, err := db.EarliestRollupStart(ctx); err != nil || !ok || !at.Equal(t0) {

@@ -210,21 +210,12 @@ func (db *DB) OpenRunsByVersion(ctx context.Context, graphID string) (map[int]*V
 	return out, nil
 }
 
-// RollupOpenRun is a run the rollup holds open (no end recorded), as the reconciliation of
-// runs that ended without reporting (trellis doctor, serve's periodic pass) reads it.
-type RollupOpenRun struct {
-	RunID     string
-	GraphID   string
-	Version   int
-	Status    string
-	Seq       int64
-	StartedAt time.Time
-}
-
-// RollupOpenRuns lists up to limit runs the rollup holds open whose ids come after after,
+// OpenRollupRuns lists, as their last reports (no end: EndedAt is nil), up to limit runs the
+// rollup holds open, for the reconciliation of runs that ended without reporting (trellis
+// doctor, serve's periodic pass). It lists those whose ids come after after,
 // in id order, so that a caller pages through them (after "" is the first page). It reads
 // the partial index of open rows, which holds only those.
-func (db *DB) RollupOpenRuns(ctx context.Context, after string, limit int) ([]RollupOpenRun, error) {
+func (db *DB) OpenRollupRuns(ctx context.Context, after string, limit int) ([]designer.RunReport, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("open rollup runs: %w: limit %d", ErrInvalid, limit)
 	}
@@ -234,9 +225,9 @@ func (db *DB) RollupOpenRuns(ctx context.Context, after string, limit int) ([]Ro
 		return nil, fmt.Errorf("open rollup runs: %w", err)
 	}
 	defer rows.Close()
-	var out []RollupOpenRun
+	var out []designer.RunReport
 	for rows.Next() {
-		var r RollupOpenRun
+		var r designer.RunReport
 		var at int64
 		if err := rows.Scan(&r.RunID, &r.GraphID, &r.Version, &r.Status, &r.Seq, &at); err != nil {
 			return nil, fmt.Errorf("open rollup runs: %w", err)
