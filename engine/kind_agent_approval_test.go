@@ -211,27 +211,15 @@ func approvalChat(n int, body map[string]any) chatReply {
 	}
 }
 
-// agentApprovalHistory is runApprovalAgent's run, replayed by TestReplayHistories.
+// agentApprovalHistory is runApprovalAgent's run recorded before its model turns became
+// local activities (changeAgentLocalTurns), replayed by TestReplayHistories. It cannot be
+// recorded again: today's code records agent_local_turns (TestRecordAgentLocalTurnsHistory).
 const agentApprovalHistory = "agent_approval"
-
-// TestRecordAgentApprovalHistory records it (go test ./engine/ -run TestRecordAgentApprovalHistory -update).
-func TestRecordAgentApprovalHistory(t *testing.T) {
-	if !*update {
-		t.Skip("run with -update to record histories")
-	}
-	desk := newRefundDesk(t)
-	chat := newChatServer(t, approvalChat)
-	db := storetest.MustOpen(t)
-	cl := startCluster(t, t.TempDir(), Deps{Providers: defaultProviders(chat.URL), Secrets: memSecrets{"OPENAI_KEY": llmTestKey},
-		Tasks: storeTasks{db}, Logger: quietLogger()})
-	id := runApprovalAgent(t, cl, db, desk, chat)
-	writeHistory(t, cl.c, id, agentApprovalHistory, llmTestKey)
-}
 
 func TestAgentApprovalHistoryIsRecorded(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(historyDir, agentApprovalHistory+".json"))
 	if err != nil {
-		t.Fatalf("%v; record it with -run TestRecordAgentApprovalHistory -update", err)
+		t.Fatalf("%v; it holds a run from before changeAgentLocalTurns and cannot be recorded again", err)
 	}
 	for _, want := range []string{"WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "approval.decided", "agent.turn", "support/1/0"} {
 		if !strings.Contains(string(b), want) {
