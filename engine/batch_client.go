@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
@@ -57,21 +58,15 @@ func (e *Engine) MatchingRunIDs(ctx context.Context, f BatchFilter, limit int) (
 		return nil, err
 	}
 	var ids []string
-	var token []byte
-	for len(ids) < limit {
-		resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: e.opts.Namespace, PageSize: 1000, NextPageToken: token, Query: q})
-		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
-		}
-		for _, ex := range resp.GetExecutions() {
-			if len(ids) < limit {
-				ids = append(ids, ex.GetExecution().GetWorkflowId())
-			}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
+	if limit < 1 {
+		return ids, nil
+	}
+	err = e.eachRun(ctx, q, "list runs", func(ex *workflowpb.WorkflowExecutionInfo) (bool, error) {
+		ids = append(ids, ex.GetExecution().GetWorkflowId())
+		return len(ids) < limit, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ids, nil
 }

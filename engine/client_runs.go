@@ -8,6 +8,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 )
 
@@ -136,4 +137,25 @@ func (e *Engine) ListRunRows(ctx context.Context, f RunFilter) ([]RunRow, []byte
 		next = resp.GetNextPageToken()
 	}
 	return out, next, nil
+}
+
+// eachRun hands fn each execution visibility lists for query q, a page of 1,000 at a time,
+// until fn answers false or an error, or the pages end; what names the listing in errors.
+func (e *Engine) eachRun(ctx context.Context, q, what string, fn func(*workflowpb.WorkflowExecutionInfo) (bool, error)) error {
+	var token []byte
+	for {
+		resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: e.opts.Namespace, PageSize: 1000, NextPageToken: token, Query: q})
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		for _, ex := range resp.GetExecutions() {
+			if more, err := fn(ex); err != nil || !more {
+				return err
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return nil
+		}
+	}
 }

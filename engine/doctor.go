@@ -8,7 +8,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/converter"
 )
 
@@ -181,18 +181,12 @@ func endedStatus(t enumspb.EventType) string {
 func (e *Engine) OpenRunIDs(ctx context.Context) ([]string, error) {
 	q := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", WorkflowName)
 	var ids []string
-	var token []byte
-	for {
-		resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: e.opts.Namespace, PageSize: 1000, NextPageToken: token, Query: q})
-		if err != nil {
-			return nil, fmt.Errorf("list open runs: %w", err)
-		}
-		for _, ex := range resp.GetExecutions() {
-			ids = append(ids, ex.GetExecution().GetWorkflowId())
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return ids, nil
-		}
+	err := e.eachRun(ctx, q, "list open runs", func(ex *workflowpb.WorkflowExecutionInfo) (bool, error) {
+		ids = append(ids, ex.GetExecution().GetWorkflowId())
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return ids, nil
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"trellis/designer"
 )
@@ -66,36 +66,27 @@ func (e *Engine) BackfillRollup(ctx context.Context, st RollupStore, startedBefo
 	q := fmt.Sprintf("WorkflowType = '%s' AND %s > %d AND StartTime < '%s'", WorkflowName, SAVersion, DraftVersion,
 		startedBefore.UTC().Format(time.RFC3339Nano))
 	var out []RollupMissing
-	var token []byte
-	for {
-		resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: e.opts.Namespace, PageSize: 1000, NextPageToken: token, Query: q})
-		if err != nil {
-			return nil, fmt.Errorf("list runs from before the rollup: %w", err)
+	err := e.eachRun(ctx, q, "list runs from before the rollup", func(ex *workflowpb.WorkflowExecutionInfo) (bool, error) {
+		id := ex.GetExecution().GetWorkflowId()
+		sa := decodeSearchAttributes(ex.GetSearchAttributes())
+		// A subgraph's or a map batch's run (an id with a dot) counts within its parent.
+		if strings.Contains(id, ".") || sa.graph == "" || sa.version < 1 {
+			return true, nil
 		}
-		for _, ex := range resp.GetExecutions() {
-			id := ex.GetExecution().GetWorkflowId()
-			sa := decodeSearchAttributes(ex.GetSearchAttributes())
-			// A subgraph's or a map batch's run (an id with a dot) counts within its parent.
-			if strings.Contains(id, ".") || sa.graph == "" || sa.version < 1 {
-				continue
-			}
-			if has, err := st.RollupHasRun(ctx, id); err != nil {
-				return nil, err
-			} else if has {
-				continue
-			}
-			rep := designer.RunReport{RunID: id, GraphID: sa.graph, Version: sa.version,
-				Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC()}
-			if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				end := ex.GetCloseTime().AsTime().UTC()
-				rep.EndedAt, rep.Tokens, rep.Cost = &end, sa.tokens, sa.cost
-			}
-			out = append(out, RollupMissing{Report: rep})
+		if has, err := st.RollupHasRun(ctx, id); err != nil || has {
+			return err == nil, err
 		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
+		rep := designer.RunReport{RunID: id, GraphID: sa.graph, Version: sa.version,
+			Status: runStatus(ex.GetStatus(), sa.status), StartedAt: ex.GetStartTime().AsTime().UTC()}
+		if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			end := ex.GetCloseTime().AsTime().UTC()
+			rep.EndedAt, rep.Tokens, rep.Cost = &end, sa.tokens, sa.cost
 		}
+		out = append(out, RollupMissing{Report: rep})
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Newest first (by start, then id, for a stable order); a reset run's older executions
 	// share its id: the first listed, the current one, is kept.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 )
 
 // VersionOutcome is what visibility tells of one version's runs started in a window: how
@@ -151,30 +151,23 @@ type scannedRun struct {
 
 // scanRuns hands each run matching q to fn, a page of 1,000 at a time, up to MaxStatsRuns.
 func (e *Engine) scanRuns(ctx context.Context, q string, fn func(scannedRun)) (truncated bool, err error) {
-	var token []byte
 	seen := 0
-	for {
-		resp, err := e.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: e.opts.Namespace, PageSize: 1000, NextPageToken: token, Query: q})
-		if err != nil {
-			return false, fmt.Errorf("list runs: %w", err)
+	err = e.eachRun(ctx, q, "list runs", func(ex *workflowpb.WorkflowExecutionInfo) (bool, error) {
+		sa := decodeSearchAttributes(ex.GetSearchAttributes())
+		r := scannedRun{id: ex.GetExecution().GetWorkflowId(), version: sa.version, status: runStatus(ex.GetStatus(), sa.status),
+			started: ex.GetStartTime().AsTime().UTC(), tokens: sa.tokens, cost: sa.cost}
+		if ex.GetCloseTime() != nil {
+			t := ex.GetCloseTime().AsTime().UTC()
+			r.ended = &t
 		}
-		for _, ex := range resp.GetExecutions() {
-			sa := decodeSearchAttributes(ex.GetSearchAttributes())
-			r := scannedRun{id: ex.GetExecution().GetWorkflowId(), version: sa.version, status: runStatus(ex.GetStatus(), sa.status),
-				started: ex.GetStartTime().AsTime().UTC(), tokens: sa.tokens, cost: sa.cost}
-			if ex.GetCloseTime() != nil {
-				t := ex.GetCloseTime().AsTime().UTC()
-				r.ended = &t
-			}
-			fn(r)
-			if seen++; seen >= MaxStatsRuns {
-				return true, nil
-			}
+		fn(r)
+		if seen++; seen >= MaxStatsRuns {
+			truncated = true
 		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			return false, nil
-		}
+		return !truncated, nil
+	})
+	if err != nil {
+		return false, err
 	}
+	return truncated, nil
 }
