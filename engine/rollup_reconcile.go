@@ -148,25 +148,8 @@ func (e *Engine) rollupEnd(ctx context.Context, r designer.RunReport) (*RollupFi
 	if st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return nil, nil
 	}
-	return &RollupFinding{Run: r, Closed: closedWord(st), Status: runStatus(st, ""),
+	return &RollupFinding{Run: r, Closed: st.String(), Status: runStatus(st, ""),
 		EndedAt: info.GetCloseTime().AsTime().UTC()}, nil
-}
-
-// closedWord names a close status as Temporal's CLI does ("Terminated", "TimedOut").
-func closedWord(s enumspb.WorkflowExecutionStatus) string {
-	switch s {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
-	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
-		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
-	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
-		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)
-	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED)
-	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-		return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
-	}
-	return endedStatus(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
 }
 
 // checkKnowsRuns refuses (errRollupStrangeCluster) a namespace without a single run of the
