@@ -203,13 +203,9 @@ func frontendAddr(addr string) (string, int, error) {
 // on the first start and the cluster members of an earlier process forgotten.
 func openServerDB(dbPath string) (*config.SQL, error) {
 	sqlCfg := &config.SQL{
-		PluginName:   sqliteplugin.PluginName,
-		DatabaseName: dbPath,
-		ConnectAttributes: map[string]string{
-			"mode":          "rwc",
-			"_journal_mode": "wal",
-			"_synchronous":  "2",
-		},
+		PluginName:        sqliteplugin.PluginName,
+		DatabaseName:      dbPath,
+		ConnectAttributes: serverDBAttributes(),
 	}
 	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
 		if err := sqlite.SetupSchema(sqlCfg); err != nil {
@@ -227,6 +223,20 @@ func openServerDB(dbPath string) (*config.SQL, error) {
 		return nil, err
 	}
 	return sqlCfg, nil
+}
+
+// serverDBAttributes are temporal.db's connection settings. Temporal's SQLite plugin
+// (modernc) passes each one that is not a URI parameter to SQLite as a pragma of that very
+// name: "_journal_mode", go-sqlite3's spelling, was an unknown pragma that SQLite ignores,
+// so the file ran with a rollback journal (a journal file made, synced and deleted per
+// transaction) and every commit paid for it.
+func serverDBAttributes() map[string]string {
+	return map[string]string{
+		"mode":         "rwc",
+		"journal_mode": "wal",
+		"synchronous":  "full", // a commit Temporal acknowledged survives a power cut
+		"busy_timeout": "5000", // doctor's integrity check may hold a read lock
+	}
 }
 
 // serverConfig is the server's static configuration: the frontend on host:port, the other
