@@ -3,6 +3,7 @@ package enginestore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"trellis/designer"
@@ -220,4 +222,80 @@ func TestNotificationsMailWebhookDigestAndOverdue(t *testing.T) {
 	start(3, "user:rita", "2s", `, "on_due": {"escalate_to": "user:esme"}`)
 	box.waitMail(t, "esme@example.com", "escalated to you", "Refund 3")
 	box.waitMail(t, "esme@example.com", "overdue", "Refund 3")
+}
+
+// A task with no due time starts a notification workflow only when there is a notice to
+// send now: not with mail and webhook unset, not for a reader of the digest (whose notice
+// still waits for it), and still for one who wants mail.
+func TestNotificationWorkflowOnlyWithSomethingToSend(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.MustOpen(t)
+	box := startMailbox(t)
+	for _, u := range []struct {
+		name   string
+		digest bool
+	}{{"rita", false}, {"finn", true}} {
+		if _, _, err := db.UpsertUser(ctx, store.UserInput{Name: u.name, Password: "pw-pw-pw-pw-pw", Roles: []string{store.RoleReviewer}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetUserNotify(ctx, store.UserNotify{UserName: u.name, Email: u.name + "@example.com", Events: store.NotifyEvents, Digest: u.digest}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng, c := enginetest.Start(t, engine.Deps{Tasks: enginestore.NotifyingTasks{Tasks: enginestore.Tasks{DB: db}}, Notifications: enginestore.Notifications{DB: db}})
+	fc := &faultCluster{eng: eng, c: c}
+	// open starts a run whose one task goes to assignee and returns the task's notification
+	// workflow id once the run waits (its task activity, which starts that workflow, is done).
+	open := func(n int, assignee string) string {
+		var g designer.Graph
+		doc := fmt.Sprintf(`{"format": %q, "nodes": [{"id": "review", "kind": "approval", "config": {"title": "Refund %d", "assignee": %q}}], "edges": []}`,
+			designer.Format, n, assignee)
+		if err := json.Unmarshal([]byte(doc), &g); err != nil {
+			t.Fatal(err)
+		}
+		id, err := eng.StartRun(ctx, engine.StartRunRequest{GraphID: "refund", Version: 1, Definition: g, Input: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc.waitNode(t, id, "review", engine.NodeWaiting)
+		task, err := db.GetTaskByNode(ctx, id, "review")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "notify-" + task.ID + "-" + store.NotifyCreated
+	}
+	started := func(wf string) bool {
+		_, err := c.DescribeWorkflowExecution(ctx, wf, "")
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	if wf := open(1, "user:rita"); started(wf) {
+		t.Errorf("with neither mail nor webhook set up, %s was started", wf)
+	}
+
+	host, port, _ := net.SplitHostPort(box.addr)
+	p, _ := strconv.Atoi(port)
+	if err := db.SetNotifySettings(ctx, store.NotifySettings{SMTPHost: host, SMTPPort: p, SMTPSecurity: "none", MailFrom: "trellis@example.com",
+		BaseURL: "http://trellis.test"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if wf := open(2, "user:finn"); started(wf) {
+		t.Errorf("for a digest reader's task, %s was started", wf)
+	}
+	ds, err := db.ListNotifyDeliveries(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Recipient != "finn@example.com" || !ds[0].Digest || ds[0].State != store.DeliveryPending || ds[0].Title != "Refund 2" {
+		t.Errorf("deliveries: %+v, want finn's notice of Refund 2 waiting for the digest", ds)
+	}
+
+	if wf := open(3, "user:rita"); !started(wf) {
+		t.Errorf("for a task whose assignee wants mail, %s was not started", wf)
+	}
+	box.waitMail(t, "rita@example.com", "Refund 3")
 }
