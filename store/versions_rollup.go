@@ -19,37 +19,42 @@ func (db *DB) RecordRunReport(ctx context.Context, r designer.RunReport) error {
 	if r.EndedAt != nil {
 		ended, dur = r.EndedAt.UnixNano(), max(r.EndedAt.Sub(r.StartedAt).Milliseconds(), 0)
 	}
-	_, err := db.db.ExecContext(ctx, `INSERT INTO run_rollup (run_id, graph_id, version, status, seq, started_at, ended_at, duration_ms, tokens, cost)
+	const upsert = `INSERT INTO run_rollup (run_id, graph_id, version, status, seq, started_at, ended_at, duration_ms, tokens, cost)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, status = excluded.status, seq = excluded.seq,
 			ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, tokens = excluded.tokens, cost = excluded.cost
-		WHERE excluded.seq > run_rollup.seq`,
-		r.RunID, r.GraphID, r.Version, r.Status, r.Seq, r.StartedAt.UnixNano(), ended, dur, nullInt64(r.Tokens), nullFloat(r.Cost))
-	if err != nil {
-		return fmt.Errorf("record run %s: %w", r.RunID, err)
+		WHERE excluded.seq > run_rollup.seq`
+	args := []any{r.RunID, r.GraphID, r.Version, r.Status, r.Seq, r.StartedAt.UnixNano(), ended, dur, nullInt64(r.Tokens), nullFloat(r.Cost)}
+	if r.EndedAt == nil || len(r.Nodes) == 0 {
+		if _, err := db.db.ExecContext(ctx, upsert, args...); err != nil {
+			return fmt.Errorf("record run %s: %w", r.RunID, err)
+		}
+		return nil
 	}
-	return db.recordNodes(ctx, r)
+	// The end and its nodes in one commit: a run waits for its end report (a local activity
+	// in its last workflow task on serve's worker), and each commit is a sync of the file.
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, upsert, args...); err != nil {
+			return fmt.Errorf("record run %s: %w", r.RunID, err)
+		}
+		return recordNodes(ctx, tx, r)
+	})
 }
 
 // recordNodes keeps the nodes of an end report; the same report again replaces them.
-func (db *DB) recordNodes(ctx context.Context, r designer.RunReport) error {
-	if r.EndedAt == nil || len(r.Nodes) == 0 {
-		return nil
-	}
-	return db.withTx(ctx, func(tx *sql.Tx) error {
-		for _, n := range r.Nodes {
-			failed := 0
-			if n.Failed {
-				failed = 1
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_node_rollup (run_id, node_id, graph_id, version, started_at, failed, duration_ms, cost)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.RunID, n.Node, r.GraphID, r.Version, r.StartedAt.UnixNano(), failed,
-				nullInt64(n.DurationMs), nullFloat(n.Cost)); err != nil {
-				return fmt.Errorf("record nodes of run %s: %w", r.RunID, err)
-			}
+func recordNodes(ctx context.Context, tx *sql.Tx, r designer.RunReport) error {
+	for _, n := range r.Nodes {
+		failed := 0
+		if n.Failed {
+			failed = 1
 		}
-		return nil
-	})
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO run_node_rollup (run_id, node_id, graph_id, version, started_at, failed, duration_ms, cost)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.RunID, n.Node, r.GraphID, r.Version, r.StartedAt.UnixNano(), failed,
+			nullInt64(n.DurationMs), nullFloat(n.Cost)); err != nil {
+			return fmt.Errorf("record nodes of run %s: %w", r.RunID, err)
+		}
+	}
+	return nil
 }
 
 func nullInt64(p *int64) any {
