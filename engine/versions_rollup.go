@@ -15,9 +15,22 @@ import (
 // (run_rollup) when it starts, when its live status or its version changes (not waiting for
 // the store), and when it ends (waiting, so that the end is recorded before the run closes).
 // The Versions tab sums the rollup instead of reading visibility for every run.
+//
+// Version 2 (rollupHere) records each report with a local activity, in the workflow task
+// that makes it: on serve's worker, which holds the store, the end no longer costs an
+// activity round trip and one more workflow task before the run closes. A worker without
+// the store (trellis worker) answers that it kept nothing, and the run sends the report to
+// the store queue as version 1 does; the choice is the activity's recorded result, so a
+// replay on any worker takes it again.
 const changeRunRollup = "run-rollup"
 
-const activityRecordRun = "RecordRun"
+const (
+	activityRecordRun = "RecordRun"
+	// activityRecordRunHere is the local activity of version 2: it reports whether it kept
+	// the report, false on a worker away from the store.
+	activityRecordRunHere = "RecordRunHere"
+	rollupHere            = 2
+)
 
 // RunRecorder keeps runs' reports (enginestore over run_rollup); a TaskStore that is also a
 // RunRecorder receives them, any other leaves them unrecorded.
@@ -34,11 +47,23 @@ func init() {
 			return nil
 		}
 	})
+	registerActivity(activityRecordRunHere, func(d *Deps) any {
+		return func(ctx context.Context, r designer.RunReport) (bool, error) {
+			if d.Remote {
+				return false, nil // the store queue's worker keeps it
+			}
+			if rec, ok := d.Tasks.(RunRecorder); ok {
+				return true, rec.RecordRunReport(ctx, r)
+			}
+			return true, nil // no store queue would have a recorder either
+		}
+	})
 }
 
 // rollupState is what a run last reported.
 type rollupState struct {
 	on      bool
+	here    bool // record with activityRecordRunHere (version rollupHere)
 	seq     int64
 	status  string
 	version int
@@ -50,10 +75,11 @@ func (r *runState) rollupStart(ctx workflow.Context) {
 	if r.in.Batch != nil || r.in.Version < 1 || strings.Contains(r.in.RunID, ".") {
 		return
 	}
-	if workflow.GetVersion(ctx, changeRunRollup, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	v := workflow.GetVersion(ctx, changeRunRollup, workflow.DefaultVersion, rollupHere)
+	if v == workflow.DefaultVersion {
 		return
 	}
-	r.rollup.on = true
+	r.rollup.on, r.rollup.here = true, v >= rollupHere
 	r.report(ctx, false)
 }
 
@@ -78,12 +104,39 @@ func (r *runState) report(ctx workflow.Context, end bool) {
 		}
 		rep.Nodes = r.nodeReports()
 	}
+	if !r.rollup.here {
+		r.sendToStore(ctx, rep, end)
+		return
+	}
+	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: 10 * time.Second,
+		// One attempt: a failed write goes to the store queue, which retries for longer.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	}), activityRecordRunHere, rep)
+	send := func(ctx workflow.Context) {
+		var kept bool
+		if err := f.Get(ctx, &kept); err != nil {
+			workflow.GetLogger(ctx).Warn("record the run's report here; the store queue records it", "error", err)
+		} else if kept {
+			return
+		}
+		r.sendToStore(ctx, rep, end)
+	}
+	if end {
+		send(ctx)
+		return
+	}
+	workflow.Go(ctx, send)
+}
+
+// sendToStore sends a report to the store queue; the end waits until the store has it.
+func (r *runState) sendToStore(ctx workflow.Context, rep designer.RunReport, end bool) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           storeQueue(ctx),
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute},
-		Summary: "rollup " + r.status,
+		Summary: "rollup " + rep.Status,
 	})
 	f := workflow.ExecuteActivity(actx, activityRecordRun, rep)
 	if end {
@@ -119,4 +172,4 @@ func (r *runState) nodeReports() []designer.NodeReport {
 
 // bookkeepingActivities are activities of the run itself, not of a node: the timeline
 // leaves them out.
-var bookkeepingActivities = map[string]bool{activityRecordRun: true, activityMoveTasks: true}
+var bookkeepingActivities = map[string]bool{activityRecordRun: true, activityRecordRunHere: true, activityMoveTasks: true}
