@@ -67,6 +67,9 @@ type ServerConfig struct {
 	// (server_auth.go); Server.ClientOptions and WithFrontendToken send it.
 	Token  string
 	Logger *slog.Logger
+	// RunCache bounds the history service's cache of runs' mutable state (0: Temporal's
+	// 128,000, which holds every waiting run in memory for an hour after it last moved).
+	RunCache int
 }
 
 // Server is an embedded single-process Temporal server persisting to SQLite.
@@ -153,6 +156,9 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():   maxQueuePollRPS,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      maxQueuePollRPS,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): maxQueuePollRPS,
+	}
+	if cfg.RunCache > 0 {
+		dc[dynamicconfig.HistoryCacheHostLevelMaxSize.Key()] = cfg.RunCache
 	}
 	stopping, starting := new(atomic.Bool), new(atomic.Bool)
 	starting.Store(true)

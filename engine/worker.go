@@ -96,6 +96,17 @@ type Deps struct {
 	Notifications NotificationStore
 }
 
+// DefaultRunCache is how many runs' state a process keeps in memory between their steps by
+// default. A cached run costs about 40 KB (its coroutines' stacks and interpreter state;
+// serve held 79 MB of stacks with 2,000 runs waiting, all cached).
+const DefaultRunCache = 1000
+
+// SetRunCache sets how many runs' workflow state this process's workers keep between their
+// workflow tasks; a run not kept is replayed from its history when it next moves. The SDK
+// makes one cache for the process with its first worker, and the embedded server's own
+// system workers are workers too: call it before StartServer and NewWorker.
+func SetRunCache(n int) { worker.SetStickyWorkflowCacheSize(n) }
+
 // NewWorker returns a worker (not started) for the main queue, which runs the interpreter
 // and its activities, and the store queue, which runs the store's activities: deps.Remote
 // leaves out the store queue and deps.StoreQueueOnly the main one. The main queue offers the

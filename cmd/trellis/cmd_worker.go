@@ -26,8 +26,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var obs observeFlags
 	var outbound outboundFlags
 	var maxWait time.Duration
-	var maxMapItems int
+	var maxMapItems, runCache int
 	fs := newFlagSet("worker")
+	fs.IntVar(&runCache, "run-cache", engine.DefaultRunCache, runCacheUsage)
 	fs.IntVar(&maxMapItems, "max-map-items", engine.MaxMapItems, mapItemsUsage+"; give it serve's")
 	fs.DurationVar(&maxWait, "max-wait", engine.DefaultMaxWait, "the longest a wait node's until may lie ahead; give it serve's --max-wait")
 	fs.StringVar(&serveURL, "serve-url", "", "address of trellis serve, which gives this worker secrets and LLM providers (required)")
@@ -50,6 +51,10 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkMaxMapItems(maxMapItems); err != nil {
 		return err
 	}
+	if err := checkRunCache(runCache); err != nil {
+		return err
+	}
+	engine.SetRunCache(runCache)
 	logger, err := obs.logger(stderr)
 	if err != nil {
 		return err

@@ -12,3 +12,17 @@ func checkMaxMapItems(n int) error {
 	}
 	return nil
 }
+
+// runCacheUsage describes --run-cache, which serve and worker both take.
+const runCacheUsage = "how many runs' state this process keeps in memory between their steps (about 40 KB each; with serve's embedded Temporal server, its cache of runs too); a run not kept is read back from its history when it next moves"
+
+// minRunCache keeps the cache above the runs one process moves at once.
+const minRunCache = 10
+
+// checkRunCache refuses a --run-cache outside minRunCache to a million.
+func checkRunCache(n int) error {
+	if n < minRunCache || n > 1_000_000 {
+		return usagef("--run-cache must be from %d to 1000000, not %d", minRunCache, n)
+	}
+	return nil
+}

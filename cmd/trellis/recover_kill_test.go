@@ -22,9 +22,9 @@ type killableServe struct {
 	frontend string // the embedded Temporal frontend's address
 }
 
-func startKillableServe(t *testing.T, bin, data string) *killableServe {
+func startKillableServe(t *testing.T, bin, data string, extra ...string) *killableServe {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--dev", "--addr", "127.0.0.1:0", "--data", data, "--http-allow-private")
+	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--addr", "127.0.0.1:0", "--data", data, "--http-allow-private"}, extra...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

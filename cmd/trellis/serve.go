@@ -115,6 +115,7 @@ type serveFlags struct {
 	quotas          actions.Quotas
 	maxBulkRuns     int
 	maxMapItems     int
+	runCache        int
 	outbound        outboundFlags
 	workerTokenFile string
 	dev, remoteOnly bool
@@ -128,6 +129,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	engine.SetRunCache(f.runCache) // before the embedded server, whose workers make the cache
 	logger, err := f.observe.logger(stderr)
 	if err != nil {
 		return err
@@ -261,6 +263,7 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 	fs.IntVar(&f.quotas.RunsPerMinute, "max-runs-per-minute", actions.DefaultRunsPerMinute, "runs one user (or webhook) may start a minute, in bursts of up to half that; more are answered 429")
 	fs.IntVar(&f.maxBulkRuns, "max-bulk-runs", actions.DefaultMaxBulkRuns, "the most runs one bulk action (POST /runs/bulk) may act on; more ask for a narrower filter")
 	fs.IntVar(&f.maxMapItems, "max-map-items", engine.MaxMapItems, mapItemsUsage)
+	fs.IntVar(&f.runCache, "run-cache", engine.DefaultRunCache, runCacheUsage)
 	f.outbound.register(fs)
 	f.observe.register(fs)
 	fs.StringVar(&f.workerTokenFile, "worker-token-file", "", "tokens that 'trellis worker' on other machines authenticate with, one a line; written with a new token when missing (default: no remote workers)")
@@ -280,6 +283,9 @@ func parseServeFlags(args []string, stdout io.Writer) (serveFlags, bool, error) 
 		return f, false, usagef("serve: --run-retention is for the embedded server; with --temporal-address, set the retention on your namespace")
 	}
 	if err := checkMaxMapItems(f.maxMapItems); err != nil {
+		return f, false, err
+	}
+	if err := checkRunCache(f.runCache); err != nil {
 		return f, false, err
 	}
 	if f.remoteOnly && f.workerTokenFile == "" {
@@ -315,7 +321,7 @@ func (f *serveFlags) connectTemporal(ctx context.Context, logger *slog.Logger, s
 	}
 	opts := client.Options{Namespace: f.temporal.namespace, Logger: engine.NewSDKLogger(logger.With("component", "temporal-sdk"))}
 	if f.temporal.address == "" {
-		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Token: token, Logger: logger})
+		srv, err := engine.StartServer(engine.ServerConfig{DataDir: f.data, FrontendAddr: f.temporal.listen, Token: token, Logger: logger, RunCache: f.runCache})
 		if err != nil {
 			return fail(err)
 		}

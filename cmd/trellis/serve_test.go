@@ -269,6 +269,7 @@ func TestServeRefusesBadFlagsBeforeTouchingData(t *testing.T) {
 		{name: "short retention", args: []string{"--run-retention", "2h"}, want: "--run-retention 2h0m0s is less than Temporal's least, 24h"},
 		{name: "retention with remote cluster", args: []string{"--temporal-address", "h:7233", "--run-retention", "48h"}, want: "--run-retention is for the embedded server"},
 		{name: "too many map items", args: []string{"--max-map-items", "100001"}, want: "--max-map-items must be from 1 to 100000"},
+		{name: "tiny run cache", args: []string{"--run-cache", "3"}, want: "--run-cache must be from 10 to 1000000, not 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
