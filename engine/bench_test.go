@@ -21,6 +21,7 @@ import (
 
 	"trellis/designer"
 	"trellis/internal/testsvc"
+	"trellis/store/storetest"
 )
 
 // The benchmarks compare the interpreter with hand-written workflows. Their nodes are `http`
@@ -85,9 +86,11 @@ func diamondGraph(width int, url string) designer.Graph {
 	return mustGraph(nil, `{"format": "trellis.graph/v1", "nodes": [`+strings.Join(nodes, ",")+`], "edges": [`+strings.Join(edges, ",")+`]}`)
 }
 
+// startBenchCluster is serve's worker, with a store: a run's reports to the run rollup cost
+// what they cost in serve. The hand-written workflows report nothing.
 func startBenchCluster(b *testing.B) *testCluster {
 	b.Helper()
-	cl := startCluster(b, b.TempDir(), Deps{})
+	cl := startCluster(b, b.TempDir(), Deps{Tasks: storeTasks{storetest.MustOpen(b)}})
 	cl.w.RegisterWorkflowWithOptions(handDiamond, workflow.RegisterOptions{Name: handWorkflow})
 	return cl
 }
