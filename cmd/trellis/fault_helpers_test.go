@@ -74,16 +74,13 @@ func (s *killableServe) kill(t *testing.T) {
 // get is a GET of the API whose answer may be any JSON (a list, say).
 func (s *killableServe) get(t *testing.T, token, path string) (int, any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1"+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	code, raw, _, err := apiCall(s.url, token, http.MethodGet, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	var out any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	_ = json.Unmarshal(raw, &out)
+	return code, out
 }
 
 // waitUntil polls ok until it holds; last says what was seen, for the failure message.

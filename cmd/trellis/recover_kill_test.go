@@ -57,24 +57,16 @@ func startKillableServe(t *testing.T, bin, data string, extra ...string) *killab
 	return s
 }
 
+// call is one call of the API (apiCall); an answer that is not a JSON object reads as nil.
 func (s *killableServe) call(t *testing.T, token, method, path string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, s.url+"/api/v1"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	code, raw, _, err := apiCall(s.url, token, method, path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	_ = json.Unmarshal(raw, &out)
+	return code, out
 }
 
 func (s *killableServe) must(t *testing.T, token, method, path string, body any, want int) map[string]any {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,21 +163,21 @@ func TestScaleOutWorker(t *testing.T) {
 
 	// Six runs of a one-approval graph: every task is in the reviewers' inbox.
 	var created map[string]any
-	apiJSON(t, app.url, tokens["analyst"], http.MethodPost, "/graphs",
+	mustAPI(t, app.url, tokens["analyst"], http.MethodPost, "/graphs",
 		map[string]any{"name": "One approval", "definition": json.RawMessage(oneApproval)}, http.StatusCreated, &created)
 	graphID := created["id"].(string)
-	apiJSON(t, app.url, tokens["analyst"], http.MethodPost, "/graphs/"+graphID+"/versions", map[string]any{"note": "v1"}, http.StatusCreated, nil)
+	mustAPI(t, app.url, tokens["analyst"], http.MethodPost, "/graphs/"+graphID+"/versions", map[string]any{"note": "v1"}, http.StatusCreated, nil)
 	var runIDs []string
 	for i := range 6 {
 		var started map[string]any
-		apiJSON(t, app.url, tokens["analyst"], http.MethodPost, "/graphs/"+graphID+"/runs",
+		mustAPI(t, app.url, tokens["analyst"], http.MethodPost, "/graphs/"+graphID+"/runs",
 			map[string]any{"input": map[string]any{"n": i}}, http.StatusCreated, &started)
 		runIDs = append(runIDs, started["run_id"].(string))
 	}
 	var inbox []map[string]any
 	waitFor(t, "six tasks are in the inbox", func() bool {
 		inbox = nil
-		apiJSON(t, app.url, tokens["reviewer"], http.MethodGet, "/tasks?state=open&limit=100", nil, http.StatusOK, &inbox)
+		mustAPI(t, app.url, tokens["reviewer"], http.MethodGet, "/tasks?state=open&limit=100", nil, http.StatusOK, &inbox)
 		return len(inbox) >= len(runIDs)
 	})
 	var inboxRuns []string
@@ -196,7 +195,7 @@ func TestScaleOutWorker(t *testing.T) {
 			run := app.api(t, tokens["analyst"], http.MethodGet, "/runs/"+task["run_id"].(string), nil, http.StatusOK)
 			return run["status"] == "waiting"
 		})
-		apiJSON(t, app.url, tokens["reviewer"], http.MethodPost, "/tasks/"+task["id"].(string)+"/decision",
+		mustAPI(t, app.url, tokens["reviewer"], http.MethodPost, "/tasks/"+task["id"].(string)+"/decision",
 			map[string]any{"outcome": "approve"}, http.StatusOK, nil)
 	}
 	for i, id := range runIDs {
@@ -210,7 +209,7 @@ func TestScaleOutWorker(t *testing.T) {
 	// An http node with a secret: only the remote worker polls the main queue, so it ran
 	// there, with the secret it got from serve.
 	var graphs []map[string]any
-	apiJSON(t, app.url, tokens["analyst"], http.MethodGet, "/graphs", nil, http.StatusOK, &graphs)
+	mustAPI(t, app.url, tokens["analyst"], http.MethodGet, "/graphs", nil, http.StatusOK, &graphs)
 	var fanout string
 	for _, g := range graphs {
 		if g["name"] == "Fetch three sources and merge" {
@@ -218,7 +217,7 @@ func TestScaleOutWorker(t *testing.T) {
 		}
 	}
 	var started map[string]any
-	apiJSON(t, app.url, tokens["analyst"], http.MethodPost, "/graphs/"+fanout+"/runs",
+	mustAPI(t, app.url, tokens["analyst"], http.MethodPost, "/graphs/"+fanout+"/runs",
 		map[string]any{"input": map[string]any{"base_url": svc.URL}}, http.StatusCreated, &started)
 	if run := waitRunEnded(t, app, tokens["analyst"], started["run_id"].(string)); run["status"] != "completed" {
 		t.Fatalf("fan-out run = %v\nworker:\n%s", run, werr)
@@ -282,36 +281,6 @@ func getRaw(t *testing.T, url, auth string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// apiJSON calls /api/v1 with a token and decodes the answer into out (when not nil).
-func apiJSON(t *testing.T, base, token, method, path string, body any, want int, out any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, base+"/api/v1"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s = %d, want %d: %s", method, path, resp.StatusCode, want, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, raw)
-		}
-	}
 }
 
 func waitRunEnded(t *testing.T, app *servedApp, token, runID string) map[string]any {
