@@ -67,8 +67,9 @@ type ServerConfig struct {
 	// (server_auth.go); Server.ClientOptions and WithFrontendToken send it.
 	Token  string
 	Logger *slog.Logger
-	// RunCache bounds the history service's cache of runs' mutable state (0: Temporal's
-	// 128,000, which holds every waiting run in memory for an hour after it last moved).
+	// RunCache bounds the history service's cache of runs' mutable state, at least
+	// minServerRunCache (0: Temporal's 128,000, which holds every waiting run in memory for
+	// an hour after it last moved).
 	RunCache int
 }
 
@@ -120,6 +121,12 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	return nil, lastErr
 }
 
+// minServerRunCache is the least the history service's cache of runs is cut to: a run being
+// worked on is pinned in it, and with every entry pinned the server refuses work
+// (ResourceExhausted), so a small --run-cache bounds only the worker's cache, at about 40 KB
+// a run the larger cost; the server's entries take about 8 KB.
+const minServerRunCache = 1000
+
 // maxQueuePollRPS bounds how often a history queue of the one shard reads its tasks: high
 // enough that a task is read as it is written, still a bound under a burst.
 const maxQueuePollRPS = 1000
@@ -158,7 +165,7 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): maxQueuePollRPS,
 	}
 	if cfg.RunCache > 0 {
-		dc[dynamicconfig.HistoryCacheHostLevelMaxSize.Key()] = cfg.RunCache
+		dc[dynamicconfig.HistoryCacheHostLevelMaxSize.Key()] = max(cfg.RunCache, minServerRunCache)
 	}
 	stopping, starting := new(atomic.Bool), new(atomic.Bool)
 	starting.Store(true)

@@ -14,7 +14,7 @@ func checkMaxMapItems(n int) error {
 }
 
 // runCacheUsage describes --run-cache, which serve and worker both take.
-const runCacheUsage = "how many runs' state this process keeps in memory between their steps (about 40 KB each; with serve's embedded Temporal server, its cache of runs too); a run not kept is read back from its history when it next moves"
+const runCacheUsage = "how many runs' state this process keeps in memory between their steps (about 40 KB each; with serve's embedded Temporal server, its cache of runs too, at least 1000); a run not kept is read back from its history when it next moves"
 
 // minRunCache keeps the cache above the runs one process moves at once.
 const minRunCache = 10
