@@ -41,6 +41,18 @@ func waitTask(tb testing.TB, db *store.DB, runID, what string, ok func(*store.Ta
 	return nil
 }
 
+// startWaitingRefund starts the refund run and answers its id and its state once it waits
+// for the review.
+func startWaitingRefund(tb testing.TB, cl *testCluster, startedBy string) (string, *Run) {
+	tb.Helper()
+	id, err := cl.eng.StartRun(context.Background(), StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(tb, ""),
+		Input: refundInput, StartedBy: startedBy})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id, waitRun(tb, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+}
+
 func isOpen(t *store.Task) bool { return t.State == store.TaskOpen }
 
 func decisionReason(err error) string {
@@ -61,12 +73,7 @@ func TestApprovalOnEmbeddedServer(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
-	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""),
-		Input: refundInput, StartedBy: "ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := waitRun(t, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	id, run := startWaitingRefund(t, cl, "ann")
 	if run.Nodes["review"].Status != NodeWaiting || run.Nodes["classify"].Status != NodeCompleted {
 		t.Errorf("nodes while waiting = %s", toJSON(run.Nodes))
 	}
@@ -127,12 +134,8 @@ func TestApprovalRaceOnEmbeddedServer(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
-	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""), Input: refundInput})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id, _ := startWaitingRefund(t, cl, "")
 	waitTask(t, db, id, "is open", isOpen)
-	waitRun(t, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
 	names := []string{"ann", "bob", "cy", "dee"}
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
@@ -224,11 +227,7 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, dir, db)
-	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""), Input: refundInput})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitRun(t, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	id, _ := startWaitingRefund(t, cl, "")
 	cl.stop()
 
 	cl = approvalCluster(t, dir, db)
@@ -354,15 +353,10 @@ func TestDecisionNotTakenInTime(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.MustOpen(t)
 	cl := approvalCluster(t, t.TempDir(), db)
-	id, err := cl.eng.StartRun(ctx, StartRunRequest{GraphID: "refund", Version: 1, Definition: refundGraph(t, ""),
-		Input: refundInput, StartedBy: "ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitRun(t, cl.eng, id, "waiting", func(r *Run) bool { return r.Status == RunWaiting })
+	id, _ := startWaitingRefund(t, cl, "ann")
 	cl.w.Stop()
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	err = cl.eng.Decide(dctx, id, "review", Decision{Outcome: "approve", Data: map[string]any{"amount": 1},
+	err := cl.eng.Decide(dctx, id, "review", Decision{Outcome: "approve", Data: map[string]any{"amount": 1},
 		By: "bob", Groups: []string{"finance"}})
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -10,11 +10,6 @@ import (
 	"testing"
 )
 
-const cachedApproval = `{"format": "trellis.graph/v1", "name": "Cached", "nodes": [
-	{"id": "ask", "kind": "approval", "config": {"title": "Approve {{ input.n }}", "assignee": "user:reviewer"}},
-	{"id": "done", "kind": "transform", "config": {"value": "'approved ' + string(input.n)"}}],
-  "edges": [{"from": "ask", "to": "done", "port": "approve"}]}`
-
 // --run-cache bounds the runs serve keeps in memory. With a cache of 10 and 30 runs waiting,
 // the SDK's cache holds no more than 10 and pushed runs out to make room (its own metrics
 // say so); deciding all 30 replays those from their histories, and every run completes.
@@ -29,14 +24,14 @@ func TestRunCacheBoundsWaitingRuns(t *testing.T) {
 	s := startKillableServe(t, trellisBinary(t), data, "--run-cache", "10", "--metrics-addr", metricsAddr)
 	tok := cliTokens(t, data, "analyst", "reviewer")
 	var doc map[string]any
-	if err := json.Unmarshal([]byte(cachedApproval), &doc); err != nil {
+	if err := json.Unmarshal([]byte(loadApproval), &doc); err != nil {
 		t.Fatal(err)
 	}
 	graph := s.publishGraph(t, tok["analyst"], "Cached", doc)
 	const runs = 30
 	var ids []string
 	for i := range runs {
-		ids = append(ids, s.startRun(t, tok["analyst"], graph, map[string]any{"n": i}))
+		ids = append(ids, s.startRun(t, tok["analyst"], graph, map[string]any{"n": i, "group": "reviewers"})) // the dev user reviewer's
 	}
 	var tasks []any
 	waitUntil(t, fmt.Sprintf("%d tasks open", runs), func() (bool, string) {
