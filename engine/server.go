@@ -163,6 +163,14 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():   maxQueuePollRPS,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      maxQueuePollRPS,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): maxQueuePollRPS,
+		// A task queue has four partitions by default, to spread it over matching hosts. In
+		// one process they only add forwarding: a task written to a partition no poller was
+		// waiting on reached a worker up to hundreds of ms later, and a run of parallel nodes
+		// waits for its slowest (make bench, interpreter_overhead: 70 to 500 ms a run in steps
+		// of about 100 ms; now 70 to 165). New tasks go to one partition; all four are still
+		// read, so tasks an older server wrote to the others are delivered (Temporal's way
+		// down: writes first, reads once those backlogs are empty).
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 	if cfg.RunCache > 0 {
 		dc[dynamicconfig.HistoryCacheHostLevelMaxSize.Key()] = max(cfg.RunCache, minServerRunCache)

@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+const unpolledQueue = "probe-unpolled"
+
+// partitionProbe schedules one activity on a queue no worker polls, so that its task waits
+// in matching's backlog, in the partition it was written to.
+func partitionProbe(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: unpolledQueue, StartToCloseTimeout: time.Minute})
+	return workflow.ExecuteActivity(ctx, "Nobody").Get(ctx, nil)
+}
+
+// The embedded server writes every task of a queue to its one root partition: with
+// Temporal's four, a task written where no poller waited reached a worker up to hundreds
+// of ms later (make bench, interpreter_overhead). 24 tasks backlogged on a queue nobody
+// polls must all be in the root; with four, the chance of that is 4^-24.
+func TestTasksGoToOnePartition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	dir := t.TempDir()
+	cl := startCluster(t, dir, Deps{})
+	defer cl.stop()
+	w := worker.New(cl.c, "probe-workflows", worker.Options{})
+	w.RegisterWorkflow(partitionProbe)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx := context.Background()
+	const tasks = 24
+	for i := range tasks {
+		if _, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("probe-%d", i), TaskQueue: "probe-workflows"}, partitionProbe); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "temporal.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var names []string
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		names, err = backlogQueues(db)
+		if err == nil && len(names) >= tasks || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(names) < tasks {
+		t.Fatalf("%d of %d tasks in the backlog (%v)", len(names), tasks, err)
+	}
+	for _, n := range names {
+		if n != unpolledQueue {
+			t.Errorf("a task is in partition %q, not in the root %q", n, unpolledQueue)
+		}
+	}
+}
+
+// backlogQueues names the (partition of the) task queue of each task in matching's backlog
+// for unpolledQueue. A row's queue id is the namespace id (16 bytes), the partition's name,
+// then its type (one byte).
+func backlogQueues(db *sql.DB) ([]string, error) {
+	rows, err := db.Query("SELECT task_queue_id FROM tasks UNION ALL SELECT task_queue_id FROM tasks_v2")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if len(id) > 17 {
+			if name := string(id[16 : len(id)-1]); strings.Contains(name, unpolledQueue) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out, rows.Err()
+}
