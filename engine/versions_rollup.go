@@ -40,24 +40,25 @@ type RunRecorder interface {
 
 func init() {
 	registerStoreActivity(activityRecordRun, func(d *Deps) any {
-		return func(ctx context.Context, r designer.RunReport) error {
-			if rec, ok := d.Tasks.(RunRecorder); ok {
-				return rec.RecordRunReport(ctx, r)
-			}
-			return nil
-		}
+		return func(ctx context.Context, r designer.RunReport) error { return recordRun(ctx, d, r) }
 	})
 	registerActivity(activityRecordRunHere, func(d *Deps) any {
 		return func(ctx context.Context, r designer.RunReport) (bool, error) {
 			if d.Remote {
 				return false, nil // the store queue's worker keeps it
 			}
-			if rec, ok := d.Tasks.(RunRecorder); ok {
-				return true, rec.RecordRunReport(ctx, r)
-			}
-			return true, nil // no store queue would have a recorder either
+			return true, recordRun(ctx, d, r)
 		}
 	})
+}
+
+// recordRun hands a report to the store, when the worker's TaskStore keeps reports (with
+// none, no store queue would have a recorder either).
+func recordRun(ctx context.Context, d *Deps, r designer.RunReport) error {
+	if rec, ok := d.Tasks.(RunRecorder); ok {
+		return rec.RecordRunReport(ctx, r)
+	}
+	return nil
 }
 
 // rollupState is what a run last reported.
