@@ -24,18 +24,15 @@ func (db *DB) RecordRunReport(ctx context.Context, r designer.RunReport) error {
 		ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, status = excluded.status, seq = excluded.seq,
 			ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, tokens = excluded.tokens, cost = excluded.cost
 		WHERE excluded.seq > run_rollup.seq`
-	args := []any{r.RunID, r.GraphID, r.Version, r.Status, r.Seq, r.StartedAt.UnixNano(), ended, dur, nullInt64(r.Tokens), nullFloat(r.Cost)}
-	if r.EndedAt == nil || len(r.Nodes) == 0 {
-		if _, err := db.db.ExecContext(ctx, upsert, args...); err != nil {
-			return fmt.Errorf("record run %s: %w", r.RunID, err)
-		}
-		return nil
-	}
 	// The end and its nodes in one commit: a run waits for its end report (a local activity
 	// in its last workflow task on serve's worker), and each commit is a sync of the file.
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, upsert, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, upsert, r.RunID, r.GraphID, r.Version, r.Status, r.Seq, r.StartedAt.UnixNano(), ended, dur,
+			nullInt64(r.Tokens), nullFloat(r.Cost)); err != nil {
 			return fmt.Errorf("record run %s: %w", r.RunID, err)
+		}
+		if r.EndedAt == nil {
+			return nil
 		}
 		return recordNodes(ctx, tx, r)
 	})
