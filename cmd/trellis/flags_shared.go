@@ -2,7 +2,9 @@ package main
 
 import "trellis/engine"
 
-// mapItemsUsage describes --max-map-items, which serve and worker both take.
+// Flags that serve and worker both take.
+
+// mapItemsUsage describes --max-map-items.
 const mapItemsUsage = "the most items one map node may fan out; a map with more fails, naming both numbers"
 
 // checkMaxMapItems refuses a --max-map-items outside 1 to engine.MaxMapItemsCeiling.
@@ -13,7 +15,7 @@ func checkMaxMapItems(n int) error {
 	return nil
 }
 
-// runCacheUsage describes --run-cache, which serve and worker both take.
+// runCacheUsage describes --run-cache.
 const runCacheUsage = "how many runs' state this process keeps in memory between their steps (about 40 KB each; with serve's embedded Temporal server, its cache of runs too, at least 1000); a run not kept is read back from its history when it next moves"
 
 // minRunCache keeps the cache above the runs one process moves at once.
