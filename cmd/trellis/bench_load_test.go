@@ -345,26 +345,42 @@ func waitTasksOpen(b *testing.B, base string, tokens []string, want int, limit t
 func countOpenTasks(base string, tokens []string) (int, error) {
 	n := 0
 	for _, token := range tokens {
-		after := ""
-		for {
-			code, raw, h, err := apiCall(base, token, http.MethodGet, "/tasks?state=open&limit=200&after="+url.QueryEscape(after), nil)
-			if err != nil {
-				return n, err
-			}
-			if code != http.StatusOK {
-				return n, fmt.Errorf("GET /tasks = %d: %s", code, raw)
-			}
-			var page []struct{}
-			if err := json.Unmarshal(raw, &page); err != nil {
-				return n, err
-			}
-			n += len(page)
-			if after = h.Get("X-Next-Cursor"); after == "" || len(page) == 0 {
-				break
-			}
+		tasks, err := reviewerTasks(base, token)
+		n += len(tasks)
+		if err != nil {
+			return n, err
 		}
 	}
 	return n, nil
+}
+
+// listedTask is a task as GET /tasks lists it, as far as the benchmarks read it.
+type listedTask struct {
+	ID    string `json:"id"`
+	RunID string `json:"run_id"`
+}
+
+// reviewerTasks lists the open tasks one reviewer sees, all pages, oldest first.
+func reviewerTasks(base, token string) ([]listedTask, error) {
+	var all []listedTask
+	after := ""
+	for {
+		code, raw, h, err := apiCall(base, token, http.MethodGet, "/tasks?state=open&limit=200&after="+url.QueryEscape(after), nil)
+		if err != nil {
+			return all, err
+		}
+		if code != http.StatusOK {
+			return all, fmt.Errorf("GET /tasks = %d: %s", code, raw)
+		}
+		var page []listedTask
+		if err := json.Unmarshal(raw, &page); err != nil {
+			return all, err
+		}
+		all = append(all, page...)
+		if after = h.Get("X-Next-Cursor"); after == "" || len(page) == 0 {
+			return all, nil
+		}
+	}
 }
 
 // waitTimersSet waits until each wait run has started its timer. It reads the runs'
@@ -437,24 +453,12 @@ func sampleTasks(b *testing.B, base string, tokens []string, n int) []sampledTas
 	}
 	var all []sampledTask
 	for r, token := range tokens {
-		for after := ""; ; {
-			var page []struct {
-				ID    string `json:"id"`
-				RunID string `json:"run_id"`
-			}
-			code, raw, h, err := apiCall(base, token, http.MethodGet, "/tasks?state=open&limit=200&after="+url.QueryEscape(after), nil)
-			if err != nil || code != http.StatusOK {
-				b.Fatalf("listing tasks for the sample: %d %v %s", code, err, raw)
-			}
-			if err := json.Unmarshal(raw, &page); err != nil {
-				b.Fatal(err)
-			}
-			for _, t := range page {
-				all = append(all, sampledTask{id: t.ID, run: t.RunID, reviewer: r})
-			}
-			if after = h.Get("X-Next-Cursor"); after == "" || len(page) == 0 {
-				break
-			}
+		tasks, err := reviewerTasks(base, token)
+		if err != nil {
+			b.Fatalf("listing tasks for the sample: %v", err)
+		}
+		for _, t := range tasks {
+			all = append(all, sampledTask{id: t.ID, run: t.RunID, reviewer: r})
 		}
 	}
 	if len(all) < n {
