@@ -358,6 +358,7 @@ func countOpenTasks(base string, tokens []string) (int, error) {
 type listedTask struct {
 	ID    string `json:"id"`
 	RunID string `json:"run_id"`
+	Node  string `json:"node"`
 }
 
 // reviewerTasks lists the open tasks one reviewer sees, all pages, oldest first.

@@ -56,9 +56,13 @@ func TestSupportAgentSample(t *testing.T) {
 
 	var taskID string
 	for deadline := time.Now().Add(90 * time.Second); taskID == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		for _, task := range openTasks(t, app.url, tokens["reviewer"]) {
-			if task["run_id"] == id && task["node"] == "agent/2/0" {
-				taskID, _ = task["id"].(string)
+		tasks, err := reviewerTasks(app.url, tokens["reviewer"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			if task.RunID == id && task.Node == "agent/2/0" {
+				taskID = task.ID
 			}
 		}
 	}
@@ -67,7 +71,7 @@ func TestSupportAgentSample(t *testing.T) {
 	}
 	decision := map[string]any{"outcome": "reject", "comment": "send a photo first"}
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if code, _ := postJSON(t, app.url+"/api/v1/tasks/"+taskID+"/decision", tokens["reviewer"], decision); code == http.StatusOK {
+		if code, _, _, _ := apiCall(app.url, tokens["reviewer"], http.MethodPost, "/tasks/"+taskID+"/decision", decision); code == http.StatusOK {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("decision: %d", code)
@@ -90,34 +94,4 @@ func TestSupportAgentSample(t *testing.T) {
 	if !strings.Contains(bodies[1], `delivered`) || !strings.Contains(bodies[2], "rejected by reviewer, its reviewer: send a photo first") {
 		t.Errorf("results sent back:\n%s\n%s", bodies[1], bodies[2])
 	}
-}
-
-// openTasks lists the user's open tasks through the API.
-func openTasks(t *testing.T, base, token string) []map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/tasks", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var rows []map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&rows)
-	return rows
-}
-
-func postJSON(t *testing.T, url, token string, body any) (int, string) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(b)))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(raw)
 }

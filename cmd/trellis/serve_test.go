@@ -76,24 +76,16 @@ func startServe(t *testing.T, ctx context.Context, data string, extra ...string)
 	return app
 }
 
+// api calls the app's JSON API and fails the test unless it answers want; an object answer
+// is decoded.
 func (a *servedApp) api(t *testing.T, token, method, path string, body any, want int) map[string]any {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequest(method, a.url+"/api/v1"+path, rd)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	code, raw, _, err := apiCall(a.url, token, method, path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s = %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	if code != want {
+		t.Fatalf("%s %s = %d, want %d: %s", method, path, code, want, raw)
 	}
 	var out map[string]any
 	if len(raw) > 0 && raw[0] == '{' {
