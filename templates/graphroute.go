@@ -36,6 +36,11 @@ const (
 	// routeLabelNear is how close to the exit's height a label (20 high) may come to the
 	// names of the exits (20 apart) beside it.
 	routeLabelNear = 30.0
+	// routeLabelMargin is the least room a label leaves at either end of its run: the
+	// arrowhead and the next node's edge stay in sight.
+	routeLabelMargin = 6.0
+	// routeLabelHalf is half a label's height: the boxes within it of a run bound its label.
+	routeLabelHalf = 10.0
 	// routeTries is how many routes of each shape are tried before the plain one is taken.
 	routeTries = 24
 )
@@ -215,33 +220,68 @@ func RoutePath(pts []RoutePoint) string {
 	return b.String()
 }
 
-// RouteLabelPoint is where the label of an edge goes, its middle, for a label width wide:
-// the middle of the route's longest horizontal run. Beside the exit its name sits (the editor
-// names out and error just outside the node, above the edges that leave them), so a run near
-// the exit's height counts only from RouteLabelClear past the exit, and a label on it never
-// starts before that point, however short the run.
-func RouteLabelPoint(pts []RoutePoint, width float64) RoutePoint {
-	best, bestLen, found := RoutePoint{}, math.Inf(-1), false
+// RouteLabelSpot is where an edge's label goes, its middle, and Room: how wide a label there
+// may be without covering a node (+Inf when nothing bounds it).
+type RouteLabelSpot struct {
+	X, Y, Room float64
+}
+
+// RouteLabelPoint is where the label of an edge goes, for a label width wide: the middle of
+// the route's longest horizontal run. A run near the exit's height counts only from clear
+// past the exit, and a label on it never starts before that point: the editor names out and
+// error just outside the node, above the edges that leave them, and clears RouteLabelClear
+// for them; these drawings name no exits, and clear the stub. A label may reach past its
+// run, but not into a box (boxes are every node's): one that fits between the boxes beside
+// the run is moved clear of them, and one wider than Room is for the caller to shorten
+// (issue 11: it ran under the next node).
+func RouteLabelPoint(pts []RoutePoint, width, clear float64, boxes []RouteBox) RouteLabelSpot {
+	var lo, hi, x, y float64
+	bestLen, near := math.Inf(-1), false
+	start := 0.0
 	for i := 0; i+1 < len(pts); i++ {
 		a, b := pts[i], pts[i+1]
 		if math.Abs(a.Y-b.Y) >= 0.5 {
 			continue
 		}
-		lo, hi := math.Min(a.X, b.X), math.Max(a.X, b.X)
-		x := (lo + hi) / 2
-		if start := pts[0].X + RouteLabelClear; math.Abs(a.Y-pts[0].Y) < routeLabelNear {
-			lo = math.Max(lo, start)
-			x = math.Max((lo+hi)/2, start+width/2)
+		l, h := math.Min(a.X, b.X), math.Max(a.X, b.X)
+		m := (l + h) / 2
+		n := math.Abs(a.Y-pts[0].Y) < routeLabelNear
+		if n {
+			start = pts[0].X + clear
+			l = math.Max(l, start)
+			m = math.Max((l+h)/2, start+width/2)
 		}
-		if hi-lo > bestLen {
-			best, bestLen, found = RoutePoint{x, a.Y}, hi-lo, true
+		if h-l > bestLen {
+			lo, hi, x, y, bestLen, near = l, h, m, a.Y, h-l, n
 		}
 	}
-	if !found && len(pts) > 0 {
+	if math.IsInf(bestLen, -1) {
+		if len(pts) == 0 {
+			return RouteLabelSpot{}
+		}
 		a, b := pts[0], pts[len(pts)-1]
-		best = RoutePoint{(a.X + b.X) / 2, (a.Y + b.Y) / 2}
+		return RouteLabelSpot{(a.X + b.X) / 2, (a.Y + b.Y) / 2, math.Inf(1)}
 	}
-	return best
+	// The free stretch at the label's height around the run's middle.
+	left, right, ref := math.Inf(-1), math.Inf(1), (lo+hi)/2
+	if near {
+		left = start
+	}
+	for _, bx := range boxes {
+		if bx.Y >= y+routeLabelHalf || bx.Y+bx.H <= y-routeLabelHalf {
+			continue
+		}
+		if bx.X+bx.W <= ref {
+			left = math.Max(left, bx.X+bx.W)
+		} else if bx.X >= ref {
+			right = math.Min(right, bx.X)
+		}
+	}
+	room := math.Max(0, right-left-2*routeLabelMargin)
+	if width <= room {
+		x = math.Min(math.Max(x, left+routeLabelMargin+width/2), right-routeLabelMargin-width/2)
+	}
+	return RouteLabelSpot{x, y, room}
 }
 
 func routeLen(a, b RoutePoint) float64 { return math.Abs(a.X-b.X) + math.Abs(a.Y-b.Y) }

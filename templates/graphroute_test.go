@@ -94,8 +94,17 @@ func TestRouteEdge(t *testing.T) {
 
 func TestRouteLabelPoint(t *testing.T) {
 	pts := []RoutePoint{{0, 0}, {20, 0}, {20, 100}, {-300, 100}, {-300, 50}, {-280, 50}}
-	if got := RouteLabelPoint(pts, 60); got != (RoutePoint{-140, 100}) {
-		t.Errorf("label at %v, want the middle of the long run", got)
+	if got := RouteLabelPoint(pts, 60, RouteLabelClear, nil); got != (RouteLabelSpot{-140, 100, math.Inf(1)}) {
+		t.Errorf("label at %v, want the middle of the long run, with nothing in its way", got)
+	}
+	// Issue 11: boxes beside the run bound the label, which moves clear of them when it fits
+	// between them, and answers the room between them when it does not.
+	boxes := []RouteBox{{-500, 80, 100, 40}, {-100, 95, 50, 40}, {-300, 200, 300, 40}}
+	if got := RouteLabelPoint(pts, 160, RouteLabelClear, boxes); got != (RouteLabelSpot{-100 - routeLabelMargin - 80, 100, 300 - 2*routeLabelMargin}) {
+		t.Errorf("label at %v, want it moved left of the box on its run", got)
+	}
+	if got := RouteLabelPoint(pts, 400, RouteLabelClear, boxes); got.Room != 300-2*routeLabelMargin {
+		t.Errorf("a label too wide: room %v, want the gap between the boxes", got.Room)
 	}
 	// Issue 11: a label near the exit's height starts RouteLabelClear past the exit, where the
 	// exit's name is out of the way, even on a run too short for it or one that starts
@@ -110,21 +119,21 @@ func TestRouteLabelPoint(t *testing.T) {
 		{"one step down, last run longest", []RoutePoint{{0, 0}, {40, 0}, {40, 20}, {100, 20}}, 60},
 		{"straight and long", []RoutePoint{{0, 0}, {400, 0}}, 100},
 	} {
-		got := RouteLabelPoint(tc.pts, tc.width)
+		got := RouteLabelPoint(tc.pts, tc.width, RouteLabelClear, nil)
 		if left := got.X - tc.width/2; left < tc.pts[0].X+RouteLabelClear-1e-9 {
 			t.Errorf("%s: label at %v starts at x %v, within %v of the exit", tc.name, got, left, RouteLabelClear)
 		}
 	}
 	// Far from the exit's height a run keeps its middle.
 	far := []RoutePoint{{0, 0}, {16, 0}, {16, 200}, {-200, 200}, {-200, 100}, {-184, 100}}
-	if got := RouteLabelPoint(far, 80); got != (RoutePoint{-92, 200}) {
+	if got := RouteLabelPoint(far, 80, RouteLabelClear, nil); got.X != -92 || got.Y != 200 {
 		t.Errorf("label at %v, want the middle of the run below", got)
 	}
 }
 
 // TestGraphSVGEdgeLabelsClearExits (issue 11): the label of an edge leaving a node's error
-// exit, and a condition edge beside it, start past the room where the exits are named: they
-// cover neither their source node nor the exits' names, even when the next node is close.
+// exit, and a condition edge beside it, start past the exit's stub and cover no node, even
+// when the next node is close.
 func TestGraphSVGEdgeLabelsClearExits(t *testing.T) {
 	pos := func(x, y float64) *designer.Position { return &designer.Position{X: x, Y: y} }
 	g := &designer.Graph{
@@ -154,10 +163,14 @@ func TestGraphSVGEdgeLabelsClearExits(t *testing.T) {
 		text := strings.ReplaceAll(m[3], "&gt;", ">")
 		x, y, w := num(m[1]), num(m[2]), svgLabelWidth(strings.ReplaceAll(text, "&#34;", `"`))
 		x0, x1, y0, y1 := x-w/2, x+w/2, y-9, y+3
-		// Where the exits are named: from the node's right side to RouteLabelClear past the
-		// exit, over the height of the exits.
-		names := RouteBox{X: src.X + src.W, Y: src.Y, W: 3.5 + RouteLabelClear, H: src.H}
-		for _, bx := range []RouteBox{src, names} {
+		// Beside the exits: these drawings name no exits, but a label starts past the stub.
+		stubs := RouteBox{X: src.X + src.W, Y: src.Y, W: 3.5 + RouteStub, H: src.H}
+		// Nor any node: the label of c → near, too long for the gap, is shortened to it.
+		boxes := []RouteBox{stubs}
+		for _, n := range g.Nodes {
+			boxes = append(boxes, RouteBox{X: n.Position.X, Y: n.Position.Y, W: svgNodeW, H: svgNodeH})
+		}
+		for _, bx := range boxes {
 			if x1 > bx.X && x0 < bx.X+bx.W && y1 > bx.Y && y0 < bx.Y+bx.H {
 				t.Errorf("label %q at %v,%v (box x %v–%v) overlaps %v", text, x, y, x0, x1, bx)
 			}

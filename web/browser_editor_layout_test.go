@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -82,6 +83,7 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 		From, To int
 		A, B     templates.RoutePoint
 		Width    float64
+		Clear    float64
 	}
 	rnd := rand.New(rand.NewPCG(11, 8))
 	var cases []routeCase
@@ -98,6 +100,7 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 		c.A = templates.RoutePoint{X: f.X + f.W + 5, Y: f.Y + 18 + float64(rnd.IntN(2))*20}
 		c.B = templates.RoutePoint{X: to.X - 4, Y: to.Y + to.H/2}
 		c.Width = float64(30 + rnd.IntN(150))
+		c.Clear = []float64{templates.RouteLabelClear, templates.RouteStub}[rnd.IntN(2)]
 		cases = append(cases, c)
 	}
 	data, err := json.Marshal(cases)
@@ -109,8 +112,8 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 		const r = await import(src);
 		const p = (q) => ({ x: q.X, y: q.Y });
 		return ` + string(data) + `.map((c) => { const boxes = c.boxes.map((b) => ({ x: b.X, y: b.Y, w: b.W, h: b.H }));
-			const pts = r.routeEdge(p(c.A), p(c.B), boxes[c.From], boxes[c.To], boxes), at = r.labelPoint(pts, c.Width);
-			return r.routePath(pts) + " label " + at.x + " " + at.y; });
+			const pts = r.routeEdge(p(c.A), p(c.B), boxes[c.From], boxes[c.To], boxes), at = r.labelPoint(pts, c.Width, c.Clear, boxes);
+			return r.routePath(pts) + " label " + at.x + " " + at.y + " room " + at.room; });
 	})()`
 	js := browserRun(b, "route in the page", chromedp.Evaluate[[]string](script, chromedp.EvalAwaitPromise))
 	if len(js) != len(cases) {
@@ -118,8 +121,8 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 	}
 	for i, c := range cases {
 		pts := templates.RouteEdge(c.A, c.B, c.Boxes[c.From], c.Boxes[c.To], c.Boxes)
-		at := templates.RouteLabelPoint(pts, c.Width)
-		want := templates.RoutePath(pts) + " label " + jsNum(at.X) + " " + jsNum(at.Y)
+		at := templates.RouteLabelPoint(pts, c.Width, c.Clear, c.Boxes)
+		want := templates.RoutePath(pts) + " label " + jsNum(at.X) + " " + jsNum(at.Y) + " room " + jsNum(at.Room)
 		if js[i] != want {
 			t.Fatalf("case %d %+v: route.js gives %q, graphroute.go %q", i, c, js[i], want)
 		}
@@ -133,7 +136,12 @@ func TestBrowserEditorEdgeRouting(t *testing.T) {
 }
 
 // jsNum formats a number as JavaScript's String(number) does for the values of a drawing.
-func jsNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+func jsNum(f float64) string {
+	if math.IsInf(f, 1) {
+		return "Infinity"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
 
 // TestBrowserEditorEdgeLabelsClearPortNames (issue 11): the labels of edges leaving a node's
 // out and error exits (a condition, the error exit's name) cover neither exit's name beside
@@ -163,14 +171,21 @@ func TestBrowserEditorEdgeLabelsClearPortNames(t *testing.T) {
 		for (const l of labels) for (const n of names) {
 			if (hit(box(l.querySelector("rect")), box(n))) bad.push(l.querySelector("text").textContent + " covers " + n.textContent);
 		}
+		// Nor any other node (issue 11: a long label ran under the next one) but near, which
+		// is too close to c for any label: there it is shortened to its least, "…".
+		for (const l of labels) for (const n of document.querySelectorAll('#nodes-layer [data-testid^="node-"] .node-body')) {
+			const text = l.querySelector("text").textContent;
+			if (hit(box(l.querySelector("rect")), box(n)) && !(text === "…" && n.closest('[data-testid="node-near"]'))) bad.push(text + " covers " + n.closest("[data-testid]").dataset.testid);
+		}
 		return { names: names.map((n) => n.textContent), labels: labels.length, bad };
 	})()`)
+	b.screenshot("editor-labels")
 	if fmt.Sprint(got["names"]) != "[out error]" || got["labels"] != float64(3) {
 		t.Fatalf("want the exits named out and error and three edge labels, got %v", got)
 	}
 	if bad := got["bad"].([]any); len(bad) > 0 {
 		b.screenshot("editor-label-overlap")
-		t.Fatalf("edge labels cover the exits' names: %v", bad)
+		t.Fatalf("edge labels cover the exits' names or nodes: %v", bad)
 	}
 }
 

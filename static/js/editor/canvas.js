@@ -4,7 +4,7 @@
 // ends every edge is routed again (route.js), since a route may have to go round them now.
 
 import { svg } from "./dom.js";
-import { routeEdge, routePath, labelPoint } from "./route.js";
+import { routeEdge, routePath, labelPoint, LABEL_CLEAR } from "./route.js";
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 const MONO = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace';
@@ -18,6 +18,7 @@ export class Canvas {
     this.svg = root.querySelector("#canvas");
     this.viewport = root.querySelector("#viewport");
     this.edgesLayer = root.querySelector("#edges-layer");
+    // Over the nodes: a label with no room between two close nodes stays in sight.
     this.labelsLayer = root.querySelector("#edge-labels-layer");
     this.nodesLayer = root.querySelector("#nodes-layer");
     this.overlay = root.querySelector("#overlay-layer");
@@ -226,15 +227,12 @@ export class Canvas {
       const text = edgeText(e, src ? m.layout(src).named : false);
       if (text) {
         label = svg("g", { class: "edge-label", "data-index": i });
-        const t = fit(text, 170, "550 11px " + FONT);
-        const width = t.width + 16;
-        label.dataset.width = width;
-        svg("rect", { x: -width / 2, y: -10, width, height: 20, rx: 10 }, label);
-        svg("text", { y: 4, "text-anchor": "middle" }, label).textContent = t.text;
+        svg("rect", { y: -10, height: 20, rx: 10 }, label);
+        svg("text", { y: 4, "text-anchor": "middle" }, label);
         svg("title", null, label).textContent = (e.port ? "exit: " + e.port : "") + (e.when ? (e.port ? "\n" : "") + "when: " + e.when : "");
         lf.appendChild(label);
       }
-      const rec = { g, path, hit, label, index: i, marker: "arrow" };
+      const rec = { g, path, hit, label, text, index: i, marker: "arrow" };
       this.edgeEls.set(e, rec);
       this.drawEdge(e, rec);
       ef.appendChild(g);
@@ -261,7 +259,21 @@ export class Canvas {
     rec.hit.setAttribute("d", d);
     rec.g.classList.toggle("edge-dangling", !!p1.missing);
     if (rec.label) {
-      const at = labelPoint(pts, Number(rec.label.dataset.width));
+      // The label's whole text, unless the gap between the nodes beside it is narrower: then
+      // as much as fits (its title has it all), so that no node hides it.
+      let t = fit(rec.text, LABEL_MAX, LABEL_FONT);
+      let at = labelPoint(pts, t.width + LABEL_PAD, LABEL_CLEAR, boxes.list);
+      if (t.width + LABEL_PAD > at.room) {
+        t = fit(rec.text, Math.floor(at.room) - LABEL_PAD, LABEL_FONT);
+        at = labelPoint(pts, t.width + LABEL_PAD, LABEL_CLEAR, boxes.list);
+      }
+      if (rec.label.dataset.text !== t.text) {
+        const width = t.width + LABEL_PAD;
+        rec.label.dataset.text = t.text;
+        rec.label.firstChild.setAttribute("x", -width / 2);
+        rec.label.firstChild.setAttribute("width", width);
+        rec.label.children[1].textContent = t.text;
+      }
       rec.label.setAttribute("transform", `translate(${at.x} ${at.y})`);
     }
   }
@@ -558,6 +570,11 @@ export class Canvas {
     return this.toWorld(r.left + r.width / 2, r.top + r.height / 2);
   }
 }
+
+// An edge's label is at most LABEL_MAX wide in LABEL_FONT, plus LABEL_PAD round the text.
+const LABEL_MAX = 170;
+const LABEL_FONT = "550 11px " + FONT;
+const LABEL_PAD = 16;
 
 // fit shortens text with an ellipsis until it is at most max pixels wide in font. It measures
 // on a canvas, which needs no layout of the page, so it stays cheap for hundreds of nodes.

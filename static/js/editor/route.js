@@ -18,6 +18,10 @@ export const LABEL_CLEAR = 40;
 // LABEL_NEAR is how close to the exit's height a label (20 high) may come to the names of the
 // exits (20 apart) beside it.
 const LABEL_NEAR = 30;
+// LABEL_MARGIN is the least room a label leaves to a node beside it; LABEL_HALF is half its
+// height: the boxes within it of a run bound its label.
+const LABEL_MARGIN = 6;
+const LABEL_HALF = 10;
 
 // routeEdge returns the corners of the route from a (an exit on the right side of box from)
 // to b (the entry on the left side of box to), first and last included. boxes are every box
@@ -161,37 +165,60 @@ export function routePath(pts) {
   return d;
 }
 
-// labelPoint is where the label of an edge goes, its middle, for a label width wide: the
-// middle of the route's longest horizontal run. Beside the exit its name sits (out and error
-// are named just outside the node, above the edges that leave them), so a run near the exit's
-// height counts only from LABEL_CLEAR past the exit, and a label on it never starts before
-// that point, however short the run.
-export function labelPoint(pts, width) {
-  let best = null;
+// labelPoint is where the label of an edge goes, for a label width wide: {x, y} its middle on
+// the route's longest horizontal run, and room, how wide a label may be there without covering
+// a node (Infinity when nothing bounds it). A run near the exit's height counts only from
+// clear past the exit (LABEL_CLEAR, where the exit's name ends). A label may reach past its
+// run but not into a box (boxes: every node's): one that fits between the boxes beside the
+// run moves clear of them, and one wider than room is for the caller to shorten.
+export function labelPoint(pts, width, clear, boxes) {
+  let lo = 0;
+  let hi = 0;
+  let x = 0;
+  let y = 0;
   let bestLen = -Infinity;
+  let near = false;
+  let start = 0;
   for (let i = 0; i + 1 < pts.length; i++) {
     const a = pts[i];
     const b = pts[i + 1];
     if (Math.abs(a.y - b.y) >= 0.5) continue;
-    let lo = Math.min(a.x, b.x);
-    const hi = Math.max(a.x, b.x);
-    let x = (lo + hi) / 2;
-    const start = pts[0].x + LABEL_CLEAR;
-    if (Math.abs(a.y - pts[0].y) < LABEL_NEAR) {
-      lo = Math.max(lo, start);
-      x = Math.max((lo + hi) / 2, start + width / 2);
+    let l = Math.min(a.x, b.x);
+    const h = Math.max(a.x, b.x);
+    let m = (l + h) / 2;
+    const n = Math.abs(a.y - pts[0].y) < LABEL_NEAR;
+    if (n) {
+      start = pts[0].x + clear;
+      l = Math.max(l, start);
+      m = Math.max((l + h) / 2, start + width / 2);
     }
-    if (hi - lo > bestLen) {
-      best = { x, y: a.y };
-      bestLen = hi - lo;
+    if (h - l > bestLen) {
+      lo = l;
+      hi = h;
+      x = m;
+      y = a.y;
+      bestLen = h - l;
+      near = n;
     }
   }
-  if (!best && pts.length) {
+  if (bestLen === -Infinity) {
+    if (!pts.length) return { x: 0, y: 0, room: 0 };
     const a = pts[0];
     const b = pts[pts.length - 1];
-    best = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+    return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, room: Infinity };
   }
-  return best;
+  // The free stretch at the label's height around the run's middle.
+  let left = near ? start : -Infinity;
+  let right = Infinity;
+  const ref = (lo + hi) / 2;
+  for (const bx of boxes || []) {
+    if (bx.y >= y + LABEL_HALF || bx.y + bx.h <= y - LABEL_HALF) continue;
+    if (bx.x + bx.w <= ref) left = Math.max(left, bx.x + bx.w);
+    else if (bx.x >= ref) right = Math.min(right, bx.x);
+  }
+  const room = Math.max(0, right - left - 2 * LABEL_MARGIN);
+  if (width <= room) x = Math.min(Math.max(x, left + LABEL_MARGIN + width / 2), right - LABEL_MARGIN - width / 2);
+  return { x, y, room };
 }
 
 function len(a, b) {
