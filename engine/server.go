@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -71,6 +73,13 @@ type ServerConfig struct {
 	// minServerRunCache (0: Temporal's 128,000, which holds every waiting run in memory for
 	// an hour after it last moved).
 	RunCache int
+
+	// How many partitions of each task queue are read and written, set by StartServer
+	// (server_partitions.go); writePartitions otherwise only by a test that makes an older
+	// server's backlog.
+	readPartitions, writePartitions int
+	// testConfig adds to (or overrides) the server's dynamic config, for tests only.
+	testConfig dynamicconfig.StaticClient
 }
 
 // Server is an embedded single-process Temporal server persisting to SQLite.
@@ -99,9 +108,20 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		}
 		l.Close()
 	}
-	sqlCfg, err := openServerDB(filepath.Join(cfg.DataDir, "temporal.db"))
+	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
+	sqlCfg, err := openServerDB(dbPath)
 	if err != nil {
 		return nil, err
+	}
+	reads, err := partitionsToRead(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg.writePartitions = cmp.Or(cfg.writePartitions, writePartitions)
+	cfg.readPartitions = max(reads, cfg.writePartitions) // never fewer read than written
+	if reads > 1 {
+		cfg.Logger.Info("tasks an older server wrote wait in other task queue partitions; reading all of them until the next start",
+			slog.Int("partitions", reads))
 	}
 	// The ports are checked free, then bound by the server a moment later; another process
 	// may take one in between. The server reports that through Fatal, which panics while
@@ -167,11 +187,11 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		// one process they only add forwarding: a task written to a partition no poller was
 		// waiting on reached a worker up to hundreds of ms later, and a run of parallel nodes
 		// waits for its slowest (make bench, interpreter_overhead: 70 to 500 ms a run in steps
-		// of about 100 ms; now 70 to 165). New tasks go to one partition; all four are still
-		// read, so tasks an older server wrote to the others are delivered (Temporal's way
-		// down: writes first, reads once those backlogs are empty).
-		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		// of about 100 ms; now 70 to 165). See server_partitions.go.
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): cfg.writePartitions,
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  cfg.readPartitions,
 	}
+	maps.Copy(dc, cfg.testConfig)
 	if cfg.RunCache > 0 {
 		dc[dynamicconfig.HistoryCacheHostLevelMaxSize.Key()] = max(cfg.RunCache, minServerRunCache)
 	}

@@ -9,12 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
 )
 
 const unpolledQueue = "probe-unpolled"
+
+// testAckInterval is how often the first server of TestOldPartitionBacklogStillRead
+// records how far its history queue has dispatched tasks (30 s by default).
+const testAckInterval = time.Second
 
 // partitionProbe schedules one activity on a queue no worker polls, so that its task waits
 // in matching's backlog, in the partition it was written to.
@@ -92,4 +98,94 @@ func backlogQueues(db *sql.DB) ([]string, error) {
 		}
 	}
 	return out, rows.Err()
+}
+
+// A data dir whose older server left tasks in a partition other than the root keeps all
+// four read, so that they are delivered; once none waits there, one is read. Made here by a
+// server writing to four partitions: 24 tasks backlogged on a queue nobody polls land
+// outside the root but for a chance of 4^-24, and every one must reach the worker started
+// after the restart. Read from the root only, those would never come.
+func TestOldPartitionBacklogStillRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded server")
+	}
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "temporal.db")
+	srv, err := StartServer(ServerConfig{DataDir: dir, Token: testFrontendToken, Logger: quietLogger(), writePartitions: defaultPartitions,
+		testConfig: dynamicconfig.StaticClient{dynamicconfig.TransferProcessorUpdateAckInterval.Key(): testAckInterval}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := partitionsToRead(dbPath); err != nil || n != 1 {
+		t.Fatalf("a new data dir reads %d partitions (%v), want 1", n, err)
+	}
+	c, err := client.Dial(srv.ClientOptions(client.Options{Namespace: Namespace, Logger: NewSDKLogger(quietLogger())}))
+	if err != nil {
+		srv.Stop()
+		t.Fatal(err)
+	}
+	w := worker.New(c, "probe-workflows", worker.Options{})
+	w.RegisterWorkflow(partitionProbe)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const tasks = 24
+	for i := range tasks {
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("probe-%d", i), TaskQueue: "probe-workflows"}, partitionProbe); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var names []string
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		names, err = backlogQueues(db)
+		if err == nil && len(names) >= tasks || time.Now().After(deadline) {
+			break
+		}
+	}
+	outside := 0
+	for _, n := range names {
+		if n != unpolledQueue {
+			outside++
+		}
+	}
+	if len(names) < tasks || outside == 0 {
+		t.Fatalf("%d of %d tasks in the backlog, %d outside the root (%v)", len(names), tasks, outside, err)
+	}
+	// History dispatches the tasks again at its next start unless its queue's checkpoint
+	// has passed them: then they are matching's alone, as in a data dir left for days.
+	time.Sleep(5 * testAckInterval)
+	w.Stop()
+	c.Close()
+	srv.Stop()
+	if n, err := partitionsToRead(dbPath); err != nil || n != defaultPartitions {
+		t.Fatalf("with %d tasks outside the root, %d partitions are read (%v), want %d", outside, n, err, defaultPartitions)
+	}
+
+	cl := startCluster(t, dir, Deps{})
+	aw := worker.New(cl.c, unpolledQueue, worker.Options{})
+	aw.RegisterActivityWithOptions(func(context.Context) error { return nil }, activity.RegisterOptions{Name: "Nobody"})
+	if err := aw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer aw.Stop()
+	pw := worker.New(cl.c, "probe-workflows", worker.Options{})
+	pw.RegisterWorkflow(partitionProbe)
+	if err := pw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Stop()
+	for i := range tasks {
+		wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		err := cl.c.GetWorkflow(wctx, fmt.Sprintf("probe-%d", i), "").Get(wctx, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("probe-%d, its task written before the restart: %v", i, err)
+		}
+	}
 }
