@@ -180,9 +180,12 @@ func startOnce(cfg ServerConfig, host string, port int, sqlCfg *config.SQL) (s *
 		// a figure for clusters of hundreds of shards. This server has one shard, so it would
 		// be the whole server's limit: every workflow or activity task dispatched waited up to
 		// 50 ms for a read, most of an agent turn's time (make bench, agent_turn_overhead).
-		dynamicconfig.TransferProcessorMaxPollRPS.Key():   maxQueuePollRPS,
-		dynamicconfig.TimerProcessorMaxPollRPS.Key():      maxQueuePollRPS,
-		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): maxQueuePollRPS,
+		// The visibility queue keeps the default: nobody waits on it, and each read merges
+		// the new tasks into those still being written, a walk over all of them. Under load
+		// visibility lags (its SQLite writes are a fifth of serve's work), and at 1,000 reads
+		// a second that walk took 18 % of serve's CPU while 2,000 runs were decided.
+		dynamicconfig.TransferProcessorMaxPollRPS.Key(): maxQueuePollRPS,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():    maxQueuePollRPS,
 		// A task queue has four partitions by default, to spread it over matching hosts. In
 		// one process they only add forwarding: a task written to a partition no poller was
 		// waiting on reached a worker up to hundreds of ms later, and a run of parallel nodes
