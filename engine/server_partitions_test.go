@@ -40,40 +40,52 @@ func TestTasksGoToOnePartition(t *testing.T) {
 	dir := t.TempDir()
 	cl := startCluster(t, dir, Deps{})
 	defer cl.stop()
-	w := worker.New(cl.c, "probe-workflows", worker.Options{})
+	w, names := backlogProbes(t, cl.c, filepath.Join(dir, "temporal.db"))
+	defer w.Stop()
+	for _, n := range names {
+		if n != unpolledQueue {
+			t.Errorf("a task is in partition %q, not in the root %q", n, unpolledQueue)
+		}
+	}
+}
+
+// probeTasks is how many tasks backlogProbes leaves waiting.
+const probeTasks = 24
+
+// backlogProbes starts probeTasks probe runs on c and a worker for their workflows (for the
+// caller to stop), and waits until each run's activity task waits in matching's backlog in
+// the temporal.db at dbPath. It answers the partition of each task.
+func backlogProbes(t *testing.T, c client.Client, dbPath string) (worker.Worker, []string) {
+	t.Helper()
+	w := worker.New(c, "probe-workflows", worker.Options{})
 	w.RegisterWorkflow(partitionProbe)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
-	ctx := context.Background()
-	const tasks = 24
-	for i := range tasks {
-		if _, err := cl.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("probe-%d", i), TaskQueue: "probe-workflows"}, partitionProbe); err != nil {
+	for i := range probeTasks {
+		if _, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprintf("probe-%d", i), TaskQueue: "probe-workflows"}, partitionProbe); err != nil {
+			w.Stop()
 			t.Fatal(err)
 		}
 	}
-
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "temporal.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
 	if err != nil {
+		w.Stop()
 		t.Fatal(err)
 	}
 	defer db.Close()
 	var names []string
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		names, err = backlogQueues(db)
-		if err == nil && len(names) >= tasks || time.Now().After(deadline) {
+		if err == nil && len(names) >= probeTasks || time.Now().After(deadline) {
 			break
 		}
 	}
-	if len(names) < tasks {
-		t.Fatalf("%d of %d tasks in the backlog (%v)", len(names), tasks, err)
+	if len(names) < probeTasks {
+		w.Stop()
+		t.Fatalf("%d of %d tasks in the backlog (%v)", len(names), probeTasks, err)
 	}
-	for _, n := range names {
-		if n != unpolledQueue {
-			t.Errorf("a task is in partition %q, not in the root %q", n, unpolledQueue)
-		}
-	}
+	return w, names
 }
 
 // backlogQueues names the (partition of the) task queue of each task in matching's backlog
@@ -124,38 +136,15 @@ func TestOldPartitionBacklogStillRead(t *testing.T) {
 		srv.Stop()
 		t.Fatal(err)
 	}
-	w := worker.New(c, "probe-workflows", worker.Options{})
-	w.RegisterWorkflow(partitionProbe)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	const tasks = 24
-	for i := range tasks {
-		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("probe-%d", i), TaskQueue: "probe-workflows"}, partitionProbe); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var names []string
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		names, err = backlogQueues(db)
-		if err == nil && len(names) >= tasks || time.Now().After(deadline) {
-			break
-		}
-	}
+	w, names := backlogProbes(t, c, dbPath)
 	outside := 0
 	for _, n := range names {
 		if n != unpolledQueue {
 			outside++
 		}
 	}
-	if len(names) < tasks || outside == 0 {
-		t.Fatalf("%d of %d tasks in the backlog, %d outside the root (%v)", len(names), tasks, outside, err)
+	if outside == 0 {
+		t.Fatalf("all %d tasks in the root partition", len(names))
 	}
 	// History dispatches the tasks again at its next start unless its queue's checkpoint
 	// has passed them: then they are matching's alone, as in a data dir left for days.
@@ -180,8 +169,8 @@ func TestOldPartitionBacklogStillRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pw.Stop()
-	for i := range tasks {
-		wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	for i := range probeTasks {
+		wctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		err := cl.c.GetWorkflow(wctx, fmt.Sprintf("probe-%d", i), "").Get(wctx, nil)
 		cancel()
 		if err != nil {
