@@ -9,7 +9,7 @@ import (
 
 // Temporal splits each task queue into partitions to spread it over matching hosts: four
 // by default. In one process they only add forwarding, so the embedded server writes every
-// new task to the root partition (since a13226a) and, once no older task waits in another,
+// new task to the root partition and, once no task an older release wrote waits in another,
 // reads only the root too. Temporal's way down is in that order: writes first, reads once
 // the other partitions' backlogs are empty, or their tasks would never be delivered.
 const (
