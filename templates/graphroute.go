@@ -36,8 +36,8 @@ const (
 	// routeLabelNear is how close to the exit's height a label (20 high) may come to the
 	// names of the exits (20 apart) beside it.
 	routeLabelNear = 30.0
-	// routeLabelMargin is the least room a label leaves at either end of its run: the
-	// arrowhead and the next node's edge stay in sight.
+	// routeLabelMargin is the least room a label leaves to a node beside it: the arrowhead
+	// and the node's edge stay in sight.
 	routeLabelMargin = 6.0
 	// routeLabelHalf is half a label's height: the boxes within it of a run bound its label.
 	routeLabelHalf = 10.0
