@@ -31,8 +31,9 @@ func TestChooseVersionSplit(t *testing.T) {
 	}
 	// Real run ids as the engine makes them spread the same way. They are random, so the
 	// bound is 6 standard deviations of 20,000 draws (about ±255): a fair hash fails it about
-	// once in 500 million runs, a biased one (a 12/88 split or worse) every time. CI once
-	// failed a ±3 bound on 1,000 ids (131 of 1,000), which a fair hash does 1 run in 400.
+	// once in 500 million runs; a 12/88 split, whose mean is 3 of its standard deviations past
+	// the bound, in 999 runs of 1,000. CI once failed a ±3 bound on 1,000 ids (131 of 1,000),
+	// which a fair hash does 1 run in 400.
 	const n = 20000
 	got = map[int]int{}
 	for range n {
