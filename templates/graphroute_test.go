@@ -164,7 +164,7 @@ func TestGraphSVGEdgeLabelsClearExits(t *testing.T) {
 		x, y, w := num(m[1]), num(m[2]), svgLabelWidth(strings.ReplaceAll(text, "&#34;", `"`))
 		x0, x1, y0, y1 := x-w/2, x+w/2, y-9, y+3
 		// Beside the exits: these drawings name no exits, but a label starts past the stub.
-		stubs := RouteBox{X: src.X + src.W, Y: src.Y, W: 3.5 + RouteStub, H: src.H}
+		stubs := RouteBox{X: src.X + src.W, Y: src.Y, W: svgPortR + RouteStub, H: src.H}
 		// Nor any node: the label of c → near, too long for the gap, is shortened to it.
 		boxes := []RouteBox{stubs}
 		for _, n := range g.Nodes {
